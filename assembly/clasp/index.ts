@@ -1,0 +1,141 @@
+// CLASP codec core: raw exports for the TypeScript face and WASI hosts (docs/abi.md).
+//
+// The host writes its input into the `input` region (frames, or an encode tape) and the
+// `aux` region (frame boundaries, or the encode arena), calls one verb, and reads the result
+// through the INFO block of little-endian u32 words:
+//   [0] result pointer  [1] result bytes  [2] input bytes consumed  [3] items
+//   [4] error code      [5] error reason  [6] error offset/value    [7] failing item
+//   [8] pointer to the u32 end offset of each encoded frame
+//   [9] base that tape offsets are relative to
+// Nothing here traps on bad input: every failure is an error code (clasp-wire.md §4.2).
+
+import { Region } from "../abi/buffer";
+import { Err, REASONS, clearError } from "./error";
+import { Wr, writtenBytes } from "./wire";
+import { Tw } from "./tape";
+import { FrameStream, pushChunk } from "./stream";
+import { decodeFrames, decoded, encodeFrames, encodeValueAt, decodeValueAt } from "./codec";
+
+const INFO: usize = memory.data(48, 8);
+const IN = new Region();
+const AUX = new Region();
+const ENDS = new Region();
+
+/** Address of the INFO block (12 little-endian u32 words, layout above). */
+export function info(): usize {
+  return INFO;
+}
+
+/** Makes the input region at least `size` bytes; returns its address. */
+export function input(size: usize): usize {
+  return IN.reserve(size);
+}
+
+/** Makes the auxiliary region at least `size` bytes; returns its address. */
+export function aux(size: usize): usize {
+  return AUX.reserve(size);
+}
+
+/** Address of the UTF-16 text of error reason `id` (see `reasonLength`); 0 if unknown. */
+export function reason(id: u32): usize {
+  return id < <u32>REASONS.length ? changetype<usize>(REASONS[id]) : 0;
+}
+
+/** Length in UTF-16 code units of the text of error reason `id`. */
+export function reasonLength(id: u32): u32 {
+  return id < <u32>REASONS.length ? <u32>REASONS[id].length : 0;
+}
+
+function report(out: usize, bytes: usize, consumed: usize, items: u32, base: usize): void {
+  store<u32>(INFO, <u32>out);
+  store<u32>(INFO, <u32>bytes, 4);
+  store<u32>(INFO, <u32>consumed, 8);
+  store<u32>(INFO, items, 12);
+  store<u32>(INFO, Err.code, 16);
+  store<u32>(INFO, Err.reason, 20);
+  store<u32>(INFO, Err.at, 24);
+  store<u32>(INFO, <u32>base, 36);
+}
+
+/**
+ * Decodes frames from input[0, len) into a tape of frame and error nodes.
+ * `items` = 0: frames back to back, stopping at a frame whose header is unusable.
+ * `items` > 0: aux holds `items` u32 end offsets, one frame per item.
+ * Returns the number of nodes.
+ */
+export function decode(len: usize, items: u32): u32 {
+  let count = decodeFrames(IN.ptr, len, AUX.ptr, items);
+  report(Tw.out.ptr, Tw.len, decoded, count, IN.ptr);
+  return count;
+}
+
+/**
+ * Encodes `count` frame nodes from the tape in input[0, tapeBytes), whose strings point into
+ * aux[0, arenaBytes). `framing`: 0 bare frames, 1 u32 big-endian length prefix, 2 SLIP.
+ * Frames are written back to back; INFO[8] points at the end offset of each.
+ * Returns the number of frames written (fewer than `count` on failure; see INFO[4..7]).
+ */
+export function encode(tapeBytes: usize, arenaBytes: usize, count: u32, framing: u32): u32 {
+  let ends = ENDS.reserve(<usize>count << 2);
+  let done = encodeFrames(IN.ptr, tapeBytes, AUX.ptr, arenaBytes, count, framing, ends);
+  report(Wr.out.ptr, writtenBytes(), tapeBytes, done, AUX.ptr);
+  store<u32>(INFO, done, 28);
+  store<u32>(INFO, <u32>ends, 32);
+  return Err.code == 0 ? done : 0;
+}
+
+/**
+ * Encodes the one value node in input[0, tapeBytes) (strings in aux[0, arenaBytes)) as a
+ * tagged CLASP value. Returns the number of bytes written, 0 on failure (INFO[4..6]).
+ */
+export function encodeValue(tapeBytes: usize, arenaBytes: usize): usize {
+  let bytes = encodeValueAt(IN.ptr, tapeBytes, AUX.ptr, arenaBytes);
+  report(Wr.out.ptr, bytes, tapeBytes, 1, AUX.ptr);
+  return bytes;
+}
+
+/**
+ * Decodes the one tagged CLASP value in input[0, len) into a tape holding its node.
+ * Returns the tape's size in bytes, 0 on failure (INFO[4..6]).
+ */
+export function decodeValue(len: usize): usize {
+  let bytes = decodeValueAt(IN.ptr, len);
+  report(Tw.out.ptr, bytes, len, 1, IN.ptr);
+  return bytes;
+}
+
+/**
+ * Opens a reassembly stream. `framing`: 0 bare frames, 1 u32 length prefix, 2 SLIP;
+ * `maxFrame`: largest frame accepted in bytes. Returns the stream's handle.
+ */
+export function streamOpen(framing: u32, maxFrame: u32): usize {
+  let s = new FrameStream();
+  s.framing = framing;
+  s.max = maxFrame;
+  return changetype<usize>(s);
+}
+
+/**
+ * Feeds input[0, len) to stream `handle`; the tape holds a node per frame or error that
+ * completed. Tape offsets are relative to INFO[9]. Returns the tape's size in bytes.
+ */
+export function streamPush(handle: usize, len: usize): usize {
+  Tw.len = 0;
+  let base = pushChunk(changetype<FrameStream>(handle), IN.ptr, len);
+  clearError();
+  report(Tw.out.ptr, Tw.len, len, 0, base);
+  return Tw.len;
+}
+
+/** Bytes held by stream `handle` that do not yet form a whole frame. */
+export function streamPending(handle: usize): usize {
+  let s = changetype<FrameStream>(handle);
+  return s.len - s.done;
+}
+
+/** Releases stream `handle`. */
+export function streamClose(handle: usize): void {
+  let s = changetype<FrameStream>(handle);
+  if (s.ptr) heap.free(s.ptr);
+  heap.free(handle);
+}

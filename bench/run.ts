@@ -1,0 +1,25 @@
+/**
+ * `npm run bench [-- <name>…]`: runs bench/<name>.bench.ts (all of them by default) in this
+ * process, one after another. Each bench module exports `default async function (): Promise<void>`
+ * that measures ours and its peer in the same run and prints a table with the ratio.
+ */
+import { readdir } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+import { cpus } from "node:os";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const files = (await readdir(here)).filter((f) => f.endsWith(".bench.ts")).sort();
+const chosen = wanted.length ? files.filter((f) => wanted.includes(f.replace(/\.bench\.ts$/, ""))) : files;
+if (wanted.length && chosen.length !== wanted.length) {
+  console.error(`unknown bench; available: ${files.map((f) => f.replace(/\.bench\.ts$/, "")).join(", ")}`);
+  process.exit(2);
+}
+console.log(`# clawft benchmarks — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}\n`);
+for (const file of chosen) {
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: () => Promise<void> };
+  console.log(`## ${file.replace(/\.bench\.ts$/, "")}\n`);
+  await mod.default();
+  console.log();
+}

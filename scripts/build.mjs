@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// Builds every core of scripts/cores.mjs and checks the size budgets.
+//
+// For each core: asc -> build/<name>.wasm (release, -O3 with shrink level 2 and no asserts)
+// and build/debug/<name>.wasm (assertions, names); for a core with a WIT world also
+// asc (component entry) -> rename exports to canonical names -> embed WIT -> componentNew
+// -> build/<name>.component.wasm -> jco transpile -> build/jco/<name>/. Then tsc -> dist/,
+// then a size table of every artifact (raw and gzip -9) that fails the build when one is
+// over budgets.json.
+//
+// Usage: node scripts/build.mjs [--only <name>[,<name>…]] [--no-ts] [--readme]
+//   --only    build just these cores (the size check then covers just their artifacts)
+//   --no-ts   skip the TypeScript compile
+//   --readme  rewrite the size table between the README's <!-- sizes --> markers
+
+import { readFile, writeFile, mkdir, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { fileURLToPath } from "node:url";
+import { dirname, join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { execFileSync } from "node:child_process";
+import asc from "assemblyscript/asc";
+import binaryen from "binaryen";
+import { componentEmbed, componentNew } from "@bytecodealliance/jco-transpile/wasm-tools";
+import { transpileBytes, writeFiles } from "@bytecodealliance/jco-transpile";
+import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
+import { cores } from "./cores.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const build = join(root, "build");
+
+const { values: opts } = parseArgs({
+  options: {
+    only: { type: "string" },
+    "no-ts": { type: "boolean", default: false },
+    readme: { type: "boolean", default: false },
+  },
+});
+const only = opts.only ? new Set(opts.only.split(",")) : null;
+const selected = cores.filter((c) => !only || only.has(c.name));
+if (only && selected.length !== only.size) {
+  throw new Error(`--only names an unknown core; known: ${cores.map((c) => c.name).join(", ")}`);
+}
+
+/** Compiles one AssemblyScript entry with asconfig.json's `target`; returns the binary. */
+async function compile(entry, target, out, extra = []) {
+  const args = [entry, "--config", "asconfig.json", "--target", target, "-o", out, ...extra];
+  const stderr = [];
+  const { error } = await asc.main(args, {
+    stdout: { write: () => true },
+    stderr: { write: (s) => (stderr.push(String(s)), true) },
+  });
+  if (error) throw new Error(`asc ${entry} (${target}) failed:\n${stderr.join("")}`);
+  return readFile(out);
+}
+
+/** Flags for a WASI preview1 command: the wasi-shim supplies abort, console, process, … */
+const COMMAND_FLAGS = ["--config", "node_modules/@assemblyscript/wasi-shim/asconfig.json"];
+
+// binaryen reads with the MVP feature set; name exactly what asc emits. Never Features.All:
+// binaryen 132 would then write "compact imports" that V8, wasmtime and jco reject.
+const FEATURES =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.SignExt |
+  binaryen.Features.Multivalue |
+  binaryen.Features.SIMD128;
+
+/**
+ * Renames `<interface>__<function>` exports (and their `cabi_post_` twins) to the canonical
+ * `<package>/<interface>@<version>#<function>`, snake_case becoming kebab-case.
+ */
+function renameExports(binary, witText) {
+  const m = /^\s*package\s+([a-z0-9-]+:[a-z0-9-]+)@([0-9][^;\s]*)\s*;/m.exec(witText);
+  if (!m) throw new Error("WIT file has no `package ns:name@version;` line");
+  const [, pkg, version] = m;
+  const mod = binaryen.readBinary(binary);
+  mod.setFeatures(FEATURES);
+  const renames = [];
+  for (let i = 0; i < mod.getNumExports(); i++) {
+    const info = binaryen.getExportInfo(mod.getExportByIndex(i));
+    const hit = /^(cabi_post_)?([a-z0-9_]+?)__([a-z0-9_]+)$/.exec(info.name);
+    if (info.kind === binaryen.ExternalFunction && hit) {
+      const [, post = "", iface, fn] = hit;
+      const kebab = (s) => s.replace(/_/g, "-");
+      renames.push([info.name, info.value, `${post}${pkg}/${kebab(iface)}@${version}#${kebab(fn)}`]);
+    }
+  }
+  for (const [from, internal, to] of renames) {
+    mod.removeExport(from);
+    mod.addFunctionExport(internal, to);
+  }
+  if (!mod.validate()) throw new Error("binaryen validation failed after renaming exports");
+  const out = mod.emitBinary();
+  mod.dispose();
+  return out;
+}
+
+// wasm-tools runs on preview2-shim, which has no preopens by default: without this it sees
+// no files and cannot read a WIT path (toolchain.md).
+_setPreopens({ "/": "/" });
+
+/** Builds the component of `core` and transpiles it with jco. */
+async function buildComponent(core) {
+  const { entry, wit, world } = core.component;
+  const tmp = join(build, "tmp", `${core.name}.component-core.wasm`);
+  const coreBin = await compile(entry, "release", tmp, core.flags ?? []);
+  const witPath = join(root, wit);
+  const renamed = renameExports(coreBin, await readFile(witPath, "utf8"));
+  const embedded = await componentEmbed({ binary: renamed, witPath, world });
+  const component = await componentNew(embedded);
+  const out = join(build, `${core.name}.component.wasm`);
+  await writeFile(out, component);
+  const outDir = join(build, "jco", core.name);
+  await rm(outDir, { recursive: true, force: true });
+  const { files } = await transpileBytes(component, { name: core.name, outDir });
+  await writeFiles(files);
+}
+
+/** Gzip -9 size of a file. */
+function gz(bytes) {
+  return gzipSync(bytes, { level: 9 }).length;
+}
+
+async function sizeTable(artifacts, budgets) {
+  const rows = [];
+  let over = 0;
+  for (const file of artifacts) {
+    const bytes = await readFile(join(root, file));
+    const b = budgets[file];
+    const raw = bytes.length;
+    const zipped = gz(bytes);
+    const bad = b && ((b.raw !== undefined && raw > b.raw) || (b.gzip !== undefined && zipped > b.gzip));
+    if (bad) over++;
+    const budget = b ? `${b.raw ?? "–"} / ${b.gzip ?? "–"}` : "";
+    rows.push({ file, raw, gzip: zipped, budget, status: b ? (bad ? "OVER" : "ok") : "" });
+  }
+  return { rows, over };
+}
+
+function markdown(rows) {
+  const lines = ["| artifact | raw (bytes) | gzip (bytes) | budget raw / gzip | |", "|---|---:|---:|---:|---|"];
+  for (const r of rows) lines.push(`| \`${r.file}\` | ${r.raw} | ${r.gzip} | ${r.budget} | ${r.status} |`);
+  return lines.join("\n");
+}
+
+async function main() {
+  await mkdir(join(build, "debug"), { recursive: true });
+  await mkdir(join(build, "tmp"), { recursive: true });
+  const artifacts = [];
+  for (const core of selected) {
+    const t0 = performance.now();
+    const extra = [...(core.command ? COMMAND_FLAGS : []), ...(core.flags ?? [])];
+    await compile(core.entry, "release", join(build, `${core.name}.wasm`), extra);
+    await compile(core.entry, "debug", join(build, "debug", `${core.name}.wasm`), extra);
+    artifacts.push(`build/${core.name}.wasm`);
+    if (core.component) {
+      await buildComponent(core);
+      artifacts.push(`build/${core.name}.component.wasm`);
+      const glue = `build/jco/${core.name}/${core.name}.js`;
+      if (existsSync(join(root, glue))) artifacts.push(glue);
+    }
+    console.log(`built ${core.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  await rm(join(build, "tmp"), { recursive: true, force: true });
+
+  if (!opts["no-ts"]) {
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+      cwd: root,
+      stdio: "inherit",
+    });
+  }
+
+  const budgets = JSON.parse(await readFile(join(root, "budgets.json"), "utf8"));
+  const { rows, over } = await sizeTable(artifacts, budgets);
+  const table = markdown(rows);
+  console.log(`\n${table}\n`);
+  await writeFile(join(build, "sizes.json"), JSON.stringify(rows, null, 2));
+  if (opts.readme) {
+    const readme = join(root, "README.md");
+    const text = await readFile(readme, "utf8");
+    const next = text.replace(/<!-- sizes -->[\s\S]*?<!-- \/sizes -->/, `<!-- sizes -->\n${table}\n<!-- /sizes -->`);
+    await writeFile(readme, next);
+    console.log(`updated ${relative(root, readme)}`);
+  }
+  const unbuilt = Object.keys(budgets).filter((f) => !f.startsWith("$") && !artifacts.includes(f));
+  if (!only && unbuilt.length > 0) throw new Error(`budgets.json names artifacts no core builds: ${unbuilt.join(", ")}`);
+  if (over > 0) {
+    console.error(`${over} artifact(s) over budget (budgets.json)`);
+    process.exit(1);
+  }
+}
+
+await main();

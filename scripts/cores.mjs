@@ -1,0 +1,17 @@
+// The cores and programs that scripts/build.mjs compiles, one entry each.
+//
+// name       artifact base name: build/<name>.wasm (release), build/debug/<name>.wasm (debug)
+// entry      AssemblyScript entry of the raw-ABI core module (docs/abi.md)
+// flags      extra asc flags for this variant (e.g. a scalar build without SIMD)
+// component  optional: { entry, wit, world } for the WASI preview2 component build/<name>.component.wasm,
+//            transpiled by jco into build/jco/<name>/
+// command    true for a WASI preview1 command module (uses @assemblyscript/wasi-shim)
+
+/** @type {Array<{name: string, entry: string, flags?: string[], component?: {entry: string, wit: string, world: string}, command?: boolean}>} */
+export const cores = [
+  {
+    name: "clasp",
+    entry: "assembly/clasp/index.ts",
+    component: { entry: "assembly/clasp/component.ts", wit: "wit/clasp.wit", world: "clasp" },
+  },
+];

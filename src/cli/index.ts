@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+/**
+ * The `clawft` command. Each subcommand lives in its own module under src/cli/ and registers
+ * itself on the program here.
+ * @module
+ */
+import { Command } from "commander";
+
+const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CLP and media pipeline tools");
+await program.parseAsync(process.argv);
