@@ -14,4 +14,14 @@ export const cores = [
     entry: "assembly/clasp/index.ts",
     component: { entry: "assembly/clasp/component.ts", wit: "wit/clasp.wit", world: "clasp" },
   },
+  {
+    name: "hnsw",
+    entry: "assembly/hnsw/index.ts",
+  },
+  {
+    // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
+    name: "hnsw.scalar",
+    entry: "assembly/hnsw/index.ts",
+    flags: ["--disable", "simd"],
+  },
 ];
