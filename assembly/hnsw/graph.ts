@@ -433,13 +433,16 @@ export function addPoint(src: usize, label: u32): u32 {
     H.rng = saved;
     return fail(E_MEMORY, level * H.upperSize);
   }
+  // Fresh link lists are zeroed whole: regions that moved leave stale bytes behind, and a
+  // snapshot must carry nothing but the index.
   let id = H.count;
   let rec = record(id);
+  memory.fill(rec, 0, H.vecOff);
   store<u32>(rec, level << 24);
   memory.copy(rec + H.vecOff, q, <usize>H.dim8 << 2);
   store<u32>(H.labels + (<usize>id << 2), label);
   store<u32>(H.upper + (<usize>id << 2), H.arenaUsed);
-  for (let l: u32 = 0; l < level; l++) store<u32>(H.arena + H.arenaUsed + l * H.upperSize, 0);
+  memory.fill(H.arena + H.arenaUsed, 0, level * H.upperSize);
   H.arenaUsed += level * H.upperSize;
   mapInsert(label, id);
   H.count = id + 1;
