@@ -64,7 +64,7 @@ function ours(queries: Float32Array[]): Contender {
 
 async function hnswlibNode(queries: Float32Array[]): Promise<Contender> {
   const mod = await import("hnswlib-node"); // CommonJS: the names hang off `default` under tsx
-  const { HierarchicalNSW } = ((mod as { default?: typeof mod }).default ?? mod) as typeof mod;
+  const { HierarchicalNSW } = (mod as unknown as { default?: typeof mod }).default ?? mod;
   const plain = queries.map((q) => Array.from(q)); // it takes number[] only; converted untimed
   let index: InstanceType<typeof HierarchicalNSW>;
   let before = 0;

@@ -22,7 +22,7 @@ describe("hnsw deletes, updates and resizing", () => {
     expect(index.remove(1)).toBe(false); // already deleted
     expect(index.size).toBe(N - gone.size);
     expect(index.stats().deleted).toBe(gone.size);
-    const found = searchAll(index, queries, DIM, K);
+    const found = searchAll(index, queries, K);
     for (const labels of found) for (const l of labels) expect(gone.has(l)).toBe(false);
     const truth = exact(data, queries, DIM, K, "l2", (l) => !gone.has(l));
     expect(recallOf(found, truth)).toBeGreaterThanOrEqual(0.95);
@@ -53,7 +53,7 @@ describe("hnsw deletes, updates and resizing", () => {
     expect(index.getPoint(5)).toEqual(row(moved, DIM, 5));
     expect(index.search(row(moved, DIM, 10), 1).labels[0]).toBe(10);
     const truth = exact(current, queries, DIM, K, "l2");
-    expect(recallOf(searchAll(index, queries, DIM, K), truth)).toBeGreaterThanOrEqual(0.95);
+    expect(recallOf(searchAll(index, queries, K), truth)).toBeGreaterThanOrEqual(0.95);
   });
 
   it("re-adding a deleted label brings it back", async () => {
@@ -80,7 +80,7 @@ describe("hnsw deletes, updates and resizing", () => {
     index.addBatch(data.subarray(300 * DIM), iota(300, 300));
     expect(index.size).toBe(600);
     const truth = exact(data, queries, DIM, K, "l2");
-    expect(recallOf(searchAll(index, queries, DIM, K), truth)).toBeGreaterThanOrEqual(0.95);
+    expect(recallOf(searchAll(index, queries, K), truth)).toBeGreaterThanOrEqual(0.95);
     for (let i = 0; i < 600; i += 37) expect(index.getPoint(i)).toEqual(row(data, DIM, i));
   });
 

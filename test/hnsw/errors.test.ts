@@ -19,7 +19,7 @@ import { dataset, iota, row } from "./helpers.js";
 const DIM = 8;
 
 /** Runs `fn`, expects error class `Kind` carrying `value`, and checks the index did not change. */
-function refuses(index: HnswIndex, fn: () => unknown, Kind: typeof HnswError, value?: unknown): HnswError {
+function refuses(index: HnswIndex, fn: () => unknown, Kind: new (...args: never[]) => HnswError, value?: unknown): HnswError {
   const before = index.save();
   let caught: unknown;
   try {

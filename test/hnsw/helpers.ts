@@ -20,7 +20,7 @@ export function dataset(n: number, dim: number, queries = 100, seed = 7) {
 }
 
 /** Labels found for every query (k each). */
-export function searchAll(index: HnswIndex, queries: Float32Array, dim: number, k: number, ef = 50): Uint32Array[] {
+export function searchAll(index: HnswIndex, queries: Float32Array, k: number, ef = 50): Uint32Array[] {
   return index.searchBatch(queries, k, { ef }).map((r) => r.labels);
 }
 

@@ -13,7 +13,7 @@ describe("hnsw recall against brute force", () => {
       const index = await createIndex({ dim: DIM, space, maxElements: N, seed: 1 });
       for (let i = 0; i < N; i++) index.add(row(data, DIM, i), i);
       const truth = bruteForce(data, queries, DIM, K, space);
-      const r = recall(searchAll(index, queries, DIM, K, 50), truth, K);
+      const r = recall(searchAll(index, queries, K, 50), truth, K);
       expect(r).toBeGreaterThanOrEqual(0.95);
       expect(index.size).toBe(N);
     });
@@ -51,8 +51,8 @@ describe("hnsw recall against brute force", () => {
     const index = await createIndex({ dim: 32, maxElements: 3000, M: 8, efConstruction: 40 });
     index.addBatch(data, iota(3000));
     const truth = bruteForce(data, queries, 32, K, "l2");
-    const low = recall(searchAll(index, queries, 32, K, 10), truth, K);
-    const high = recall(searchAll(index, queries, 32, K, 200), truth, K);
+    const low = recall(searchAll(index, queries, K, 10), truth, K);
+    const high = recall(searchAll(index, queries, K, 200), truth, K);
     expect(high).toBeGreaterThanOrEqual(low);
     expect(high).toBeGreaterThanOrEqual(0.95);
   });

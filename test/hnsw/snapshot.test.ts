@@ -134,7 +134,7 @@ describe("hnsw snapshots", () => {
     });
     await fc.assert(
       fc.asyncProperty(mutation, async ({ edits, cut, reseal }) => {
-        let bytes = snapshot.slice();
+        let bytes: Uint8Array = snapshot.slice();
         for (const [at, value] of edits) bytes[at] = value;
         if (cut !== null) bytes = bytes.subarray(0, cut);
         if (reseal) bytes = resealed(bytes);
