@@ -17,6 +17,7 @@ export const cores = [
   {
     name: "hnsw",
     entry: "assembly/hnsw/index.ts",
+    component: { entry: "assembly/hnsw/component.ts", wit: "wit/hnsw.wit", world: "hnsw" },
   },
   {
     // The same core without SIMD, for hosts that lack it (WAMR's interpreters).

@@ -614,7 +614,7 @@ export function setDeleted(label: u32, on: bool): u32 {
 }
 
 /** Sets (`on`) or clears the allow-list bits of the `n` labels at `at`; unknown labels are skipped. */
-export function allowList(at: usize, n: u32, on: bool): void {
+function allowList(at: usize, n: u32, on: bool): void {
   for (let i: u32 = 0; i < n; i++) {
     let id = find(load<u32>(at + (<usize>i << 2)));
     if (id >= 0) {
@@ -623,4 +623,16 @@ export function allowList(at: usize, n: u32, on: bool): void {
       store<u32>(w, on ? load<u32>(w) | b : load<u32>(w) & ~b);
     }
   }
+}
+
+/** Filters the searches that follow: `mode` 0 none, 1 the `n` labels at `at`, 2 Filter.fn. */
+export function filterOn(mode: u32, at: usize, n: u32): void {
+  if (mode == 1) allowList(at, n, true);
+  H.filter = mode;
+}
+
+/** Ends what {@link filterOn} began (same arguments); construction runs unfiltered. */
+export function filterOff(mode: u32, at: usize, n: u32): void {
+  H.filter = 0;
+  if (mode == 1) allowList(at, n, false);
 }

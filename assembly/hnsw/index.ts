@@ -11,12 +11,19 @@ import { io as reserveIo, capacity, IO } from "./memory";
 import { INFO, OK, E_ARGUMENT, E_NOT_FINITE, E_STATE, E_UNKNOWN_LABEL, fail } from "./error";
 import {
   Filter, init as initIndex, resize, addPoint, addBatch as addMany, setDeleted, knn, find, vec,
-  isDeleted, allowList, labelOf,
+  isDeleted, filterOn, filterOff, labelOf,
 } from "./graph";
 import { prepare } from "./distance";
 import { pop, topKey, topId } from "./heap";
 
-export { save, loadBegin, loadEnd } from "./snapshot";
+import { loadBegin as begin } from "./snapshot";
+
+export { save, loadEnd } from "./snapshot";
+
+/** First half of loading a snapshot of `total` bytes whose header the host wrote to IO[0, 64). */
+export function loadBegin(total: u32): u32 {
+  return begin(total, H.io);
+}
 
 // @ts-ignore: decorator
 @external("hnsw", "accept")
@@ -84,9 +91,8 @@ export function search(n: u32, k: u32, ef: u32, mode: u32, nf: u32): u32 {
   let out = io + <usize>inputs;
   let dists = out + (<usize>n * k << 2);
   let counts = dists + (<usize>n * k << 2);
-  if (mode == 1) allowList(filter, nf, true);
   if (mode == 2) Filter.fn = hostAccept;
-  H.filter = mode;
+  filterOn(mode, filter, nf);
   let code = OK;
   let found: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
@@ -105,8 +111,7 @@ export function search(n: u32, k: u32, ef: u32, mode: u32, nf: u32): u32 {
       pop(H.top, j + 1);
     }
   }
-  H.filter = 0;
-  if (mode == 1) allowList(filter, nf, false);
+  filterOff(mode, filter, nf);
   store<u32>(INFO, <u32>out);
   store<u32>(INFO, found, 4);
   return code;

@@ -84,13 +84,13 @@ export function save(): u32 {
 }
 
 /**
- * First half of a load: reads the header from IO[0, 64), checks it against the snapshot's
- * total length, and sets up an empty index of its shape. INFO[5..14] then give where the host
- * copies each segment. Returns OK, E_SNAPSHOT (index unchanged) or E_MEMORY.
+ * First half of a load: reads the header at `at` (the raw ABI: IO[0, 64)), checks it against
+ * the snapshot's total length, and sets up an empty index of its shape. INFO[5..14] then give
+ * where the host copies each segment. Returns OK, E_SNAPSHOT (index unchanged) or E_MEMORY.
  */
-export function loadBegin(total: u32): u32 {
+export function loadBegin(total: u32, at: usize): u32 {
   if (total < HEADER + 4) return fail(E_SNAPSHOT, R_LENGTH);
-  memory.copy(HDR, H.io, HEADER);
+  memory.copy(HDR, at, HEADER);
   if (load<u32>(HDR) != MAGIC) return fail(E_SNAPSHOT, R_MAGIC);
   if (<u32>load<u16>(HDR, 4) != VERSION || <u32>load<u16>(HDR, 6) != HEADER) return fail(E_SNAPSHOT, R_VERSION);
   let dim = load<u32>(HDR, 8);
