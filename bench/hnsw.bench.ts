@@ -14,7 +14,8 @@ import { parseArgs } from "node:util";
 import { readdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { execFileSync } from "node:child_process";
 import { createIndex } from "../src/hnsw/index.js";
 import { bruteForce, gaussianMixture, recall, type DataSpace } from "./hnsw-data.js";
 
@@ -45,6 +46,18 @@ interface Contender {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Wall and CPU seconds of `fn` (CPU: this process's user + system time, which other load disturbs less). */
+async function timed(fn: () => unknown): Promise<{ wall: number; cpu: number }> {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  await fn();
+  const used = process.cpuUsage(c);
+  return { wall: (performance.now() - t) / 1000, cpu: (used.user + used.system) / 1e6 };
+}
+
+/** "cpu / wall" cell. */
+const both = (x: { wall: number; cpu: number }, f: (v: number) => string) => `${f(x.cpu)} / ${f(x.wall)}`;
 const rows = (data: Float32Array, dim: number) =>
   Array.from({ length: data.length / dim }, (_, i) => data.subarray(i * dim, i * dim + dim));
 
@@ -67,24 +80,26 @@ async function hnswlibNode(queries: Float32Array[]): Promise<Contender> {
   const { HierarchicalNSW } = (mod as unknown as { default?: typeof mod }).default ?? mod;
   const plain = queries.map((q) => Array.from(q)); // it takes number[] only; converted untimed
   let index: InstanceType<typeof HierarchicalNSW>;
-  let before = 0;
-  let after = 0;
+  let scenario: Scenario;
   return {
     name: "hnswlib-node (native)",
-    measure: "RSS growth while building",
+    measure: "RSS growth, own process",
     async build(data, s) {
       const vectors = rows(data, s.dim).map((v) => Array.from(v));
-      before = process.memoryUsage().rss;
+      scenario = s;
       index = new HierarchicalNSW(s.space, s.dim);
       index.initIndex(s.n, M, EF_CONSTRUCTION, SEED);
       for (const [i, v] of vectors.entries()) index.addPoint(v, i);
-      after = process.memoryUsage().rss;
     },
     query(q, ef) {
       index.setEf(ef);
       return index.searchKnn(plain[q]!, K).neighbors;
     },
-    memory: () => after - before,
+    memory() {
+      const script = fileURLToPath(new URL("./hnsw-rss.ts", import.meta.url));
+      const args = ["--import", "tsx", script, String(scenario.n), String(scenario.dim), scenario.space];
+      return Number(execFileSync(process.execPath, args, { encoding: "utf8" })) * scenario.n;
+    },
   };
 }
 
@@ -122,19 +137,19 @@ async function hnswlibWasm(queries: Float32Array[]): Promise<Contender> {
 async function scenario(s: Scenario, runs: number): Promise<void> {
   const { data, queries } = gaussianMixture({ n: s.n, dim: s.dim, queries: s.queries, seed: 7 });
   const qs = rows(queries, s.dim);
-  let t = performance.now();
-  const truth = bruteForce(data, queries, s.dim, K, s.space);
-  const bruteQps = s.queries / ((performance.now() - t) / 1000);
+  let truth: Uint32Array = new Uint32Array(0);
+  const brute = await timed(() => (truth = bruteForce(data, queries, s.dim, K, s.space)));
 
   const table = [
     `### ${s.n.toLocaleString("en")} × ${s.dim} ${s.space}, ${s.queries.toLocaleString("en")} queries, M ${M}, efConstruction ${EF_CONSTRUCTION}, k ${K}`,
     "",
-    "| library | build s | q/s ef 50 | q/s ef 100 | q/s ef 200 | recall@10 ef 50 / 100 / 200 | bytes / vector |",
+    "| library | build s (cpu / wall) | q/s ef 50 (cpu / wall) | q/s ef 100 | q/s ef 200 | recall@10 ef 50 / 100 / 200 | bytes / vector |",
     "|---|---:|---:|---:|---:|---|---:|",
   ];
-  const measured: { name: string; build: number; qps: number[] }[] = [];
-  const makers = [ours, hnswlibNode, hnswlibWasm];
-  for (const make of makers) {
+  // Build each library, then time query passes interleaved across libraries (pass, ef, library),
+  // so a busy shared machine slows every library alike.
+  const built: { c: Contender; build: { wall: number; cpu: number } }[] = [];
+  for (const make of [ours, hnswlibNode, hnswlibWasm]) {
     let c: Contender;
     try {
       c = await make(qs);
@@ -142,46 +157,52 @@ async function scenario(s: Scenario, runs: number): Promise<void> {
       table.push(`| ${make.name} | skipped: ${(err as Error).message.split("\n")[0]} | | | | | |`);
       continue;
     }
-    const builds: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      t = performance.now();
-      await c.build(data, s);
-      builds.push((performance.now() - t) / 1000);
-    }
-    const qps: number[] = [];
-    const recalls: number[] = [];
-    for (const ef of EFS) {
-      const passes: number[] = [];
-      let found: ArrayLike<number>[] = [];
-      for (let pass = 0; pass < 3; pass++) {
-        found = [];
-        t = performance.now();
-        for (let q = 0; q < s.queries; q++) found.push(c.query(q, ef));
-        passes.push(s.queries / ((performance.now() - t) / 1000));
+    const builds: { wall: number; cpu: number }[] = [];
+    for (let r = 0; r < runs; r++) builds.push(await timed(() => c.build(data, s)));
+    built.push({ c, build: { wall: median(builds.map((b) => b.wall)), cpu: median(builds.map((b) => b.cpu)) } });
+  }
+  const passes = built.map(() => EFS.map(() => [] as { wall: number; cpu: number }[]));
+  const recalls = built.map(() => EFS.map(() => 0));
+  for (let pass = 0; pass < 3; pass++) {
+    for (const [e, ef] of EFS.entries()) {
+      for (const [b, { c }] of built.entries()) {
+        const found: ArrayLike<number>[] = [];
+        const time = await timed(() => {
+          for (let q = 0; q < s.queries; q++) found.push(c.query(q, ef));
+        });
+        passes[b]![e]!.push({ wall: s.queries / time.wall, cpu: s.queries / time.cpu });
+        if (pass === 0) recalls[b]![e] = recall(found, truth, K);
       }
-      qps.push(median(passes));
-      recalls.push(recall(found, truth, K));
     }
-    const bpv = c.memory() / s.n;
-    measured.push({ name: c.name, build: median(builds), qps });
+  }
+  const qpsOf = (b: number) => passes[b]!.map((p) => ({ wall: median(p.map((x) => x.wall)), cpu: median(p.map((x) => x.cpu)) }));
+  const measured = built.map(({ c, build }, b) => ({ name: c.name, build, qps: qpsOf(b) }));
+  for (const [b, { c, build }] of built.entries()) {
     table.push(
-      `| ${c.name} | ${median(builds).toFixed(2)} | ${qps.map((x) => x.toFixed(0)).join(" | ")} | ` +
-        `${recalls.map((x) => x.toFixed(3)).join(" / ")} | ${bpv.toFixed(0)} (${c.measure}) |`,
+      `| ${c.name} | ${both(build, (x) => x.toFixed(2))} | ${measured[b]!.qps.map((q) => both(q, (x) => x.toFixed(0))).join(" | ")} | ` +
+        `${recalls[b]!.map((x) => x.toFixed(3)).join(" / ")} | ${(c.memory() / s.n).toFixed(0)} (${c.measure}) |`,
     );
   }
   table.push(
-    `| brute force (JS, exact) | – | ${bruteQps.toFixed(0)} | ${bruteQps.toFixed(0)} | ${bruteQps.toFixed(0)} | 1.000 | ${s.dim * 4} |`,
+    `| brute force (JS, exact) | – | ${Array(3).fill(both({ wall: s.queries / brute.wall, cpu: s.queries / brute.cpu }, (x) => x.toFixed(0))).join(" | ")} | 1.000 | ${s.dim * 4} |`,
   );
   const [me, ...peers] = measured;
   if (me?.name.startsWith("clawft")) {
-    table.push("", "| ours ÷ peer (same run) | build time | q/s ef 50 | q/s ef 100 | q/s ef 200 |", "|---|---:|---:|---:|---:|");
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+    table.push(
+      "",
+      "| ours ÷ peer (same run; cpu / wall) | build time | q/s ef 50 | q/s ef 100 | q/s ef 200 |",
+      "|---|---:|---:|---:|---:|",
+    );
     for (const p of peers) {
       table.push(
-        `| ÷ ${p.name} | ${(me.build / p.build).toFixed(2)}× | ${me.qps.map((x, i) => (x / p.qps[i]!).toFixed(2) + "×").join(" | ")} |`,
+        `| ÷ ${p.name} | ${ratio(me.build.cpu, p.build.cpu)} / ${ratio(me.build.wall, p.build.wall)} | ` +
+          me.qps.map((q, i) => `${ratio(q.cpu, p.qps[i]!.cpu)} / ${ratio(q.wall, p.qps[i]!.wall)}`).join(" | ") +
+          " |",
       );
     }
   }
-  table.push("", `Builds: median of ${runs}; queries/s: median of 3 passes over all queries.`, "");
+  table.push("", `Builds: median of ${runs}; queries/s: median of 3 passes over all queries, interleaved across libraries. cpu = this process's CPU time (steadier on a shared machine), wall = elapsed time.`, "");
   console.log(table.join("\n"));
 }
 

@@ -9,7 +9,7 @@
 export const INFO: usize = memory.data(128, 16);
 
 export const OK: u32 = 0;
-/** A parameter is out of range; value = which (0 dim, 1 space, 2 M, 3 efConstruction, 4 maxElements, 5 ef, 6 k, 7 IO size). */
+/** A parameter is out of range; value = which (0 dim, 1 space, 2 M, 3 efConstruction, 4 maxElements, 5 ef, 6 mode, 7 IO size). */
 export const E_ARGUMENT: u32 = 1;
 /** A vector component is NaN or infinite; value = index of the component (item · dim + j in a batch). */
 export const E_NOT_FINITE: u32 = 2;

@@ -133,12 +133,12 @@ export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, s
   H.vecOff = (((H.M0 + 1) << 2) + 15) & ~15;
   H.elemSize = <u32>recordBytes(dim, m);
   H.upperSize = (m + 1) << 2;
-  // Scratch: query, selected neighbours, heuristic result, heuristic input, CRC table.
+  // Scratch: query, selected neighbours, heuristic result, heuristic input, CRC-32 tables.
   let q: usize = <usize>H.dim8 << 2;
   let sel: usize = ((<usize>H.M0 << 2) + 15) & ~15;
   let res: usize = <usize>(H.M0 + 2) << 3;
   let sorted: usize = <usize>(max<u32>(efc, H.M0 + 1) + 2) << 3;
-  want(SCRATCH, q + sel + res + sorted + 1024);
+  want(SCRATCH, q + sel + res + sorted + 4096);
   let r = resize(maxElements);
   if (r != OK) return r;
   let s = base(SCRATCH);
@@ -147,10 +147,16 @@ export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, s
   H.res = H.sel + sel;
   H.sorted = H.res + res;
   H.crc = H.sorted + sorted;
-  for (let i: u32 = 0; i < 256; i++) {
-    let c = i;
+  // CRC-32 tables for slice-by-4 (snapshot.ts): T0 the bytewise table, Tk[i] = T(k-1)[i] advanced one byte.
+  let t = H.crc;
+  for (let i: usize = 0; i < 256; i++) {
+    let c = <u32>i;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    store<u32>(H.crc + (<usize>i << 2), c);
+    store<u32>(t + (i << 2), c);
+  }
+  for (let i: usize = 256; i < 1024; i++) {
+    let prev = load<u32>(t + ((i - 256) << 2));
+    store<u32>(t + (i << 2), (prev >>> 8) ^ load<u32>(t + ((prev & 0xff) << 2)));
   }
   H.ready = true;
   return OK;

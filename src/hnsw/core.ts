@@ -40,7 +40,7 @@ export const INFO = { result: 0, found: 1, code: 2, value: 3, flag: 4, segments:
 export const E = { notFinite: 2 } as const;
 
 const SNAPSHOT_PROBLEMS: SnapshotProblem[] = ["length", "magic", "version", "params", "checksum", "graph", "vector", "labels"];
-const PARAMETERS = ["dim", "space", "M", "efConstruction", "maxElements", "ef", "k", "IO size"];
+const PARAMETERS = ["dim", "space", "M", "efConstruction", "maxElements", "ef", "mode", "IO size"];
 
 /** A wasm module that uses one SIMD instruction (wasm-feature-detect's probe). */
 const SIMD_PROBE = new Uint8Array([
