@@ -143,7 +143,7 @@ async function scenario(s: Scenario, runs: number): Promise<void> {
   const table = [
     `### ${s.n.toLocaleString("en")} × ${s.dim} ${s.space}, ${s.queries.toLocaleString("en")} queries, M ${M}, efConstruction ${EF_CONSTRUCTION}, k ${K}`,
     "",
-    "| library | build s (cpu / wall) | q/s ef 50 (cpu / wall) | q/s ef 100 | q/s ef 200 | recall@10 ef 50 / 100 / 200 | bytes / vector |",
+    "| library | build s (cpu / wall) | q/s ef 50 (cpu / wall) | q/s ef 100 (cpu / wall) | q/s ef 200 (cpu / wall) | recall@10 ef 50 / 100 / 200 | bytes / vector |",
     "|---|---:|---:|---:|---:|---|---:|",
   ];
   // Build each library, then time query passes interleaved across libraries (pass, ef, library),

@@ -156,7 +156,9 @@ export class HnswIndex {
 
   /** Live (not deleted) elements. */
   get size(): number {
-    return this.stats().size;
+    const c = this.#core;
+    c.x.stats();
+    return c.info(INFO.stats) - c.info(INFO.stats + 1);
   }
 
   /** Default search ef. */
@@ -248,7 +250,10 @@ export class HnswIndex {
     if (k > size) throw new HnswArgumentError(`k must be at most the index size ${size}, got ${k}`, k);
     const ef = options.ef === undefined ? 0 : int("ef", options.ef, 1, 0xffffffff);
     const { filter } = options;
-    const allow = filter === undefined || typeof filter === "function" ? [] : Array.isArray(filter) || ArrayBuffer.isView(filter) ? (filter as ArrayLike<number>) : Array.from(filter as Iterable<number>);
+    let allow: ArrayLike<number> = [];
+    if (filter !== undefined && typeof filter !== "function") {
+      allow = Array.isArray(filter) || ArrayBuffer.isView(filter) ? (filter as ArrayLike<number>) : Array.from(filter as Iterable<number>);
+    }
     for (let i = 0; i < allow.length; i++) label(allow[i]);
     const at = c.io((nq * dim + allow.length + nq * (2 * k + 1)) * 4) >>> 2;
     this.#write(queries, nq, at, "search");
