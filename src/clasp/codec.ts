@@ -81,6 +81,19 @@ export class ClaspCodec {
     return new ClaspCodec(await instantiateCore<ClaspCore>(CORE_URL, source));
   }
 
+  /**
+   * Wraps a codec core the caller instantiated (e.g. under node:wasi, or synchronously with
+   * `new WebAssembly.Instance` on workerd).
+   * @throws TypeError when the instance is not the codec core
+   */
+  static fromInstance(instance: WebAssembly.Instance): ClaspCodec {
+    const core = instance.exports as unknown as ClaspCore;
+    if (typeof core.decode !== "function" || typeof core.streamOpen !== "function" || !(core.memory instanceof WebAssembly.Memory)) {
+      throw new TypeError("not a CLASP codec core instance (build/clasp.wasm)");
+    }
+    return new ClaspCodec(core);
+  }
+
   /** Views of linear memory, refreshed after the core grew it. */
   #views(): void {
     if (this.#u8.buffer !== this.#core.memory.buffer) {

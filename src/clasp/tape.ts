@@ -451,7 +451,8 @@ export class TapeWriter {
   }
 }
 
-const decoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is part of the string (the peer strips it, clasp-wire.md §8.6).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Reads tapes the core wrote into its memory (docs/abi.md). */
 export class TapeReader {

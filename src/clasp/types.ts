@@ -36,7 +36,9 @@ export class TypedNumber {
     readonly type: "i8" | "i16" | "i32" | "f32",
     readonly value: number,
   ) {
-    if (type !== "f32") {
+    if (type === "f32") {
+      this.value = Math.fround(value);
+    } else {
       const bits = type === "i8" ? 8 : type === "i16" ? 16 : 32;
       const min = -(2 ** (bits - 1));
       if (!Number.isInteger(value) || value < min || value >= -min) {
@@ -45,9 +47,9 @@ export class TypedNumber {
     }
   }
 
-  /** The plain number (f32 values rounded to single precision). */
+  /** The plain number. */
   valueOf(): number {
-    return this.type === "f32" ? Math.fround(this.value) : this.value;
+    return this.value;
   }
 }
 
