@@ -5,7 +5,7 @@
  */
 import { instantiateCore, type CoreExports, type WasmSource } from "../core/loader.js";
 import { ClaspDecodeError, ClaspEncodeError } from "./errors.js";
-import { TapeReader, TapeWriter } from "./tape.js";
+import { INTERN_SLOTS, TapeReader, TapeWriter } from "./tape.js";
 import type {
   ClaspValue,
   ClaspValueInput,
@@ -19,6 +19,7 @@ import type {
 /** The raw exports of build/clasp.wasm (assembly/clasp/index.ts, docs/abi.md). */
 interface ClaspCore extends CoreExports {
   info(): number;
+  internStrings(slots: number): void;
   input(size: number): number;
   aux(size: number): number;
   reason(id: number): number;
@@ -69,6 +70,7 @@ export class ClaspCodec {
     this.#core = core;
     this.#info = core.info() >>> 2;
     this.#reader = new TapeReader(core.memory);
+    core.internStrings(INTERN_SLOTS);
   }
 
   /**

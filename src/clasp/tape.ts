@@ -25,6 +25,10 @@ import {
 const NULL = 0x00, BOOL = 0x01, I8 = 0x02, I16 = 0x03, I32 = 0x04, I64 = 0x05;
 const F32 = 0x06, F64 = 0x07, STRING = 0x08, BYTES = 0x09, ARRAY = 0x0a, MAP = 0x0b;
 const ASCII = 0x100;
+/** String node flags of the core's intern table (assembly/clasp/intern.ts); slot in bits 16–31. */
+const HIT = 0x200, STORED = 0x400;
+/** Slots of the intern table the TS face enables. */
+export const INTERN_SLOTS = 4096;
 /** Frame node bit: the caller named no QoS, use the type's default. */
 const DEFAULT_QOS = 1 << 16;
 const MAX_DEPTH = 64;
@@ -465,6 +469,8 @@ export class TapeReader {
   /** Address that string offsets are relative to. */
   base = 0;
   widths = false;
+  /** The string last stored in each intern slot. */
+  private readonly interned: string[] = new Array(INTERN_SLOTS).fill("");
 
   constructor(private readonly memory: WebAssembly.Memory) {}
 
@@ -506,16 +512,20 @@ export class TapeReader {
   /** Reads a string node. */
   str(): string {
     const tag = this.w();
+    if (tag & HIT) {
+      this.p += 2;
+      return this.interned[tag >>> 16]!;
+    }
     const at = (this.base + this.w()) >>> 0;
     const len = this.w();
-    if (len === 0) return "";
-    const u8 = this.u8;
-    if (tag & ASCII && len <= 32) {
-      let s = "";
-      for (let i = 0; i < len; i++) s += String.fromCharCode(u8[at + i]!);
-      return s;
-    }
-    return decoder.decode(u8.subarray(at, at + len));
+    let s: string;
+    if (len === 0) s = "";
+    else if (tag & ASCII && len <= 16) {
+      s = "";
+      for (let i = 0; i < len; i++) s += String.fromCharCode(this.u8[at + i]!);
+    } else s = decoder.decode(this.u8.subarray(at, at + len));
+    if (tag & STORED) this.interned[tag >>> 16] = s;
+    return s;
   }
 
   /** Reads a value node. */
