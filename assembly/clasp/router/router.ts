@@ -923,21 +923,19 @@ function handleBundle(s: Session): void {
     if (!sim.exists) newParams++;
     advance(s, op, sim);
   }
-  // Phase 2: apply all, then deliver.
+  // Phase 2: apply each SET and broadcast its revision (nothing can fail any more).
   let last: u64 = 0;
-  let applied = new Array<Param>();
   for (let i = 0; i < ops.length; i++) {
     let p = apply(s, unchecked(ops[i]));
-    applied.push(p);
+    broadcastSet(p);
     last = p.revision;
   }
-  for (let i = 0; i < applied.length; i++) broadcastSet(unchecked(applied[i]));
   for (let i = 0; i < publishes.length; i++) {
     let a = unchecked(pubAddr[i]);
     let f = unchecked(publishes[i]);
     forward(changetype<usize>(a), <usize>a.byteLength, unchecked(pubSignal[i]), changetype<usize>(f), <usize>f.byteLength, s);
   }
-  if (Step.qos >= 1) sendAck(s.conn, 0, 0, applied.length > 0, last);
+  if (Step.qos >= 1) sendAck(s.conn, 0, 0, ops.length > 0, last);
 }
 
 /** Skips the fields of an inner message the router ignores in a BUNDLE. */
