@@ -65,7 +65,7 @@ export class Session extends Holder {
   active: bool = false;
   read: Array<Pattern> | null = null;
   write: Array<Pattern> | null = null;
-  /** Subscriptions by id (a session has at most `maxSubscriptions`; searched linearly). */
+  /** Subscriptions sorted by id (binary search; a session has at most `maxSubscriptions`). */
   subs: Array<Subscription> = new Array<Subscription>();
   /** µs of the last frame received or delivered. */
   lastActive: u64 = 0;
@@ -562,20 +562,34 @@ function handleSubscribe(s: Session): void {
     return;
   }
   let sub = new Subscription(s, id, pattern, mask, maxRate, epsilon, history, window);
+  let subs = s.subs;
   if (index >= 0) {
-    trie.remove(unchecked(s.subs[index])); // reusing an id replaces the subscription (no ghost)
-    unchecked((s.subs[index] = sub));
+    trie.remove(unchecked(subs[index])); // reusing an id replaces the subscription (no ghost)
+    unchecked((subs[index] = sub));
   } else {
-    s.subs.push(sub);
+    // Insert at ~index (the insertion point), keeping ids sorted.
+    let at = ~index;
+    subs.push(sub);
+    for (let i = subs.length - 1; i > at; i--) unchecked((subs[i] = subs[i - 1]));
+    unchecked((subs[at] = sub));
   }
   trie.add(sub);
   if (mask & TYPE_PARAM) sendSnapshot(s.conn, s, pattern, false);
 }
 
+/** Index of subscription `id` in `s.subs`, or ~(where it would go). */
 function findSubscription(s: Session, id: u32): i32 {
   let subs = s.subs;
-  for (let i = 0; i < subs.length; i++) if (unchecked(subs[i]).id == id) return i;
-  return -1;
+  let lo = 0;
+  let hi = subs.length - 1;
+  while (lo <= hi) {
+    let mid = (lo + hi) >>> 1;
+    let x = unchecked(subs[mid]).id;
+    if (x == id) return mid;
+    if (x < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return ~lo;
 }
 
 function handleUnsubscribe(s: Session): void {
@@ -583,7 +597,7 @@ function handleUnsubscribe(s: Session): void {
   if (index < 0) return;
   let subs = s.subs;
   trie.remove(unchecked(subs[index]));
-  unchecked((subs[index] = subs[subs.length - 1]));
+  for (let i = index; i < subs.length - 1; i++) unchecked((subs[i] = subs[i + 1]));
   subs.pop();
 }
 
