@@ -14,4 +14,7 @@ export const cores = [
     entry: "assembly/clasp/index.ts",
     component: { entry: "assembly/clasp/component.ts", wit: "wit/clasp.wit", world: "clasp" },
   },
+  // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
+  // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
+  { name: "normalize", entry: "assembly/normalize/index.ts", command: true },
 ];
