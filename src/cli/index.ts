@@ -5,6 +5,8 @@
  * @module
  */
 import { Command } from "commander";
+import { registerPipeline } from "./pipeline.js";
 
 const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CLP and media pipeline tools");
+registerPipeline(program);
 await program.parseAsync(process.argv);

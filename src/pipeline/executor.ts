@@ -137,22 +137,27 @@ class Channel {
   }
 }
 
+/** Iterates a web stream's chunks (lib.dom's ReadableStream type has no async iterator). */
+export async function* iterateStream<T>(stream: ReadableStream<T>): AsyncGenerator<T> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 async function* inputChunks(input: PipelineInput): AsyncGenerator<Uint8Array> {
   if (typeof input === "string") {
     yield new TextEncoder().encode(input);
   } else if (input instanceof Uint8Array) {
     yield input;
   } else if (typeof (input as ReadableStream<Uint8Array>).getReader === "function") {
-    const reader = (input as ReadableStream<Uint8Array>).getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      reader.releaseLock();
-    }
+    yield* iterateStream(input as ReadableStream<Uint8Array>);
   } else {
     yield* input as AsyncIterable<Uint8Array>;
   }
