@@ -18,6 +18,7 @@ let inLen: i32 = 0;
 let inAt: i32 = 0;
 let inEof = false;
 let maxFrame: i32 = 1 << 20;
+let norm: Normalizer | null = null;
 
 /** Refills the input buffer; false at end of stdin. */
 function fill(): bool {
@@ -171,7 +172,8 @@ function main(): void {
     }
   }
 
-  const norm = new Normalizer(settings);
+  // A global, not a local: the minimal runtime's __collect() only sees globals as roots.
+  norm = new Normalizer(settings);
   // Bytes of an incomplete UTF-8 character carried to the next frame (at most 3).
   let carry: usize = heap.alloc(4);
   let carryLen: i32 = 0;
@@ -194,11 +196,12 @@ function main(): void {
     offset += len;
     const text = String.UTF8.decodeUnsafe(buf, ok);
     heap.free(buf);
-    writeText(norm.push(text));
+    writeText(norm!.push(text));
     if (final) break;
+    // Only globals are roots for the minimal runtime's collector: no managed local is live here.
     __collect();
   }
-  writeText(norm.finish());
+  writeText(norm!.finish());
   writeFrame(0, 0);
 }
 

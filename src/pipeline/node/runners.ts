@@ -133,6 +133,9 @@ export function processRunner(options: ProcessRunnerOptions = {}): Runner {
       exited,
       kill() {
         if (child.exitCode === null && child.signalCode === null) killGroup(child);
+        // Nobody reads any more: unread output must not keep the pipes (and 'close') open.
+        child.stdout!.destroy();
+        stdin.destroy();
       },
       stderrTail: () => stderr.toString(),
     };
