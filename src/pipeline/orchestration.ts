@@ -39,7 +39,9 @@ const orchestrationSchema = z.strictObject({
     .default({}),
   input: z.strictObject({ type: z.string().min(1) }).default({ type: "text/plain" }),
   output: z.strictObject({ type: z.string().min(1).optional() }).default({}),
-  nodes: z.array(nodeSchema).min(1, "an orchestration needs at least one [[nodes]] entry"),
+  nodes: z
+    .array(nodeSchema, { error: (iss) => (iss.input === undefined ? "an orchestration needs at least one [[nodes]] entry" : undefined) })
+    .min(1, "an orchestration needs at least one [[nodes]] entry"),
 });
 
 /** A parsed (not yet validated against plugins) orchestration. */
