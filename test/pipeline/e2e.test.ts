@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { iterateStream } from "../../src/pipeline/executor.js";
 import { loadDaemonConfig, startDaemon, type Daemon } from "../../src/pipeline/node/daemon.js";
 import { PipelineHost } from "../../src/pipeline/node/host.js";
-import { childProcesses, collect, PLUGINS, ROOT, wavSeconds } from "./helpers.js";
+import { childProcesses, collect, decodeWithMpg123, PLUGINS, ROOT, wavSeconds } from "./helpers.js";
 
 export const PARAGRAPH = `The lighthouse on Gull Rock was built in 1874, and for 112 years a keeper climbed its 97 steps every evening.
 Dr. Margaret Hale, who kept the light from 1951 to 1986, wrote that the lamp burned 3.5 litres of oil a night.
@@ -25,21 +25,7 @@ let dir: string;
 let host: PipelineHost;
 let speechSeconds = 0;
 
-/** Decodes an MP3 with mpg123 and returns the decoded WAV's duration in seconds. */
-async function decodeMp3(mp3: Uint8Array): Promise<{ seconds: number; info: string }> {
-  const file = join(dir, `d${Math.random().toString(36).slice(2)}.mp3`);
-  await writeFile(file, mp3);
-  let info: string;
-  try {
-    info = execFileSync("mpg123", ["-w", `${file}.wav`, file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string };
-    if (err.code === "ENOENT") throw new Error("mpg123 is not installed (Debian package mpg123; .ci/run installs it)");
-    throw new Error(`mpg123 rejected the MP3: ${err.stderr}`);
-  }
-  const head = execFileSync("mpg123", ["-t", "-v", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).toString();
-  return { seconds: wavSeconds(new Uint8Array(await readFile(`${file}.wav`))), info: info + head };
-}
+const decodeMp3 = (mp3: Uint8Array) => decodeWithMpg123(mp3, dir);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "clawft-e2e-"));

@@ -1,7 +1,8 @@
 /** Shared helpers of the pipeline tests. */
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { iterateStream, type PipelineRun } from "../../src/pipeline/executor.js";
 import { pluginFromManifest, type OptionValue, type PluginInfo } from "../../src/pipeline/manifest.js";
@@ -89,4 +90,22 @@ export function wavSeconds(wav: Uint8Array): number {
     at += 8 + size + (size & 1);
   }
   throw new Error("no data chunk");
+}
+
+/**
+ * Decodes an MP3 with mpg123 (a real decoder: Debian package mpg123, installed by .ci/run) and
+ * returns the decoded audio's duration in seconds.
+ * @throws Error when mpg123 is missing or rejects the stream
+ */
+export async function decodeWithMpg123(mp3: Uint8Array, dir: string): Promise<{ seconds: number }> {
+  const file = join(dir, `d${Math.random().toString(36).slice(2)}.mp3`);
+  await writeFile(file, mp3);
+  try {
+    execFileSync("mpg123", ["-q", "-w", `${file}.wav`, file], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    const err = e as { code?: string; stderr?: Buffer };
+    if (err.code === "ENOENT") throw new Error("mpg123 is not installed (Debian package mpg123; .ci/run installs it)");
+    throw new Error(`mpg123 rejected the MP3: ${err.stderr?.toString()}`);
+  }
+  return { seconds: wavSeconds(new Uint8Array(await readFile(`${file}.wav`))) };
 }

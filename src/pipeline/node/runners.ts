@@ -175,6 +175,16 @@ globalThis.self = parentPort;
   return new Worker(code, { eval: true, workerData: { entry: entry.href, tsx }, execArgv: ["--no-warnings"] });
 }
 
+/**
+ * Starts a Web-Worker-shaped module (`self.postMessage`, `self.addEventListener`) in a worker
+ * thread, as a {@link WorkerLike}: lets Node run browser worker entries (used by the tests of the
+ * browser runners).
+ * @param entry file URL of the module (`.ts` sources load through tsx)
+ */
+export function nodeWorker(entry: URL): WorkerLike {
+  return asWorkerLike(startWorker(entry));
+}
+
 /** Runs `worker` plugins (a JavaScript module using `self.postMessage`) in worker threads. */
 export function workerRunner(): Runner {
   return async (plugin) => {
