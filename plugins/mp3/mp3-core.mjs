@@ -101,11 +101,14 @@ export function mp3Handler(createEncoder) {
   return async ({ config, input, write }) => {
     const bitrate = Number(config.bitrate ?? 96);
     const wav = new WavReader();
+    // Load LAME while the first audio is still being made upstream.
+    const loading = createEncoder("audio/mpeg");
+    loading.catch(() => {});
     let encoder = null;
     for await (const chunk of input) {
       const pcm = wav.push(chunk);
       if (!encoder && wav.format) {
-        encoder = await createEncoder("audio/mpeg");
+        encoder = await loading;
         try {
           encoder.configure({ sampleRate: wav.format.sampleRate, channels: wav.format.channels, bitrate });
         } catch (e) {

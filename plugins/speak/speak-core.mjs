@@ -86,11 +86,12 @@ export function nextCut(text, target, final) {
  */
 export function createSynth(load) {
   let loaded = null;
-  return async (text, { voice, rate, pitch }) => {
-    loaded ??= load().catch((e) => {
+  const ensure = () =>
+    (loaded ??= load().catch((e) => {
       throw new PluginError("DEPENDENCY_MISSING", `eSpeak NG (npm espeak-ng, an optional dependency) could not be loaded: ${e.message}`);
-    });
-    const { ESpeakNg, module } = await loaded;
+    }));
+  const synth = async (text, { voice, rate, pitch }) => {
+    const { ESpeakNg, module } = await ensure();
     const errors = [];
     const es = await ESpeakNg({
       arguments: ["-v", voice, "-s", String(rate), "-p", String(pitch), "-w", "/out.wav", "-f", "/in.txt"],
@@ -111,6 +112,9 @@ export function createSynth(load) {
     }
     return pcmOf(wav);
   };
+  /** Starts loading eSpeak NG now (it takes a while: 18 MB of wasm), before any text arrives. */
+  synth.preload = () => void ensure().catch(() => {});
+  return synth;
 }
 
 /**
@@ -119,6 +123,7 @@ export function createSynth(load) {
  */
 export function speakHandler(synth) {
   return async ({ config, input, write }) => {
+    synth.preload?.();
     const voice = String(config.voice ?? "en-us");
     if (!/^[A-Za-z0-9_+-]{1,40}$/.test(voice)) throw new PluginError("INVALID_CONFIG", `voice "${voice}" is not a voice name`);
     const opts = { voice, rate: Number(config.rate ?? 175), pitch: Number(config.pitch ?? 50) };
