@@ -69,9 +69,11 @@ export function sentenceEnd(text, from) {
  * @param {boolean} final no more text will come
  */
 export function nextCut(text, target, final) {
-  const end = sentenceEnd(text, target);
-  if (end > 0) return end;
+  // An utterance never exceeds `hard` characters; a sentence end beyond it does not count, so
+  // the cut is the same whether the text arrived at once or in pieces.
   const hard = Math.max(target * 4, 2000);
+  const end = sentenceEnd(text, target);
+  if (end > 0 && end <= hard) return end;
   if (text.length > hard) {
     const space = text.lastIndexOf(" ", hard);
     return space > 0 ? space + 1 : hard;

@@ -72,8 +72,8 @@ const pluginsOption = () => new Option("-p, --plugins <dir...>", "plugin directo
 async function runCommand(file: string, input: string | undefined, o: CommonOpts & { output: string; progress?: boolean }): Promise<number> {
   const host = await PipelineHost.open(hostOptions(o, file));
   const pipeline = await host.prepare(await readFile(file, "utf8"));
-  const source = !input || input === "-" ? (Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>) : (Readable.toWeb(createReadStream(input)) as ReadableStream<Uint8Array>);
   if (input && input !== "-") await stat(input); // a missing input file is a clear error, not a plugin failure
+  const source = !input || input === "-" ? (Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>) : (Readable.toWeb(createReadStream(input)) as ReadableStream<Uint8Array>);
   const run = host.run(pipeline, source);
   const stop = (): void => run.cancel("interrupted");
   process.once("SIGINT", stop);

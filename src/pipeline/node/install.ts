@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, createPublicKey, timingSafeEqual, verify as verifySignature, type KeyObject } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Parser, Unpack } from "tar";
@@ -152,7 +152,6 @@ export async function installPlugin(url: string, options: InstallOptions): Promi
     let root = staging;
     const hasManifest = (d: string): Promise<boolean> => stat(join(d, "plugin.toml")).then((s) => s.isFile(), () => false);
     if (!(await hasManifest(root))) {
-      const { readdir } = await import("node:fs/promises");
       const top = (await readdir(staging, { withFileTypes: true })).filter((d) => d.isDirectory());
       if (top.length === 1 && (await hasManifest(join(staging, top[0]!.name)))) root = join(staging, top[0]!.name);
       else throw new PluginInstallError("MANIFEST", "the archive has no plugin.toml at its root or in its single top-level directory");
