@@ -58,7 +58,8 @@ async function compile(entry, target, out, extra = []) {
 /**
  * Flags for a WASI preview1 command: the wasi-shim supplies abort, console, process, …
  * Its asconfig.json is expanded into flags: a second `--config` would replace asconfig.json,
- * silently dropping the release target's optimisation (an -O0 build, ~10× larger).
+ * silently dropping the release target's optimisation (an -O0 build, ~10× larger). asconfig.json's
+ * own `use: ["abort="]` still wins over the shim's `abort=wasi_abort`: an abort traps.
  */
 const shimDir = "node_modules/@assemblyscript/wasi-shim";
 const shim = JSON.parse(await readFile(join(root, shimDir, "asconfig.json"), "utf8")).options;

@@ -70,8 +70,8 @@ class Parser {
         this.at++;
         const item = this.value(depth + 1);
         if (item === null) return null;
-        v.keys.push(k!);
-        v.items.push(item!);
+        v.keys.push(k);
+        v.items.push(item);
         this.ws();
         const d = this.peek();
         this.at++;
@@ -90,7 +90,7 @@ class Parser {
       while (true) {
         const item = this.value(depth + 1);
         if (item === null) return null;
-        v.items.push(item!);
+        v.items.push(item);
         this.ws();
         const d = this.peek();
         this.at++;
@@ -102,7 +102,7 @@ class Parser {
       const s = this.str();
       if (s === null) return null;
       v.kind = J_STR;
-      v.s = s!;
+      v.s = s;
       return v;
     }
     if (this.lit("true")) {

@@ -163,7 +163,7 @@ function rewriteWord(word: string, next: string, s: Settings): string {
         let rest = trail.substring(1);
         // Keep a sentence-ending period after expansions that can end a sentence.
         if (SENTENCE_FINAL.includes(key) && nextStartsSentence && !rest.startsWith(".")) rest = "." + rest;
-        return lead + hit! + rest;
+        return lead + hit + rest;
       }
     }
     // "e.g." and "i.e." lose only their last dot to the peel.
