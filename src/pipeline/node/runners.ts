@@ -92,20 +92,10 @@ export function processRunner(options: ProcessRunnerOptions = {}): Runner {
     stdin.on("drain", () => wakeWriter?.());
 
     const it = child.stdout![Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const exited = new Promise<ExitStatus>((resolve) => {
-      child.once("exit", (code, signal) => {
-        live.delete(child);
-        // 'close' waits for stdio to end; a leaked grandchild could hold it open, so bound it.
-        const t = setTimeout(() => {
-          child.stdout!.destroy();
-          child.stderr!.destroy();
-        }, 2000);
-        child.once("close", () => {
-          clearTimeout(t);
-          resolve({ code, signal });
-        });
-      });
-    });
+    child.once("exit", () => live.delete(child));
+    // 'close' comes once the process has exited and its stdio has ended. (A grandchild holding
+    // stdout open delays it; the executor's inactivity timeout then kills the group, see kill().)
+    const exited = new Promise<ExitStatus>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
 
     return {
       write(chunk) {
@@ -135,6 +125,7 @@ export function processRunner(options: ProcessRunnerOptions = {}): Runner {
         if (child.exitCode === null && child.signalCode === null) killGroup(child);
         // Nobody reads any more: unread output must not keep the pipes (and 'close') open.
         child.stdout!.destroy();
+        child.stderr!.destroy();
         stdin.destroy();
       },
       stderrTail: () => stderr.toString(),
