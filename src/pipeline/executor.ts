@@ -114,6 +114,11 @@ class Channel {
     this.#wake("taker");
   }
 
+  /** True once the consumer is gone (see {@link Channel.discard}). */
+  get discarded(): boolean {
+    return this.#discard;
+  }
+
   /** The consumer is gone: drop what is queued and every later put. */
   discard(): void {
     this.#discard = true;
@@ -244,7 +249,7 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
     const first = channels[0]!;
     try {
       for await (const chunk of inputChunks(input)) {
-        if (failure) return;
+        if (failure || first.discarded) return; // aborted, or the first node finished without reading it all
         if (chunk.length === 0) continue;
         inputBytes += chunk.length;
         await first.put(chunk);
