@@ -15,7 +15,6 @@ export type PipelineErrorCode =
   | "PROTOCOL_VIOLATION"
   | "TIMEOUT"
   | "OUTPUT_LIMIT"
-  | "INPUT_LIMIT"
   | "INPUT_ERROR"
   | "CANCELLED"
   | "SPAWN_FAILED"
