@@ -54,7 +54,8 @@ export function childProcesses(): string[] {
     return execFileSync("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
       .split("\n")
       .map((l) => l.trim())
-      .filter((l) => l && !/\bps$/.test(l));
+      // ps itself, and the esbuild service vitest's transformer spawns (not ours), do not count.
+      .filter((l) => l && !/\b(ps|esbuild)$/.test(l));
   } catch {
     return []; // ps exits 1 when there are none
   }
