@@ -10,11 +10,12 @@
 // Nothing here traps on bad input: every failure is an error code (clasp-wire.md §4.2).
 
 import { Region } from "../abi/buffer";
-import { Err, REASONS, clearError } from "./error";
+import { Err, clearError, reasonText, partLength } from "./error";
 import { Wr, writtenBytes } from "./wire";
 import { Tw } from "./tape";
 import { FrameStream, pushChunk } from "./stream";
 import { decodeFrames, decoded, encodeFrames, encodeValueAt, decodeValueAt } from "./codec";
+import { enableIntern } from "./intern";
 
 const INFO: usize = memory.data(48, 8);
 const IN = new Region();
@@ -36,14 +37,24 @@ export function aux(size: usize): usize {
   return AUX.reserve(size);
 }
 
-/** Address of the UTF-16 text of error reason `id` (see `reasonLength`); 0 if unknown. */
-export function reason(id: u32): usize {
-  return id < <u32>REASONS.length ? changetype<usize>(REASONS[id]) : 0;
+/**
+ * Turns string interning on with `slots` slots (a power of two ≤ 65,536), or off with 0.
+ * With it on, string nodes carry the HIT/STORED flags of assembly/clasp/intern.ts; only a
+ * host that keeps a string per slot should enable it.
+ */
+export function internStrings(slots: u32): void {
+  enableIntern(slots);
 }
 
-/** Length in UTF-16 code units of the text of error reason `id`. */
+/** Address of the UTF-16 text of error reason `id` (see `reasonLength`). */
+export function reason(id: u32): usize {
+  return reasonText(id);
+}
+
+/** Length in UTF-16 code units of the text of error reason `id` (0 when unknown). */
 export function reasonLength(id: u32): u32 {
-  return id < <u32>REASONS.length ? <u32>REASONS[id].length : 0;
+  reasonText(id);
+  return <u32>partLength;
 }
 
 function report(out: usize, bytes: usize, consumed: usize, items: u32, base: usize): void {

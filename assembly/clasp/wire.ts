@@ -23,22 +23,26 @@ export class Rd {
   Rd.base = base;
 }
 
-/** True when `n` more bytes can be read; otherwise records a truncation and stops the reader. */
-@inline export function can(n: usize): bool {
-  if (Rd.end - Rd.pos >= n) return true;
+/** Records a truncation and stops the reader; returns false. Kept out of line: it is cold. */
+function truncated(): bool {
   fail(INVALID_MESSAGE, R_TRUNCATED, <u32>(Rd.pos - Rd.base));
   Rd.pos = Rd.end;
   return false;
 }
 
-export function readU8(): u32 {
+/** True when `n` more bytes can be read; otherwise records a truncation and stops the reader. */
+@inline export function can(n: usize): bool {
+  return Rd.end - Rd.pos >= n || truncated();
+}
+
+@inline export function readU8(): u32 {
   if (!can(1)) return 0;
   let v = <u32>load<u8>(Rd.pos);
   Rd.pos += 1;
   return v;
 }
 
-export function readU16(): u32 {
+@inline export function readU16(): u32 {
   if (!can(2)) return 0;
   let v = <u32>bswap<u16>(load<u16>(Rd.pos));
   Rd.pos += 2;
@@ -52,7 +56,7 @@ export function readU32(): u32 {
   return v;
 }
 
-export function readU64(): u64 {
+@inline export function readU64(): u64 {
   if (!can(8)) return 0;
   let v = bswap<u64>(load<u64>(Rd.pos));
   Rd.pos += 8;
