@@ -48,7 +48,8 @@ function done(code: u32): usize {
     store<u8>(RET, 0);
     return RET;
   }
-  return returnError(code, load<u32>(INFO, 12), MESSAGES[code]);
+  let text = MESSAGES[code];
+  return returnError(code, load<u32>(INFO, 12), changetype<usize>(text), <usize>text.length);
 }
 
 /** The error for a vector of `len` floats in an index of another dimension, or -1. */

@@ -47,13 +47,20 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
-/** True when this host runs wasm SIMD (then the f32x4 build is used). */
-export const hasSimd: boolean = WebAssembly.validate(SIMD_PROBE);
+let simdSupport: boolean | undefined;
 
-/** Where the two builds live. */
+/**
+ * True when this host runs wasm SIMD (then the f32x4 build is used by default). Asked once,
+ * lazily: hosts that forbid compiling bytes (workerd) never ask, as they pass `source`.
+ */
+export function hasSimd(): boolean {
+  return (simdSupport ??= WebAssembly.validate(SIMD_PROBE));
+}
+
+/** Where the two builds live (functions: workerd cannot evaluate import.meta.url). */
 const BUILDS = {
-  simd: new URL("../../build/hnsw.wasm", import.meta.url),
-  scalar: new URL("../../build/hnsw.scalar.wasm", import.meta.url),
+  simd: () => new URL("../../build/hnsw.wasm", import.meta.url),
+  scalar: () => new URL("../../build/hnsw.scalar.wasm", import.meta.url),
 };
 
 /** A running core: its exports and typed views of its memory, renewed when memory grows. */
@@ -132,8 +139,8 @@ export class Core {
 }
 
 /**
- * Instantiates the core: the SIMD build where the host has SIMD, else the scalar one.
- * @param simd force a build (tests compare the two)
+ * Instantiates the core's SIMD or scalar build.
+ * @param simd which build (the face defaults it to {@link hasSimd})
  * @param source where the module comes from (required on workerd)
  * @param accept the host's answer for filter mode 2 (a label predicate)
  */

@@ -34,7 +34,7 @@ export interface IndexOptions {
   seed: number;
   /** Default search candidate list size (≥ 1; a search uses at least k). Defaults to 50. */
   ef: number;
-  /** Use the wasm SIMD build. Defaults to whether the host supports SIMD. */
+  /** Use the wasm SIMD build. Defaults to {@link hasSimd}() (to true when `source` is given). */
   simd: boolean;
   /** Where the core's wasm comes from (required on workerd). Defaults to build/. */
   source: WasmSource;
@@ -116,7 +116,8 @@ export class HnswIndex {
 
   /** See {@link createIndex}. */
   static async create(options: Readonly<Partial<IndexOptions>> & { dim: number }): Promise<HnswIndex> {
-    const o = { space: "l2", M: 16, efConstruction: 200, maxElements: 1024, seed: 100, ef: 50, simd: hasSimd, ...options };
+    const o = { space: "l2", M: 16, efConstruction: 200, maxElements: 1024, seed: 100, ef: 50, ...options };
+    const simd = o.simd ?? (o.source === undefined ? hasSimd() : true);
     const space = SPACES.indexOf(o.space as Space);
     if (space < 0) throw new HnswArgumentError(`space must be l2, ip or cosine, got ${String(o.space)}`, o.space);
     const args = [
@@ -128,7 +129,7 @@ export class HnswIndex {
       int("seed", o.seed, 0, 0xffffffff),
     ] as const;
     int("ef", o.ef, 1, 0xffffffff);
-    const index = new HnswIndex(o.simd, o.source);
+    const index = new HnswIndex(simd, o.source);
     const c = (index.#core = await index.#instantiate());
     c.check(c.x.init(...args), "createIndex");
     index.ef = o.ef;
