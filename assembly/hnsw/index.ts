@@ -15,7 +15,6 @@ import {
 } from "./graph";
 import { prepare } from "./distance";
 import { pop, topKey, topId } from "./heap";
-
 import { loadBegin as begin } from "./snapshot";
 
 export { save, loadEnd } from "./snapshot";
