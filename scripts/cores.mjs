@@ -22,6 +22,9 @@ export const cores = [
     entry: "assembly/clasp/router/index.ts",
     flags: ["--runtime", "minimal", "--shrinkLevel", "2"],
   },
+  // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
+  // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
+  { name: "normalize", entry: "assembly/normalize/index.ts", command: true },
   {
     name: "hnsw",
     entry: "assembly/hnsw/index.ts",
@@ -33,9 +36,4 @@ export const cores = [
     entry: "assembly/hnsw/index.ts",
     flags: ["--disable", "simd"],
   },
-  // Command modules last: asc keeps the wasi-shim's library in its state after compiling one,
-  // and a core compiled after it fails to build (~lib/wasi_process.ts).
-  // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
-  // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
-  { name: "normalize", entry: "assembly/normalize/index.ts", command: true },
 ];
