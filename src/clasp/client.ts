@@ -249,7 +249,11 @@ export class ClaspClient {
       this.#welcome = w;
       this.#attempt = 0;
       this.#offset = Number(w.time) - Date.now() * 1000;
-      for (const s of this.#subs.values()) this.#sendSubscribe(s);
+      // A new session: its snapshots are news to every listener (state may have changed).
+      for (const s of this.#subs.values()) {
+        s.since = this.#seq;
+        this.#sendSubscribe(s);
+      }
     } catch (err) {
       transport.close(1000, "handshake failed");
       throw err;
