@@ -105,6 +105,9 @@ export class RouterHub {
   static async start(options: RouterHubOptions = {}): Promise<RouterHub> {
     const channel = options.channel === undefined ? "clawft-hub" : options.channel;
     const release = channel ? await takeLock(hubLockName(channel)) : undefined;
+    if (channel && release === undefined && (await hubAnswers(channel))) {
+      throw new HubBusyError(`another hub already serves "${channel}"`);
+    }
     try {
       const router = await MiniRouter.load({ name: "clawft hub", ...options.router });
       let storage = options.storage === false ? undefined : options.storage;
@@ -154,7 +157,9 @@ export class RouterHub {
     this.#channel = ch;
     ch.onmessage = (ev: MessageEvent) => {
       const m = ev.data as PortControl;
-      if (m.t === "hello") {
+      if (m.t === "who") {
+        ch.postMessage({ t: "here" } satisfies PortControl);
+      } else if (m.t === "hello") {
         const peer = new ChannelPeer(ch, m.from);
         const conn = this.host.attach(peer);
         if (conn === 0) return void ch.postMessage({ t: "close", to: m.from, code: 1013, reason: "router full" } satisfies PortControl);
@@ -223,6 +228,25 @@ async function takeLock(name: string): Promise<(() => void) | undefined> {
   });
 }
 
+/** Whether a hub answers on `channel` within `ms` (for contexts without Web Locks). */
+async function hubAnswers(channel: string, ms = 150): Promise<boolean> {
+  const ch = new BroadcastChannel(channel);
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      ch.onmessage = (ev: MessageEvent) => {
+        if ((ev.data as PortControl)?.t === "here") {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      };
+      ch.postMessage({ t: "who" } satisfies PortControl);
+    });
+  } finally {
+    ch.close();
+  }
+}
+
 /** Options of the hub a worker starts for {@link exposeRouterHub}: storage is chosen by name. */
 export type WorkerHubOptions = Omit<RouterHubOptions, "storage" | "metrics"> & {
   /** `"indexeddb"` (the default), `"memory"` (nothing survives) or false. */
@@ -240,9 +264,13 @@ export interface RouterHubWorkerApi {
   close(): Promise<void>;
 }
 
+/** What {@link exposeRouterHub} posts once it listens (a worker's modules load asynchronously). */
+export const HUB_READY = "clawft-hub-ready";
+
 /**
  * Serves a {@link RouterHub} through comlink on `endpoint` (the worker's global scope by
- * default): workers/router.worker.ts is this one call.
+ * default): workers/router.worker.ts is this one call. Posts `{ t: HUB_READY }` when it
+ * listens: messages sent to a module worker before then are lost, so callers wait for it.
  */
 export function exposeRouterHub(endpoint: Endpoint = globalThis as unknown as Endpoint): void {
   let hub: RouterHub | undefined;
@@ -269,4 +297,5 @@ export function exposeRouterHub(endpoint: Endpoint = globalThis as unknown as En
     },
   };
   expose(api, endpoint);
+  endpoint.postMessage({ t: HUB_READY });
 }

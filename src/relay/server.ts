@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sirv from "sirv";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
@@ -40,9 +41,17 @@ export interface RelayOptions extends Partial<RelayConfig> {
 function packagedWeb(): string | undefined {
   for (const rel of ["../web/", "../../dist/web/"]) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(`${dir}index.html`)) return dir;
+    if (pageOf(dir)) return dir;
   }
   return undefined;
+}
+
+/**
+ * The playground page inside a vite build directory: vite keeps the input's path relative to
+ * the project root, so web/index.html is built to <outDir>/web/index.html.
+ */
+function pageOf(dir: string): string | undefined {
+  return ["web/index.html", "index.html"].find((p) => existsSync(join(dir, p)));
 }
 
 const SIZES = new URL("../../build/sizes.json", import.meta.url);
@@ -190,6 +199,8 @@ export class Relay {
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<WsPeer>();
   readonly #static: ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | undefined;
+  /** Path of the playground page under the static directory, served at "/". */
+  readonly #page: string | undefined;
   readonly #log: (message: string) => void;
   #closing: Promise<void> | undefined;
 
@@ -220,7 +231,8 @@ export class Relay {
     this.metricsHooks = options.metrics ? combineMetrics(this.metrics, options.metrics) : this.metrics;
     this.host = new RouterHost(router, { persister, metrics: this.metricsHooks });
     const web = options.web === undefined ? packagedWeb() : options.web || undefined;
-    this.#static = web ? sirv(web, { etag: true, dev: false }) : undefined;
+    this.#page = web ? pageOf(web) : undefined;
+    this.#static = web && this.#page ? sirv(web, { etag: true, dev: false }) : undefined;
     this.#http = createServer((req, res) => this.#serveHttp(req, res));
     // Messages up to twice the router's limit reach the router, which answers ERROR 100;
     // larger ones make ws close that connection (1009) before buffering them.
@@ -360,7 +372,10 @@ export class Relay {
         if (path === "/") res.writeHead(200, { "content-type": "text/plain" }).end(req.method === "HEAD" ? undefined : "ok\n");
         else res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       };
-      if (this.#static && (req.method === "GET" || req.method === "HEAD")) this.#static(req, res, probe);
+      if (this.#static && (req.method === "GET" || req.method === "HEAD")) {
+        if (path === "/") req.url = `/${this.#page}`;
+        this.#static(req, res, probe);
+      }
       else probe();
     } catch (err) {
       res.writeHead(500, { "content-type": "text/plain" }).end(`${(err as Error).message}\n`);

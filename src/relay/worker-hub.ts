@@ -11,6 +11,35 @@
 import { transfer, wrap, releaseProxy, type Remote } from "comlink";
 import { MessagePortTransport, type PortTransportOptions } from "../transports/port.js";
 import type { HubStats, RouterHubWorkerApi, WorkerHubOptions } from "./hub.js";
+
+/** `HUB_READY` of hub.ts (not imported: that module holds the router, which pages do not need). */
+const HUB_READY = "clawft-hub-ready";
+
+/** Resolves when the worker's hub listens; rejects when its script fails to load. */
+function workerReady(worker: Worker, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      worker.removeEventListener("message", onMessage);
+      worker.removeEventListener("error", onError);
+    };
+    const onMessage = (ev: MessageEvent) => {
+      if ((ev.data as { t?: string } | null)?.t !== HUB_READY) return;
+      done();
+      resolve();
+    };
+    const onError = (ev: ErrorEvent) => {
+      done();
+      reject(new Error(`the hub worker failed to load: ${ev.message || "script error"}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`the hub worker did not start within ${ms} ms`));
+    }, ms);
+    worker.addEventListener("message", onMessage);
+    worker.addEventListener("error", onError);
+  });
+}
 import type { RestoreReport } from "./persist.js";
 
 /** A started hub worker. */
@@ -30,12 +59,16 @@ export interface WorkerHub {
 
 /**
  * Starts the hub in `worker` (which must run workers/router.worker.ts or call `exposeRouterHub`).
- * @throws HubBusyError (by `name`) when another hub serves the channel; RouterConfigError
+ * @param timeoutMs how long the worker may take to load. Defaults to 30,000.
+ * @throws HubBusyError (by `name`) when another hub serves the channel; RouterConfigError;
+ *   Error when the worker fails to load or does not start in time
  */
-export async function startWorkerHub(worker: Worker, options: WorkerHubOptions = {}): Promise<WorkerHub> {
+export async function startWorkerHub(worker: Worker, options: WorkerHubOptions = {}, timeoutMs = 30_000): Promise<WorkerHub> {
+  const ready = workerReady(worker, timeoutMs);
   const remote = wrap<RouterHubWorkerApi>(worker);
   let restored: RestoreReport;
   try {
+    await ready;
     restored = await remote.start(options);
   } catch (err) {
     remote[releaseProxy]();

@@ -7,7 +7,9 @@
  * `{ t: "close", code, reason }` (either way). Channel protocol: the same, in envelopes
  * `{ t, from | to, data? }` addressed by a random client id, plus `{ t: "hello", from }` to
  * attach and `{ t: "bye" }` when the hub stops. The hub holds the Web Lock
- * `clawft-hub:<channel>` while it runs, so clients also notice a hub whose tab was closed.
+ * `clawft-hub:<channel>` while it runs, so clients also notice a hub whose tab was closed,
+ * and a second hub knows the channel is taken (without Web Locks — not a secure context —
+ * it asks `{ t: "who" }` and a hub answers `{ t: "here" }`).
  * @module
  */
 import { TransportError, type Transport, type TransportHandlers } from "./index.js";
@@ -28,7 +30,10 @@ export type PortControl =
   | { t: "close"; code?: number; reason?: string; to?: string; from?: string }
   | { t: "hello"; from: string }
   | { t: "frame"; data: ArrayBuffer; to?: string; from?: string }
-  | { t: "bye" };
+  | { t: "bye" }
+  /** Is a hub serving this channel? (used where Web Locks are missing), and its answer. */
+  | { t: "who" }
+  | { t: "here" };
 
 /** The Web Lock a hub holds while it serves `channel`. */
 export function hubLockName(channel: string): string {
