@@ -108,6 +108,10 @@ export async function spawnRelay(args: string[], env: Record<string, string> = {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // A failing test must not leave its relay running.
+  const kill = () => proc.kill("SIGKILL");
+  process.once("exit", kill);
+  proc.once("exit", () => process.off("exit", kill));
   const out: string[] = [];
   const onData = (d: Buffer) => out.push(...d.toString().split("\n").filter(Boolean));
   proc.stdout!.on("data", onData);
