@@ -25,52 +25,81 @@ export interface PrometheusMetricsOptions {
   processMetrics?: boolean;
 }
 
-/** Prometheus implementation of the relay's metric hooks. */
+/**
+ * Prometheus implementation of the relay's metric hooks. The hooks only add to plain numbers
+ * (they run for every frame); the prom-client metrics take them when scraped.
+ */
 export class PrometheusMetrics implements RelayMetrics {
   /** The registry holding this relay's metrics. */
   readonly registry = new Registry();
-  readonly #connections: Counter<"result">;
-  readonly #refused;
-  readonly #accepted;
-  readonly #disconnects: Counter;
   readonly #duration: Histogram;
-  readonly #messages: Counter<"type">;
-  readonly #byType = new Map<string, Counter.Internal>();
-  readonly #received: Counter;
-  readonly #fanouts: Counter;
-  readonly #deliveries: Counter;
-  readonly #state: Counter<"op">;
-  readonly #set;
-  readonly #deleted;
-  readonly #errors: Counter<"category" | "code">;
-  readonly #sentFrames: Counter;
-  readonly #sentBytes: Counter;
-  readonly #dropped: Counter;
-  readonly #slow: Counter;
-  readonly #step: Histogram;
+  /** Counts not yet handed to prom-client, by metric name (and label key). */
+  readonly #n = {
+    accepted: 0,
+    refused: 0,
+    disconnects: 0,
+    received: 0,
+    fanouts: 0,
+    deliveries: 0,
+    set: 0,
+    deleted: 0,
+    sentFrames: 0,
+    sentBytes: 0,
+    dropped: 0,
+    slow: 0,
+    stepSeconds: 0,
+    steps: 0,
+  };
+  readonly #byType = new Map<string, number>();
+  readonly #errors = new Map<string, number>();
   #gauges: RelayGauges | undefined;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? "clawft_relay_";
     const registers = [this.registry];
-    this.#connections = new Counter({ name: `${p}connections_total`, help: "WebSocket connections opened, by result (accepted, refused: router full)", labelNames: ["result"], registers });
-    this.#accepted = this.#connections.labels("accepted");
-    this.#refused = this.#connections.labels("refused");
-    this.#disconnects = new Counter({ name: `${p}disconnects_total`, help: "Connections closed", registers });
+    const n = this.#n;
+    /** A counter fed from `#n` fields at scrape time. */
+    const counter = (name: string, help: string, fields: Partial<Record<string, keyof typeof n>>, labelName?: string) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers,
+        labelNames: labelName ? [labelName] : [],
+        collect() {
+          for (const [label, field] of Object.entries(fields)) {
+            const v = n[field!];
+            n[field!] = 0;
+            if (labelName) this.labels(label).inc(v);
+            else this.inc(v);
+          }
+        },
+      });
+    const byLabel = (name: string, help: string, labelNames: string[], counts: Map<string, number>) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers,
+        labelNames,
+        collect() {
+          for (const [key, v] of counts) this.labels(...key.split("|")).inc(v);
+          counts.clear();
+        },
+      });
+    counter("connections_total", "WebSocket connections opened, by result (accepted, refused: router full)", { accepted: "accepted", refused: "refused" }, "result");
+    counter("disconnects_total", "Connections closed", { "": "disconnects" });
     this.#duration = new Histogram({ name: `${p}connection_seconds`, help: "How long connections lasted", buckets: [1, 10, 60, 600, 3600, 86400], registers });
-    this.#messages = new Counter({ name: `${p}messages_total`, help: "Frames received, by CLASP message type", labelNames: ["type"], registers });
-    this.#received = new Counter({ name: `${p}received_bytes_total`, help: "Bytes of frames received", registers });
-    this.#fanouts = new Counter({ name: `${p}fanouts_total`, help: "SETs and PUBLISHes fanned out", registers });
-    this.#deliveries = new Counter({ name: `${p}fanout_deliveries_total`, help: "Subscriber deliveries of fanned-out SETs and PUBLISHes", registers });
-    this.#state = new Counter({ name: `${p}state_updates_total`, help: "Param changes persisted, by op (set, delete)", labelNames: ["op"], registers });
-    this.#set = this.#state.labels("set");
-    this.#deleted = this.#state.labels("delete");
-    this.#errors = new Counter({ name: `${p}errors_total`, help: "Errors by category (protocol: ERROR frames sent, with their CLASP code; storage; socket; text)", labelNames: ["category", "code"], registers });
-    this.#sentFrames = new Counter({ name: `${p}sent_frames_total`, help: "Frames handed to sockets", registers });
-    this.#sentBytes = new Counter({ name: `${p}sent_bytes_total`, help: "Bytes of frames handed to sockets", registers });
-    this.#dropped = new Counter({ name: `${p}dropped_frames_total`, help: "Fire-QoS frames dropped for slow consumers", registers });
-    this.#slow = new Counter({ name: `${p}slow_disconnects_total`, help: "Slow consumers disconnected (queue over maxQueuePerSession)", registers });
-    this.#step = new Histogram({ name: `${p}step_seconds`, help: "Host CPU time of one router step (frame in, frames out)", buckets: [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2], registers });
+    byLabel("messages_total", "Frames received, by CLASP message type", ["type"], this.#byType);
+    counter("received_bytes_total", "Bytes of frames received", { "": "received" });
+    counter("fanouts_total", "SETs and PUBLISHes fanned out", { "": "fanouts" });
+    counter("fanout_deliveries_total", "Subscriber deliveries of fanned-out SETs and PUBLISHes", { "": "deliveries" });
+    counter("state_updates_total", "Param changes persisted, by op (set, delete)", { set: "set", delete: "deleted" }, "op");
+    byLabel("errors_total", "Errors by category (protocol: ERROR frames sent, with their CLASP code; storage; socket; text)", ["category", "code"], this.#errors);
+    counter("sent_frames_total", "Frames handed to sockets", { "": "sentFrames" });
+    counter("sent_bytes_total", "Bytes of frames handed to sockets", { "": "sentBytes" });
+    counter("dropped_frames_total", "Fire-QoS frames dropped for slow consumers", { "": "dropped" });
+    counter("slow_disconnects_total", "Slow consumers disconnected (queue over maxQueuePerSession)", { "": "slow" });
+    counter("steps_total", "Router steps (frames received, ticks)", { "": "steps" });
+    counter("step_seconds_total", "Host time spent in router steps (frame in, frames out), seconds", { "": "stepSeconds" });
     // Gauges read through `this.#gauges` at scrape time (set by `observe`).
     const self = this;
     for (const [name, help, key] of [
@@ -106,48 +135,50 @@ export class PrometheusMetrics implements RelayMetrics {
   }
 
   connect(refused: boolean): void {
-    (refused ? this.#refused : this.#accepted).inc();
+    if (refused) this.#n.refused++;
+    else this.#n.accepted++;
   }
 
   disconnect(seconds: number): void {
-    this.#disconnects.inc();
+    this.#n.disconnects++;
     this.#duration.observe(seconds);
   }
 
   message(type: string, bytes: number): void {
-    let c = this.#byType.get(type);
-    if (!c) this.#byType.set(type, (c = this.#messages.labels(type)));
-    c.inc();
-    this.#received.inc(bytes);
+    this.#byType.set(type, (this.#byType.get(type) ?? 0) + 1);
+    this.#n.received += bytes;
   }
 
   fanout(count: number): void {
-    this.#fanouts.inc();
-    this.#deliveries.inc(count);
+    this.#n.fanouts++;
+    this.#n.deliveries += count;
   }
 
   stateUpdate(deleted: boolean): void {
-    (deleted ? this.#deleted : this.#set).inc();
+    if (deleted) this.#n.deleted++;
+    else this.#n.set++;
   }
 
   error(category: string, code?: number): void {
-    this.#errors.labels(category, code === undefined ? "" : String(code)).inc();
+    const key = `${category}|${code ?? ""}`;
+    this.#errors.set(key, (this.#errors.get(key) ?? 0) + 1);
   }
 
   sent(frames: number, bytes: number): void {
-    this.#sentFrames.inc(frames);
-    this.#sentBytes.inc(bytes);
+    this.#n.sentFrames += frames;
+    this.#n.sentBytes += bytes;
   }
 
   dropped(): void {
-    this.#dropped.inc();
+    this.#n.dropped++;
   }
 
   slowDisconnect(): void {
-    this.#slow.inc();
+    this.#n.slow++;
   }
 
   step(seconds: number): void {
-    this.#step.observe(seconds);
+    this.#n.steps++;
+    this.#n.stepSeconds += seconds;
   }
 }

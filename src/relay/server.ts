@@ -80,6 +80,8 @@ class WsPeer implements HostPeer {
   #waiting = false;
   #closing: [number, string] | undefined;
   #gone = false;
+  /** Bytes written while the socket is corked (buffered on purpose, not a sign of slowness). */
+  #corkedBytes = -1;
 
   constructor(
     readonly ws: WebSocket,
@@ -93,8 +95,15 @@ class WsPeer implements HostPeer {
 
   send(frame: Uint8Array, droppable: boolean): void {
     if (this.#gone || this.#closing) return;
-    if (this.#head === this.#queue.length && this.ws.bufferedAmount < this.relay.config.sendBufferBytes) {
+    if (this.#head === this.#queue.length && this.ws.bufferedAmount - Math.max(0, this.#corkedBytes) < this.relay.config.sendBufferBytes) {
+      // Frames sent in one turn of the event loop leave in one write (uncorked on next tick).
+      if (this.#corkedBytes < 0) {
+        this.#corkedBytes = 0;
+        this.socket.cork();
+        this.relay.corked(this);
+      }
       this.ws.send(frame);
+      this.#corkedBytes += frame.length + 4;
       return;
     }
     if (droppable) {
@@ -109,6 +118,12 @@ class WsPeer implements HostPeer {
       return;
     }
     this.#wait();
+  }
+
+  /** Writes what was sent since the socket was corked. */
+  uncork(): void {
+    this.#corkedBytes = -1;
+    this.socket.uncork();
   }
 
   #wait(): void {
@@ -203,6 +218,7 @@ export class Relay {
   readonly #page: string | undefined;
   readonly #log: (message: string) => void;
   #closing: Promise<void> | undefined;
+  #corked: WsPeer[] = [];
 
   private constructor(
     config: RelayConfig,
@@ -346,6 +362,17 @@ export class Relay {
     });
     ws.on("close", () => peer.gone());
   }
+
+  /** Uncorks `peer`'s socket on the next tick (with every other socket corked meanwhile). */
+  corked(peer: WsPeer): void {
+    if (this.#corked.push(peer) === 1) process.nextTick(this.#uncork);
+  }
+
+  readonly #uncork = (): void => {
+    const peers = this.#corked;
+    this.#corked = [];
+    for (const p of peers) p.uncork();
+  };
 
   /** Detaches a peer from the router (its socket closed or it was disconnected). */
   detach(peer: WsPeer): void {

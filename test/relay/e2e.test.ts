@@ -173,6 +173,6 @@ describe("relay with the real @clasp-to/core 3.3.2 client", () => {
     expect(value('clawft_relay_state_updates_total\\{op="set"\\}')).toBeGreaterThan(10);
     expect(value("clawft_relay_params")).toBe(relay.router.size);
     expect(value("clawft_relay_connections")).toBe(relay.connections);
-    expect(text).toMatch(/^clawft_relay_step_seconds_count \d+/m);
+    expect(text).toMatch(/^clawft_relay_steps_total \d+/m);
   });
 });
