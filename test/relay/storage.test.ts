@@ -4,6 +4,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode } from "../../src/clasp/index.js";
 import { MiniRouter } from "../../src/clasp/router.js";
@@ -125,6 +126,46 @@ async function readParams(url: string): Promise<Map<string, [number, number]>> {
   c.close();
   return new Map(snap.params.map((p) => [p.address, [p.value as number, Number(p.revision)]]));
 }
+
+describe("restoring arbitrary stored bytes", () => {
+  it("never throws and never breaks the router: corrupt entries are counted, good ones restored", async () => {
+    const good = [...(await recordsOf([["/good", 7]])).values()][0]!;
+    const template = new MemoryStorage();
+    const tp = new StatePersister(template);
+    tp.put("/good", good);
+    await tp.flush();
+    const envelope = (await template.get((await template.keys())[0]!))!;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 80 }),
+            // A valid envelope with bytes flipped or cut: the router's record reader is probed too.
+            fc.tuple(fc.nat({ max: envelope.length - 1 }), fc.integer({ min: 1, max: 255 }), fc.nat({ max: envelope.length })).map(([at, x, cut]) => {
+              const b = envelope.slice(0, Math.max(cut, 1));
+              if (at < b.length) b[at] ^= x;
+              return b;
+            }),
+          ),
+          { maxLength: 8 },
+        ),
+        async (entries) => {
+          const storage = new MemoryStorage();
+          for (let i = 0; i < entries.length; i++) await storage.set(`relay/param/${i}`, entries[i]!);
+          const router = await MiniRouter.load();
+          const r = await new StatePersister(storage).restore(router);
+          expect(r.restored + r.refused + r.unreadable).toBe(entries.length);
+          // The router still works after whatever it was fed.
+          const conn = router.connect();
+          router.receive(conn, encode({ type: "HELLO", version: 1, name: "t", features: [] }));
+          const step = router.receive(conn, encode({ type: "SET", address: "/after", value: 1 }));
+          expect(step.events.some((e) => e.type === "state")).toBe(true);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
 
 describe("relay restart", () => {
   it("brings params and revisions back from the file system, and counts on from them", async () => {
