@@ -160,6 +160,8 @@ export class RouterHost {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
     this.#timer = setTimeout(() => this.#tick(), ms);
+    // Ticks alone do not keep a Node process alive (the relay's server does).
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   #tick(): void {

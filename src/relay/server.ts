@@ -282,12 +282,19 @@ export class Relay {
     const log = options.log ?? ((m: string) => console.error(m));
     const errorHook = options.metrics?.error;
     let relay: Relay | undefined;
+    // Failures are retried every second, per address: log at most one line per 10 s.
+    let lastLog = -Infinity;
+    let unlogged = 0;
     const persister = new StatePersister(storage, {
       delayMs: options.persistDelayMs ?? 20,
       onError: (err, address) => {
-        log(`relay: storage failed for ${JSON.stringify(address.slice(0, 80))}: ${(err as Error)?.message ?? err} (will retry)`);
         if (relay) relay.metricsHooks.error?.("storage");
         else errorHook?.("storage");
+        if (performance.now() - lastLog < 10_000) return void unlogged++;
+        const more = unlogged ? ` (and ${unlogged} more failures since the last message)` : "";
+        log(`relay: storage failed for ${JSON.stringify(address.slice(0, 80))}: ${(err as Error)?.message ?? err}; retrying${more}`);
+        lastLog = performance.now();
+        unlogged = 0;
       },
     });
     let restored: RestoreReport;

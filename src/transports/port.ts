@@ -143,6 +143,8 @@ export class BroadcastChannelTransport implements Transport {
   #closed = false;
   readonly #timeout: number;
   #lockAbort: AbortController | undefined;
+  /** A closing tab says goodbye, so the hub ends its session at once. */
+  readonly #onPageHide = () => this.close(1001, "page closed");
 
   constructor(
     readonly channel = "clawft-hub",
@@ -176,6 +178,7 @@ export class BroadcastChannelTransport implements Transport {
           clearTimeout(timer);
           this.#open = true;
           this.#watchHub();
+          globalThis.addEventListener?.("pagehide", this.#onPageHide);
           resolve();
         } else if (m.t === "close") {
           if (this.#open) this.#finish(m.code ?? 1000, m.reason ?? "");
@@ -203,6 +206,7 @@ export class BroadcastChannelTransport implements Transport {
     this.#closed = true;
     this.#lockAbort?.abort();
     this.#channel?.close();
+    globalThis.removeEventListener?.("pagehide", this.#onPageHide);
   }
 
   #finish(code: number, reason: string): void {

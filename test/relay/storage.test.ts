@@ -202,6 +202,24 @@ describe("relay restart", () => {
     await b.close();
   });
 
+  it("keeps serving while Redis is down, counts the failures, and says what it could not write", async (ctx) => {
+    const own = await startRedis();
+    if (!own) return ctx.skip("skipped: redis-server not installed");
+    const r = await startRelay({ storage: own.url });
+    const c = await RawClient.hello(r.url);
+    c.send({ type: "SET", address: "/down/a", value: 1 });
+    await c.next("ACK");
+    await until(() => r.persister.backlog === 0, 3000, "first write");
+    await own.stop();
+    c.send({ type: "SET", address: "/down/a", value: 2 });
+    expect((await c.next("ACK")).revision).toBe(2); // routing does not wait for storage
+    await until(() => r.logs.some((l) => /storage failed for "\/down\/a"/.test(l)), 5000, "the failure logged");
+    const text = await (await fetch(`${r.httpUrl}metrics`)).text();
+    expect(Number(/^clawft_relay_errors_total\{category="storage",code=""\} (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
+    c.close();
+    await expect(r.close()).rejects.toMatchObject({ name: "PersistError", failed: 1 });
+  });
+
   it("deletes expired params from storage (state TTL)", async () => {
     const storage = new MemoryStorage();
     const r = await startRelay({ storageInstance: storage, router: { stateTtl: 1 } });
