@@ -30,6 +30,11 @@ export interface RouterHostOptions {
   persister?: StatePersister;
   /** Metric hooks. Defaults to none. */
   metrics?: RelayMetrics;
+  /**
+   * Turns a frame into what the peers' sockets send, once per frame (the relay makes a Node
+   * Buffer view, so `ws` need not wrap it again for every recipient). Defaults to the frame.
+   */
+  wrapFrame?: (frame: Uint8Array) => Uint8Array;
 }
 
 /** Longest wait between ticks, ms: TTLs, idle sessions and garbage collection need them. */
@@ -54,6 +59,7 @@ export class RouterHost {
   readonly router: MiniRouter;
   readonly #persister: StatePersister | undefined;
   readonly #metrics: RelayMetrics;
+  readonly #wrap: ((frame: Uint8Array) => Uint8Array) | undefined;
   /** Peers by connection handle. */
   readonly #peers: Array<HostPeer | undefined> = [];
   #connections = 0;
@@ -66,6 +72,7 @@ export class RouterHost {
     this.router = router;
     this.#persister = options.persister;
     this.#metrics = options.metrics ?? {};
+    this.#wrap = options.wrapFrame;
     this.#schedule(MAX_TICK_MS);
   }
 
@@ -116,6 +123,8 @@ export class RouterHost {
   apply(step: RouterStep, from: number): void {
     const { frames, qos, deliveries, events } = step;
     const peers = this.#peers;
+    const wrap = this.#wrap;
+    if (wrap) for (let i = 0; i < frames.length; i++) frames[i] = wrap(frames[i]!);
     let bytes = 0;
     for (let i = 0; i < deliveries.length; i += 2) {
       const conn = deliveries[i]!;

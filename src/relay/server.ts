@@ -245,7 +245,12 @@ export class Relay {
       },
     });
     this.metricsHooks = options.metrics ? combineMetrics(this.metrics, options.metrics) : this.metrics;
-    this.host = new RouterHost(router, { persister, metrics: this.metricsHooks });
+    this.host = new RouterHost(router, {
+      persister,
+      metrics: this.metricsHooks,
+      // One Buffer view per frame, shared by every recipient (the step's bytes are not copied).
+      wrapFrame: (f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength),
+    });
     const web = options.web === undefined ? packagedWeb() : options.web || undefined;
     this.#page = web ? pageOf(web) : undefined;
     this.#static = web && this.#page ? sirv(web, { etag: true, dev: false }) : undefined;
