@@ -22,4 +22,7 @@ export const cores = [
     entry: "assembly/clasp/router/index.ts",
     flags: ["--runtime", "minimal", "--shrinkLevel", "2"],
   },
+  // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
+  // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
+  { name: "normalize", entry: "assembly/normalize/index.ts", command: true },
 ];

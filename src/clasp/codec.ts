@@ -38,7 +38,7 @@ interface ClaspCore extends CoreExports {
 }
 
 /** Default location of the codec core, beside the package's dist/ and src/. */
-const CORE_URL = new URL("../../build/clasp.wasm", import.meta.url);
+const CORE_URL = () => new URL("../../build/clasp.wasm", import.meta.url);
 
 const FRAMING: Record<Framing, number> = { frame: 0, "length-prefixed": 1, slip: 2 };
 
@@ -149,7 +149,15 @@ export class ClaspCodec {
    * @throws TypeError / RangeError for a field of the wrong type or range (named in the message)
    */
   encode(message: Message, options?: EncodeOptions): Uint8Array {
-    return this.encodeBatch([message], options)[0]!;
+    const w = this.#writer;
+    w.reset();
+    w.frame(message, options);
+    this.#stage();
+    const done = this.#core.encode(w.n * 4, w.a, 1, 0);
+    this.#views();
+    if (done !== 1) throw this.#encodeError();
+    const out = this.#infoWord(OUT);
+    return this.#u8.slice(out, out + this.#infoWord(BYTES));
   }
 
   /**
@@ -197,7 +205,17 @@ export class ClaspCodec {
    *   message, 102 unsupported version) and the byte offset
    */
   decode(bytes: Uint8Array, options?: DecodeOptions): DecodedFrame {
-    const result = this.decodeBatch([bytes], options)[0]!;
+    const input = this.#core.input(bytes.length);
+    const bound = this.#core.aux(4) >>> 2;
+    this.#views();
+    this.#u8.set(bytes, input);
+    this.#u32[bound] = bytes.length;
+    this.#core.decode(bytes.length, 1);
+    this.#views();
+    const r = this.#reader;
+    r.widths = options?.widths ?? false;
+    r.open(this.#infoWord(OUT), this.#infoWord(BYTES), this.#infoWord(BASE));
+    const result = r.frame(this.#reason);
     if (result instanceof ClaspDecodeError) throw result;
     return result;
   }

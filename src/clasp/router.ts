@@ -42,11 +42,14 @@ export type RouterEvent =
   | { type: "session"; conn: number; session: string }
   | { type: "session-end"; conn: number; session: string };
 
-/** What one router step produced. Frames are copies: they stay valid after the next step. */
+/**
+ * What one router step produced. The step object, `qos`, `deliveries` and `events` are reused
+ * by the next call into the router (read them before); the frames are copies and stay valid.
+ */
 export interface RouterStep {
   /** Encoded frames, each to be sent as-is to every connection a delivery names. */
   frames: Uint8Array[];
-  /** Frame QoS (0 fire, 1 confirm, 2 commit): transports may drop fire frames for slow peers. */
+  /** Frame QoS (0 fire, 1 confirm, 2 commit), per frame: transports may drop fire frames for slow peers. */
   qos: Uint8Array;
   /** Pairs (connection, frame index), in send order. */
   deliveries: Uint32Array;
@@ -68,7 +71,7 @@ interface RouterCore extends CoreExports {
   paramCount(): number;
 }
 
-const CORE_URL = new URL("../../build/router.wasm", import.meta.url);
+const CORE_URL = () => new URL("../../build/router.wasm", import.meta.url);
 const EV_KINDS = [undefined, "close", "state", "fanout", "message", "error", "session", "session-end"] as const;
 const utf8 = new TextEncoder();
 const text = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -140,51 +143,87 @@ export class MiniRouter {
   /** Copies `bytes` into the core's input region and calls `fn` with their length. */
   #write<T>(bytes: Uint8Array, fn: (len: number) => T): T {
     const p = this.#core.input(bytes.length);
-    new Uint8Array(this.#core.memory.buffer).set(bytes, p);
+    this.#views();
+    this.#u8.set(bytes, p);
     return fn(bytes.length);
   }
 
-  /** Reads the outbox of the last call. */
-  #step(): RouterStep {
-    const mem = this.#core.memory.buffer;
-    const info = new Uint32Array(mem, this.#info * 4, 8);
-    const [framesPtr, tablePtr, nFrames, delPtr, nDel, evPtr, nEv, recPtr] = info as unknown as number[];
-    const table = new Uint32Array(mem, tablePtr!, nFrames! * 3);
-    const end = nFrames ? table[(nFrames - 1) * 3 + 1]! : 0;
-    const all = new Uint8Array(mem, framesPtr!, end).slice();
-    const frames: Uint8Array[] = new Array(nFrames);
-    const qos = new Uint8Array(nFrames!);
-    for (let i = 0; i < nFrames!; i++) {
-      frames[i] = all.subarray(table[i * 3]!, table[i * 3 + 1]!);
-      qos[i] = table[i * 3 + 2]!;
+  #u8 = new Uint8Array(0);
+  #u32 = new Uint32Array(0);
+  #deliveries = new Uint32Array(256);
+  #qos = new Uint8Array(64);
+  readonly #result: RouterStep = { frames: [], qos: new Uint8Array(0), deliveries: new Uint32Array(0), events: [] };
+
+  /** Text of bytes [at, at + n) of linear memory (ASCII fast path: addresses usually are). */
+  #text(at: number, n: number): string {
+    const u8 = this.#u8;
+    if (n <= 24) {
+      let s = "";
+      for (let i = 0; i < n; i++) {
+        const c = u8[at + i]!;
+        if (c >= 0x80) return text.decode(u8.subarray(at, at + n));
+        s += String.fromCharCode(c);
+      }
+      return s;
     }
-    const deliveries = new Uint32Array(mem, delPtr!, nDel! * 2).slice();
-    const events: RouterEvent[] = new Array(nEv);
-    const ev = new Uint32Array(mem, evPtr!, nEv! * 6);
-    const rec = (off: number, len: number) => new Uint8Array(mem, recPtr! + off, len);
-    for (let i = 0; i < nEv!; i++) {
-      const [kind, a, b, c, d] = ev.subarray(i * 6, i * 6 + 5) as unknown as number[];
-      switch (EV_KINDS[kind!]) {
-        case "close":
-          events[i] = { type: "close", conn: a!, code: b! };
-          break;
-        case "state":
-          events[i] = { type: "state", address: text.decode(rec(a!, b!)), record: d ? rec(c!, d).slice() : null };
-          break;
-        case "fanout":
-          events[i] = { type: "fanout", address: text.decode(rec(a!, b!)), count: c! };
-          break;
-        case "message":
-          events[i] = { type: "message", conn: a!, messageType: b!, bytes: c! };
-          break;
-        case "error":
-          events[i] = { type: "error", conn: a!, code: b! };
-          break;
-        default:
-          events[i] = { type: EV_KINDS[kind!] as "session" | "session-end", conn: a!, session: text.decode(rec(b!, c!)) };
+    return text.decode(u8.subarray(at, at + n));
+  }
+
+  /** Views of linear memory, re-made after the core grew it. */
+  #views(): void {
+    if (this.#u8.buffer !== this.#core.memory.buffer) {
+      this.#u8 = new Uint8Array(this.#core.memory.buffer);
+      this.#u32 = new Uint32Array(this.#core.memory.buffer);
+    }
+  }
+
+  /** Reads the outbox of the last call into the reused step object. */
+  #step(): RouterStep {
+    this.#views();
+    const u8 = this.#u8, u32 = this.#u32, i0 = this.#info;
+    const framesPtr = u32[i0]!, table = u32[i0 + 1]! >>> 2, nFrames = u32[i0 + 2]!;
+    const delPtr = u32[i0 + 3]! >>> 2, nDel = u32[i0 + 4]!, ev = u32[i0 + 5]! >>> 2, nEv = u32[i0 + 6]!, rec = u32[i0 + 7]!;
+    const step = this.#result;
+    const frames = step.frames;
+    frames.length = nFrames;
+    if (this.#qos.length < nFrames) this.#qos = new Uint8Array(nFrames * 2);
+    if (nFrames > 0) {
+      const all = u8.slice(framesPtr, framesPtr + u32[table + (nFrames - 1) * 3 + 1]!);
+      for (let i = 0; i < nFrames; i++) {
+        frames[i] = nFrames === 1 ? all : all.subarray(u32[table + i * 3]!, u32[table + i * 3 + 1]!);
+        this.#qos[i] = u32[table + i * 3 + 2]!;
       }
     }
-    return { frames, qos, deliveries, events };
+    step.qos = this.#qos.subarray(0, nFrames);
+    if (this.#deliveries.length < nDel * 2) this.#deliveries = new Uint32Array(nDel * 4);
+    this.#deliveries.set(u32.subarray(delPtr, delPtr + nDel * 2));
+    step.deliveries = this.#deliveries.subarray(0, nDel * 2);
+    const events = step.events;
+    events.length = nEv;
+    for (let i = 0; i < nEv; i++) {
+      const e = ev + i * 6;
+      const a = u32[e + 1]!, b = u32[e + 2]!, c = u32[e + 3]!, d = u32[e + 4]!;
+      switch (EV_KINDS[u32[e]!]) {
+        case "close":
+          events[i] = { type: "close", conn: a, code: b };
+          break;
+        case "state":
+          events[i] = { type: "state", address: this.#text(rec + a, b), record: d ? u8.slice(rec + c, rec + c + d) : null };
+          break;
+        case "fanout":
+          events[i] = { type: "fanout", address: this.#text(rec + a, b), count: c };
+          break;
+        case "message":
+          events[i] = { type: "message", conn: a, messageType: b, bytes: c };
+          break;
+        case "error":
+          events[i] = { type: "error", conn: a, code: b };
+          break;
+        default:
+          events[i] = { type: EV_KINDS[u32[e]!] as "session" | "session-end", conn: a, session: this.#text(rec + b, c) };
+      }
+    }
+    return step;
   }
 
   /**
@@ -207,7 +246,10 @@ export class MiniRouter {
    * @throws RangeError when `conn` is not an open connection
    */
   receive(conn: number, frame: Uint8Array, now = nowMicros()): RouterStep {
-    if (!this.#write(frame, (n) => this.#core.receive(conn, n, now))) throw new RangeError(`connection ${conn} is not open`);
+    const p = this.#core.input(frame.length);
+    this.#views();
+    this.#u8.set(frame, p);
+    if (!this.#core.receive(conn, frame.length, now)) throw new RangeError(`connection ${conn} is not open`);
     return this.#step();
   }
 
@@ -217,7 +259,7 @@ export class MiniRouter {
    */
   tick(now = nowMicros()): RouterStep & { next: number } {
     const next = this.#core.tick(now);
-    return { ...this.#step(), next };
+    return Object.assign(this.#step(), { next });
   }
 
   /**

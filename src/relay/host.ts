@@ -67,6 +67,10 @@ export class RouterHost {
   #timerAt = Infinity;
   #messages = 0;
   #stopped = false;
+  /** Set while a step is carried out: the router reuses its step object, so no call into it may happen then. */
+  #applying = false;
+  /** Detaches requested during a step (a peer cut off for its queue), done right after it. */
+  #detachLater: Array<[number, number]> = [];
 
   constructor(router: MiniRouter, options: RouterHostOptions = {}) {
     this.router = router;
@@ -110,6 +114,7 @@ export class RouterHost {
   /** Detaches `conn` (its transport closed): its session, subscriptions and locks end. */
   detach(conn: number, seconds = 0): void {
     if (!this.#peers[conn]) return;
+    if (this.#applying) return void this.#detachLater.push([conn, seconds]);
     this.#peers[conn] = undefined;
     this.#connections--;
     this.#metrics.disconnect?.(seconds);
@@ -121,6 +126,19 @@ export class RouterHost {
    * it (0 for ticks): fire-QoS frames to other peers are droppable, replies to `from` are not.
    */
   apply(step: RouterStep, from: number): void {
+    this.#applying = true;
+    try {
+      this.#carryOut(step, from);
+    } finally {
+      this.#applying = false;
+    }
+    while (this.#detachLater.length) {
+      const [conn, seconds] = this.#detachLater.shift()!;
+      this.detach(conn, seconds);
+    }
+  }
+
+  #carryOut(step: RouterStep, from: number): void {
     const { frames, qos, deliveries, events } = step;
     const peers = this.#peers;
     const wrap = this.#wrap;

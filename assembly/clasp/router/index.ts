@@ -139,11 +139,19 @@ export function disconnect(conn: u32): void {
   report();
 }
 
+/** Steps between garbage collections (besides the one in every tick). */
+const COLLECT_EVERY: u32 = 2048;
+let steps: u32 = 0;
+
 /**
  * Handles the frame in input[0, len) received on `conn` at `now`. Returns false when `conn`
  * is not open. The outbox (INFO) holds what to send.
  */
 export function receive(conn: u32, len: usize, now: f64): bool {
+  if (++steps >= COLLECT_EVERY) {
+    steps = 0;
+    __collect(); // no managed reference is live here (see tick)
+  }
   outboxReset();
   let ok = R.receive(conn, IN.ptr, len, <u64>now);
   report();

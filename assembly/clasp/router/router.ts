@@ -65,7 +65,7 @@ export class Session extends Holder {
   active: bool = false;
   read: Array<Pattern> | null = null;
   write: Array<Pattern> | null = null;
-  /** Subscriptions by id (a session has at most `maxSubscriptions`; searched linearly). */
+  /** Subscriptions sorted by id (binary search; a session has at most `maxSubscriptions`). */
   subs: Array<Subscription> = new Array<Subscription>();
   /** µs of the last frame received or delivered. */
   lastActive: u64 = 0;
@@ -562,20 +562,34 @@ function handleSubscribe(s: Session): void {
     return;
   }
   let sub = new Subscription(s, id, pattern, mask, maxRate, epsilon, history, window);
+  let subs = s.subs;
   if (index >= 0) {
-    trie.remove(unchecked(s.subs[index])); // reusing an id replaces the subscription (no ghost)
-    unchecked((s.subs[index] = sub));
+    trie.remove(unchecked(subs[index])); // reusing an id replaces the subscription (no ghost)
+    unchecked((subs[index] = sub));
   } else {
-    s.subs.push(sub);
+    // Insert at ~index (the insertion point), keeping ids sorted.
+    let at = ~index;
+    subs.push(sub);
+    for (let i = subs.length - 1; i > at; i--) unchecked((subs[i] = subs[i - 1]));
+    unchecked((subs[at] = sub));
   }
   trie.add(sub);
   if (mask & TYPE_PARAM) sendSnapshot(s.conn, s, pattern, false);
 }
 
+/** Index of subscription `id` in `s.subs`, or ~(where it would go). */
 function findSubscription(s: Session, id: u32): i32 {
   let subs = s.subs;
-  for (let i = 0; i < subs.length; i++) if (unchecked(subs[i]).id == id) return i;
-  return -1;
+  let lo = 0;
+  let hi = subs.length - 1;
+  while (lo <= hi) {
+    let mid = (lo + hi) >>> 1;
+    let x = unchecked(subs[mid]).id;
+    if (x == id) return mid;
+    if (x < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return ~lo;
 }
 
 function handleUnsubscribe(s: Session): void {
@@ -583,7 +597,7 @@ function handleUnsubscribe(s: Session): void {
   if (index < 0) return;
   let subs = s.subs;
   trie.remove(unchecked(subs[index]));
-  unchecked((subs[index] = subs[subs.length - 1]));
+  for (let i = index; i < subs.length - 1; i++) unchecked((subs[i] = subs[i + 1]));
   subs.pop();
 }
 
@@ -923,21 +937,19 @@ function handleBundle(s: Session): void {
     if (!sim.exists) newParams++;
     advance(s, op, sim);
   }
-  // Phase 2: apply all, then deliver.
+  // Phase 2: apply each SET and broadcast its revision (nothing can fail any more).
   let last: u64 = 0;
-  let applied = new Array<Param>();
   for (let i = 0; i < ops.length; i++) {
     let p = apply(s, unchecked(ops[i]));
-    applied.push(p);
+    broadcastSet(p);
     last = p.revision;
   }
-  for (let i = 0; i < applied.length; i++) broadcastSet(unchecked(applied[i]));
   for (let i = 0; i < publishes.length; i++) {
     let a = unchecked(pubAddr[i]);
     let f = unchecked(publishes[i]);
     forward(changetype<usize>(a), <usize>a.byteLength, unchecked(pubSignal[i]), changetype<usize>(f), <usize>f.byteLength, s);
   }
-  if (Step.qos >= 1) sendAck(s.conn, 0, 0, applied.length > 0, last);
+  if (Step.qos >= 1) sendAck(s.conn, 0, 0, ops.length > 0, last);
 }
 
 /** Skips the fields of an inner message the router ignores in a BUNDLE. */
