@@ -129,10 +129,14 @@ class WsPeer implements HostPeer {
   #wait(): void {
     if (this.#waiting) return;
     this.#waiting = true;
-    this.socket.once("drain", () => {
+    const resume = () => {
       this.#waiting = false;
-      this.#flush();
-    });
+      if (!this.#gone) this.#flush();
+    };
+    // 'drain' comes only after a write found the socket over its own high-water mark; with a
+    // `sendBufferBytes` below that mark, look again shortly instead.
+    if (this.socket.writableNeedDrain) this.socket.once("drain", resume);
+    else setTimeout(resume, 10);
   }
 
   #flush(): void {
@@ -173,6 +177,7 @@ class WsPeer implements HostPeer {
   /** Stops routing to this peer now and closes its socket (destroyed if it does not close in time). */
   kill(code: number, reason: string): void {
     if (this.#gone) return;
+    this.#closing = [code, reason];
     this.#queue = [];
     this.#head = 0;
     this.relay.detach(this);
@@ -185,10 +190,6 @@ class WsPeer implements HostPeer {
     this.#gone = true;
     this.#queue = [];
     this.relay.detach(this);
-  }
-
-  isGone(): boolean {
-    return this.#gone;
   }
 }
 
@@ -352,13 +353,13 @@ export class Relay {
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
+    ws.on("error", () => this.metricsHooks.error?.("socket"));
     if (this.#closing) {
       ws.close(1001, "relay shutting down");
       return;
     }
     const peer = new WsPeer(ws, req.socket, this);
     const conn = this.host.attach(peer);
-    ws.on("error", () => this.metricsHooks.error?.("socket"));
     if (conn === 0) {
       ws.close(1013, "router full");
       return;
@@ -414,8 +415,7 @@ export class Relay {
       if (this.#static && (req.method === "GET" || req.method === "HEAD")) {
         if (path === "/") req.url = `/${this.#page}`;
         this.#static(req, res, probe);
-      }
-      else probe();
+      } else probe();
     } catch (err) {
       res.writeHead(500, { "content-type": "text/plain" }).end(`${(err as Error).message}\n`);
     }
@@ -443,7 +443,7 @@ export class Relay {
             p.ws.once("close", () => resolve());
             p.closeWith(1001, "relay shutting down");
             // A peer that does not read its queue gets no more time than the close grace.
-            setTimeout(() => p.kill(1001, "relay shutting down"), CLOSE_GRACE_MS).unref();
+            setTimeout(() => p.ws.terminate(), CLOSE_GRACE_MS).unref();
           }),
       ),
     );
