@@ -49,7 +49,7 @@ const TICK_EVERY_MESSAGES = 4096;
  * flags with signal 3 and phase 1): the router holds it until a tick, which must come within
  * the coalescing window. Only this scheduling hint reads wire bytes here.
  */
-function isGestureMove(frame: Uint8Array): boolean {
+export function isGestureMove(frame: Uint8Array): boolean {
   const at = frame.length > 1 && frame[1]! & 0x20 ? 12 : 4;
   return frame[at] === 0x20 && (frame[at + 1]! & 0xe7) === 0x61;
 }

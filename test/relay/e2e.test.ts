@@ -2,6 +2,8 @@
 // second client receives is exactly what the router semantics say, revisions included.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import { encode } from "../../src/clasp/index.js";
+import { isGestureMove } from "../../src/relay/host.js";
 import type { Relay } from "../../src/relay/index.js";
 import { RawClient, sleep, startRelay, until } from "./helpers.js";
 
@@ -155,6 +157,36 @@ describe("relay with the real @clasp-to/core 3.3.2 client", () => {
       }
     }
     expect(relay.router.size).toBeGreaterThanOrEqual(n);
+  });
+
+  it("coalesces gesture moves and recognises them to schedule the flushing tick", async () => {
+    const g = (phase: "start" | "move" | "end", x: number, timestamp?: number) =>
+      encode({ type: "PUBLISH", address: "/g/0", signal: "gesture", id: 3, phase, value: { x } }, timestamp === undefined ? undefined : { timestamp });
+    expect([g("move", 1), g("move", 1, 5), g("start", 1), g("end", 1)].map(isGestureMove)).toEqual([true, true, false, false]);
+    expect(isGestureMove(encode({ type: "PUBLISH", address: "/g", signal: "stream", value: 1 }))).toBe(false);
+    const sub = await RawClient.hello(relay.url);
+    sub.send({ type: "SUBSCRIBE", id: 1, pattern: "/g/**" });
+    const pub = await RawClient.hello(relay.url);
+    await sleep(30);
+    pub.send(g("start", 0));
+    for (let x = 1; x <= 20; x++) pub.send(g("move", x));
+    await until(() => sub.of("PUBLISH").length === 2, 3000, "start and the coalesced move");
+    expect(sub.of("PUBLISH").map((m) => [m.phase, m.value])).toEqual([["start", { x: 0 }], ["move", { x: 20 }]]);
+    sub.close();
+    pub.close();
+  });
+
+  it("closes sessions idle past sessionTimeout (close 1000) and keeps active ones", async () => {
+    const short = await startRelay({ router: { sessionTimeout: 1 } });
+    const idle = await RawClient.hello(short.url);
+    const busy = await RawClient.hello(short.url);
+    const ping = setInterval(() => busy.send({ type: "PING" }), 200);
+    const closed = await idle.closed;
+    clearInterval(ping);
+    expect(closed).toEqual({ code: 1000, reason: "idle" });
+    expect(busy.ws.readyState).toBe(WebSocket.OPEN);
+    busy.close();
+    await short.close();
   });
 
   it("answers plain HTTP probes and serves Prometheus metrics", async () => {
