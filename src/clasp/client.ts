@@ -505,13 +505,13 @@ export class ClaspClient {
   }
 
   /**
-   * The value of a param: from the cache when a subscription keeps it current, else asked
+   * The value of a param: from the cache while connected and a subscription keeps it current, else asked
    * of the router.
    * @throws (rejects) ClaspError 201 when it does not exist, ClaspTimeoutError, ClaspConnectionError
    */
   get(address: string): Promise<ClaspValue> {
     const cached = this.#cache.get(address);
-    if (cached && [...this.#subs.values()].some((s) => this.#wants(s, "param", address))) return Promise.resolve(cached.value);
+    if (cached && this.#welcome && [...this.#subs.values()].some((s) => this.#wants(s, "param", address))) return Promise.resolve(cached.value);
     try {
       this.#send({ type: "GET", address });
     } catch (err) {
