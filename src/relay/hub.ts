@@ -156,10 +156,11 @@ export class RouterHub {
     const ch = new BroadcastChannel(name);
     this.#channel = ch;
     ch.onmessage = (ev: MessageEvent) => {
-      const m = ev.data as PortControl;
+      const m = ev.data as PortControl | null;
+      if (!m || typeof m !== "object") return; // other users of the channel
       if (m.t === "who") {
         ch.postMessage({ t: "here" } satisfies PortControl);
-      } else if (m.t === "hello") {
+      } else if (m.t === "hello" && typeof m.from === "string") {
         const peer = new ChannelPeer(ch, m.from);
         const conn = this.host.attach(peer);
         if (conn === 0) return void ch.postMessage({ t: "close", to: m.from, code: 1013, reason: "router full" } satisfies PortControl);
@@ -168,7 +169,7 @@ export class RouterHub {
         ch.postMessage({ t: "open", to: m.from } satisfies PortControl);
       } else if (m.t === "frame" && m.from) {
         const peer = this.#channelPeers.get(m.from);
-        if (peer) this.host.receive(peer.conn, new Uint8Array(m.data));
+        if (peer && m.data instanceof ArrayBuffer) this.host.receive(peer.conn, new Uint8Array(m.data));
       } else if (m.t === "close" && m.from) {
         const peer = this.#channelPeers.get(m.from);
         if (peer) {

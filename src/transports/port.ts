@@ -166,14 +166,15 @@ export class BroadcastChannelTransport implements Transport {
         reject(new TransportError(why));
       };
       ch.onmessage = (ev: MessageEvent) => {
-        const m = ev.data as PortControl;
+        const m = ev.data as PortControl | null;
+        if (!m || typeof m !== "object") return; // other users of the channel
         if (m.t === "bye") {
           if (this.#open) this.#finish(1001, "hub stopped");
           return;
         }
         if (!("to" in m) || m.to !== this.id) return;
         if (m.t === "frame") {
-          if (this.#open) this.#handlers!.frame(new Uint8Array(m.data));
+          if (this.#open && m.data instanceof ArrayBuffer) this.#handlers!.frame(new Uint8Array(m.data));
         } else if (m.t === "open" && !this.#open) {
           clearTimeout(timer);
           this.#open = true;
