@@ -8,6 +8,9 @@
 // host may ignore the marks. Slots written while decoding a frame that then fails are
 // invalidated, because the host never reads that frame's nodes.
 
+import { Region } from "../abi/buffer";
+import { hashBytes } from "./bytesmap";
+
 /** Longest string interned, in bytes. */
 export const INTERN_MAX: usize = 32;
 /** Slot layout: u32 length (or EMPTY), then INTERN_MAX bytes. */
@@ -22,19 +25,15 @@ export const STORED: u32 = 0x400;
 export class Intern {
   static table: usize = 0;
   static mask: u32 = 0;
-  /** Slots written since the current frame started (for rollback). */
-  static undo: usize = 0;
-  static undoCap: u32 = 0;
+  /** Slots written since the current frame started (u32 each, for rollback). */
+  static undo: Region = new Region();
   static undoLen: u32 = 0;
 }
 
 /** Enables interning with `slots` slots (a power of two, at most 65,536); 0 disables it. */
 export function enableIntern(slots: u32): void {
   if (Intern.table) heap.free(Intern.table);
-  if (Intern.undo) heap.free(Intern.undo);
   Intern.table = 0;
-  Intern.undo = 0;
-  Intern.undoCap = 0;
   Intern.undoLen = 0;
   if (slots == 0 || slots > 65536 || (slots & (slots - 1)) != 0) return;
   Intern.table = heap.alloc(<usize>slots * SLOT);
@@ -48,24 +47,14 @@ export function enableIntern(slots: u32): void {
  */
 export function intern(p: usize, n: usize): u32 {
   if (Intern.table == 0 || n > INTERN_MAX) return 0;
-  let h: u32 = 0x811c9dc5; // FNV-1a
-  for (let i: usize = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + i)) * 0x01000193;
+  let h = hashBytes(p, n);
   let slot = (h ^ (h >>> 16)) & Intern.mask;
   let at = Intern.table + <usize>slot * SLOT;
   if (load<u32>(at) == <u32>n && memory.compare(at + 4, p, n) == 0) return HIT | (slot << 16);
   store<u32>(at, <u32>n);
   memory.copy(at + 4, p, n);
-  if (Intern.undoLen == Intern.undoCap) {
-    let cap = Intern.undoCap ? Intern.undoCap << 1 : 64;
-    let next = heap.alloc(<usize>cap << 2);
-    if (Intern.undo) {
-      memory.copy(next, Intern.undo, <usize>Intern.undoLen << 2);
-      heap.free(Intern.undo);
-    }
-    Intern.undo = next;
-    Intern.undoCap = cap;
-  }
-  store<u32>(Intern.undo + (<usize>Intern.undoLen << 2), slot);
+  let used = <usize>Intern.undoLen << 2;
+  store<u32>(Intern.undo.reserve(used + 4, used) + used, slot);
   Intern.undoLen++;
   return STORED | (slot << 16);
 }
@@ -78,7 +67,7 @@ export function intern(p: usize, n: usize): u32 {
 /** Invalidates the slots stored since `internMark` (their frame failed). */
 export function internRollback(): void {
   for (let i: u32 = 0; i < Intern.undoLen; i++) {
-    store<u32>(Intern.table + <usize>load<u32>(Intern.undo + (<usize>i << 2)) * SLOT, EMPTY);
+    store<u32>(Intern.table + <usize>load<u32>(Intern.undo.ptr + (<usize>i << 2)) * SLOT, EMPTY);
   }
   Intern.undoLen = 0;
 }

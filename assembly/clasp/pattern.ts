@@ -7,6 +7,8 @@
 // zero or more characters; every other character is literal (including ? [ ] { } . + ( ),
 // which upstream's regex-based compiler chokes on). Matching is case-sensitive, on bytes.
 
+import { Region } from "../abi/buffer";
+
 export const LITERAL: u8 = 0;
 export const STAR: u8 = 1;
 export const DSTAR: u8 = 2;
@@ -128,10 +130,10 @@ function segmentKind(p: usize, n: usize): u8 {
   return LITERAL;
 }
 
-/** Segments of the address being matched: (start, length) pairs, reused across calls. */
+/** Segments of the address being matched: (start, length) u32 pairs, reused across calls. */
 export class Segments {
+  static list: Region = new Region();
   static ptr: usize = 0;
-  static cap: i32 = 0;
   static count: i32 = 0;
   static base: usize = 0;
 }
@@ -144,17 +146,9 @@ export function splitAddress(p: usize, n: usize): void {
   while (true) {
     let end = start;
     while (end < n && <u32>load<u8>(p + end) != SLASH) end++;
-    if (Segments.count == Segments.cap) {
-      let cap = Segments.cap ? Segments.cap << 1 : 32;
-      let next = heap.alloc(<usize>cap << 3);
-      if (Segments.ptr) {
-        memory.copy(next, Segments.ptr, <usize>Segments.count << 3);
-        heap.free(Segments.ptr);
-      }
-      Segments.ptr = next;
-      Segments.cap = cap;
-    }
-    let at = Segments.ptr + (<usize>Segments.count << 3);
+    let used = <usize>Segments.count << 3;
+    Segments.ptr = Segments.list.reserve(used + 8, used);
+    let at = Segments.ptr + used;
     store<u32>(at, <u32>start);
     store<u32>(at, <u32>(end - start), 4);
     Segments.count++;
