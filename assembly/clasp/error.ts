@@ -37,7 +37,7 @@ export const R_SLIP_ESCAPE: u32 = 18;
 export const R_INNER_TOO_LARGE: u32 = 19;
 
 /** Human-readable text of each reason, indexed by the R_* constants. */
-export const REASONS: StaticArray<string> = [
+@lazy export const REASONS: StaticArray<string> = [
   "no error",
   "frame shorter than its header",
   "bad magic byte (expected 0x53)",
