@@ -4,10 +4,11 @@
 
 import { Err, clearError, fail, INVALID_MESSAGE, ENCODE_TAPE, R_TRAILING, R_BAD_TAPE } from "./error";
 import { Rd, readFrom, readU8, Wr, writeAt, writeU32, writtenBytes, room } from "./wire";
-import { Tw, Tr, tapeReset, readTape } from "./tape";
+import { Tw, Tr, tapeReset, tapeReserve, readTape } from "./tape";
 import { decodeValue, encodeTagged } from "./value";
 import { decodeFrame, encodeFrame } from "./frame";
 import { FRAMING_LENGTH, FRAMING_SLIP } from "./stream";
+import { internMark, internRollback } from "./intern";
 
 /**
  * Decodes frames in [base, base + len) into a tape of frame and error nodes, offsets
@@ -121,8 +122,11 @@ export function encodeValueAt(tape: usize, tapeBytes: usize, arena: usize, arena
 export function decodeValueAt(base: usize, len: usize): usize {
   tapeReset();
   clearError();
+  internMark();
+  tapeReserve(len);
   readFrom(base, base + len, base);
   decodeValue(readU8(), 0);
   if (Err.code == 0 && Rd.pos != Rd.end) fail(INVALID_MESSAGE, R_TRAILING, <u32>(Rd.pos - base));
+  if (Err.code != 0) internRollback();
   return Err.code == 0 ? Tw.len : 0;
 }

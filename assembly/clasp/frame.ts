@@ -10,8 +10,9 @@ import {
   R_SHORT_HEADER, R_BAD_MAGIC, R_FRAME_PAST_END, R_EMPTY_PAYLOAD, R_MSGPACK, R_PAYLOAD_TOO_LARGE,
 } from "./error";
 import { readFrom, Wr, writeU8, writeU16, writeU64, writtenBytes, limitTo, unlimit } from "./wire";
-import { Tw, put, put64, take, take64, Tr } from "./tape";
+import { Tw, put, put64, take, take64, Tr, tapeReserve } from "./tape";
 import { decodeBody, encodeBody, defaultQos, PUBLISH } from "./message";
+import { internMark, internRollback } from "./intern";
 
 export const MAGIC: u32 = 0x53;
 export const MAX_PAYLOAD: usize = 0xffff;
@@ -46,8 +47,10 @@ export function frameSize(p: usize, avail: usize): usize {
 export function decodeFrame(p: usize, end: usize, base: usize): usize {
   let mark = Tw.len;
   clearError();
+  internMark();
   let size: usize = 0;
   let avail = end - p;
+  tapeReserve(avail < MAX_FRAME ? avail : MAX_FRAME);
   if (avail < 4) {
     fail(INVALID_FRAME, R_SHORT_HEADER, <u32>(p - base));
   } else if (<u32>load<u8>(p) != MAGIC) {
@@ -79,6 +82,7 @@ export function decodeFrame(p: usize, end: usize, base: usize): usize {
   }
   if (Err.code != 0) {
     Tw.len = mark;
+    internRollback();
     put(0);
     put(Err.code);
     put(Err.at);

@@ -15,6 +15,7 @@ import { Wr, writtenBytes } from "./wire";
 import { Tw } from "./tape";
 import { FrameStream, pushChunk } from "./stream";
 import { decodeFrames, decoded, encodeFrames, encodeValueAt, decodeValueAt } from "./codec";
+import { enableIntern } from "./intern";
 
 const INFO: usize = memory.data(48, 8);
 const IN = new Region();
@@ -34,6 +35,15 @@ export function input(size: usize): usize {
 /** Makes the auxiliary region at least `size` bytes; returns its address. */
 export function aux(size: usize): usize {
   return AUX.reserve(size);
+}
+
+/**
+ * Turns string interning on with `slots` slots (a power of two ≤ 65,536), or off with 0.
+ * With it on, string nodes carry the HIT/STORED flags of assembly/clasp/intern.ts; only a
+ * host that keeps a string per slot should enable it.
+ */
+export function internStrings(slots: u32): void {
+  enableIntern(slots);
 }
 
 /** Address of the UTF-16 text of error reason `id` (see `reasonLength`); 0 if unknown. */

@@ -395,7 +395,7 @@ function encodePublish(depth: i32): void {
   let bits = (signal << 5) | phase;
   bits |= encOptU64(0x10);
   bits |= encOptU32(0x08);
-  encOptU32(0);
+  encOptU32(0x100); // rate: no flag bit on the wire, written when present
   setFlags(f, bits);
 }
 

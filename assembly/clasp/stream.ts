@@ -11,7 +11,7 @@
 
 import { Region } from "../abi/buffer";
 import { INVALID_FRAME, R_BAD_MAGIC, R_FRAME_TOO_LARGE, R_SLIP_ESCAPE } from "./error";
-import { put } from "./tape";
+import { put, tapeReserve } from "./tape";
 import { decodeFrame, frameSize, MAGIC } from "./frame";
 
 export const FRAMING_FRAME: u32 = 0;
@@ -44,6 +44,7 @@ const SLIP_ESC_ESC: u32 = 0xdd;
 
 /** Appends an error node; `fatal` marks a stream that cannot continue. */
 function streamError(code: u32, reason: u32, at: u32, fatal: bool): void {
+  tapeReserve(0);
   put(fatal ? 0x100 : 0);
   put(code);
   put(at);

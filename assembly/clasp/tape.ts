@@ -20,10 +20,21 @@ export class Tw {
   Tw.len = 0;
 }
 
-/** Appends one word. */
-export function put(w: u32): void {
+/**
+ * Makes room for the nodes of `bytes` more input bytes. A decoded byte yields at most 3 tape
+ * words (an ACK's flags byte: 5 presence words for 1 byte + its type byte), plus 4 words per
+ * frame (its first word, a timestamp, or an error node); this reserves 4 words per byte and
+ * 16 words over, so `put` needs no check of its own. Debug builds assert it.
+ */
+export function tapeReserve(bytes: usize): void {
   let len = Tw.len;
-  if (len + 4 > Tw.out.cap) Tw.out.reserve(len + 4, len);
+  Tw.out.reserve(len + (bytes << 4) + 64, len);
+}
+
+/** Appends one word (room made by `tapeReserve`). */
+@inline export function put(w: u32): void {
+  let len = Tw.len;
+  assert(len + 4 <= Tw.out.cap, "tape overrun");
   store<u32>(Tw.out.ptr + len, w);
   Tw.len = len + 4;
 }

@@ -3,7 +3,8 @@
 // This is the project's one binary value format: CLP state, HNSW metadata and agent messages
 // use it too. Value nodes on the tape (docs/abi.md §Values):
 //   null [0x00]  bool [0x01 | b<<8]  i8/i16/i32 [tag, i32]  i64 [0x05, lo, hi]
-//   f32 [0x06, f32 bits]  f64 [0x07, lo, hi]  string [0x08 | ascii<<8, offset, length]
+//   f32 [0x06, f32 bits]  f64 [0x07, lo, hi]
+//   string [0x08 | ascii<<8 | interning flags (intern.ts), offset, length]
 //   bytes [0x09, offset, length]  array [0x0A, n] n×node  map [0x0B, n] n×(string node, node)
 
 import {
@@ -12,6 +13,7 @@ import {
 } from "./error";
 import { Rd, can, readU8, readU16, readU32, readU64, writeU8, writeU16, writeU32, writeU64, writeBytes } from "./wire";
 import { put, put64, take, take64, arenaRef, badTape } from "./tape";
+import { intern } from "./intern";
 
 export const NULL: u32 = 0x00;
 export const BOOL: u32 = 0x01;
@@ -85,7 +87,7 @@ export function decodeString(): void {
     return;
   }
   Rd.pos = p + n;
-  put(STRING | (kind == 1 ? ASCII : 0));
+  put(STRING | (kind == 1 ? ASCII : 0) | intern(p, n));
   put(<u32>(p - Rd.base));
   put(<u32>n);
 }

@@ -31,14 +31,14 @@ export class Rd {
   return false;
 }
 
-export function readU8(): u32 {
+@inline export function readU8(): u32 {
   if (!can(1)) return 0;
   let v = <u32>load<u8>(Rd.pos);
   Rd.pos += 1;
   return v;
 }
 
-export function readU16(): u32 {
+@inline export function readU16(): u32 {
   if (!can(2)) return 0;
   let v = <u32>bswap<u16>(load<u16>(Rd.pos));
   Rd.pos += 2;
@@ -52,7 +52,7 @@ export function readU32(): u32 {
   return v;
 }
 
-export function readU64(): u64 {
+@inline export function readU64(): u64 {
   if (!can(8)) return 0;
   let v = bswap<u64>(load<u64>(Rd.pos));
   Rd.pos += 8;

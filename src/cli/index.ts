@@ -5,6 +5,8 @@
  * @module
  */
 import { Command } from "commander";
+import { registerClasp } from "./clasp.js";
 
 const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CLP and media pipeline tools");
+registerClasp(program);
 await program.parseAsync(process.argv);

@@ -1,0 +1,356 @@
+/**
+ * The CLASP v1 codec: a thin face over the AssemblyScript core (assembly/clasp). Messages
+ * become a tape (src/clasp/tape.ts), the core writes the wire bytes, and the reverse.
+ * @module
+ */
+import { instantiateCore, type CoreExports, type WasmSource } from "../core/loader.js";
+import { ClaspDecodeError, ClaspEncodeError } from "./errors.js";
+import { INTERN_SLOTS, TapeReader, TapeWriter } from "./tape.js";
+import type {
+  ClaspValue,
+  ClaspValueInput,
+  DecodeOptions,
+  DecodedFrame,
+  EncodeOptions,
+  Framing,
+  Message,
+} from "./types.js";
+
+/** The raw exports of build/clasp.wasm (assembly/clasp/index.ts, docs/abi.md). */
+interface ClaspCore extends CoreExports {
+  info(): number;
+  internStrings(slots: number): void;
+  input(size: number): number;
+  aux(size: number): number;
+  reason(id: number): number;
+  reasonLength(id: number): number;
+  decode(len: number, items: number): number;
+  encode(tapeBytes: number, arenaBytes: number, count: number, framing: number): number;
+  encodeValue(tapeBytes: number, arenaBytes: number): number;
+  decodeValue(len: number): number;
+  streamOpen(framing: number, maxFrame: number): number;
+  streamPush(handle: number, len: number): number;
+  streamPending(handle: number): number;
+  streamClose(handle: number): void;
+}
+
+/** Default location of the codec core, beside the package's dist/ and src/. */
+const CORE_URL = new URL("../../build/clasp.wasm", import.meta.url);
+
+const FRAMING: Record<Framing, number> = { frame: 0, "length-prefixed": 1, slip: 2 };
+
+/** Largest CLASP frame: 12-byte header + 65,535-byte payload. */
+export const MAX_FRAME_SIZE = 12 + 0xffff;
+
+/** INFO block word indices (assembly/clasp/index.ts). */
+const OUT = 0, BYTES = 1, ERR_CODE = 4, ERR_REASON = 5, ERR_AT = 6, ERR_ITEM = 7, ENDS = 8, BASE = 9;
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions extends DecodeOptions {
+  /** How frames are delimited on the stream. Defaults to `"frame"`. */
+  framing?: Framing;
+  /** Largest frame accepted, bytes (header included). Defaults to {@link MAX_FRAME_SIZE}. */
+  maxFrameSize?: number;
+}
+
+/**
+ * One instance of the codec core. Methods are synchronous; one instance must not be used
+ * from two threads (each Worker loads its own).
+ */
+export class ClaspCodec {
+  readonly #core: ClaspCore;
+  readonly #info: number;
+  readonly #writer = new TapeWriter();
+  readonly #reader: TapeReader;
+  readonly #reasons = new Map<number, string>();
+  #u8 = new Uint8Array(0);
+  #u32 = new Uint32Array(0);
+
+  private constructor(core: ClaspCore) {
+    this.#core = core;
+    this.#info = core.info() >>> 2;
+    this.#reader = new TapeReader(core.memory);
+    core.internStrings(INTERN_SLOTS);
+  }
+
+  /**
+   * Loads the codec core.
+   * @param source where the wasm comes from; defaults to the package's build/clasp.wasm
+   *   (required on Cloudflare workerd: pass the imported `WebAssembly.Module`)
+   * @throws Error when the module cannot be loaded
+   */
+  static async load(source?: WasmSource): Promise<ClaspCodec> {
+    return new ClaspCodec(await instantiateCore<ClaspCore>(CORE_URL, source));
+  }
+
+  /**
+   * Wraps a codec core the caller instantiated (e.g. under node:wasi, or synchronously with
+   * `new WebAssembly.Instance` on workerd).
+   * @throws TypeError when the instance is not the codec core
+   */
+  static fromInstance(instance: WebAssembly.Instance): ClaspCodec {
+    const core = instance.exports as unknown as ClaspCore;
+    if (typeof core.decode !== "function" || typeof core.streamOpen !== "function" || !(core.memory instanceof WebAssembly.Memory)) {
+      throw new TypeError("not a CLASP codec core instance (build/clasp.wasm)");
+    }
+    return new ClaspCodec(core);
+  }
+
+  /** Views of linear memory, refreshed after the core grew it. */
+  #views(): void {
+    if (this.#u8.buffer !== this.#core.memory.buffer) {
+      this.#u8 = new Uint8Array(this.#core.memory.buffer);
+      this.#u32 = new Uint32Array(this.#core.memory.buffer);
+    }
+  }
+
+  #infoWord(i: number): number {
+    return this.#u32[this.#info + i]!;
+  }
+
+  /** Text of error reason `id`, read once from the core. */
+  #reason = (id: number): string => {
+    let text = this.#reasons.get(id);
+    if (text === undefined) {
+      const ptr = this.#core.reason(id);
+      const len = this.#core.reasonLength(id);
+      text = ptr ? String.fromCharCode(...new Uint16Array(this.#core.memory.buffer, ptr, len)) : `reason ${id}`;
+      this.#reasons.set(id, text);
+    }
+    return text;
+  };
+
+  /** Copies the writer's tape and arena into the core's input and aux regions. */
+  #stage(): void {
+    const w = this.#writer;
+    const tape = this.#core.input(w.n * 4);
+    const arena = this.#core.aux(w.a);
+    this.#views();
+    this.#u32.set(w.words.subarray(0, w.n), tape >>> 2);
+    this.#u8.set(w.arena.subarray(0, w.a), arena);
+  }
+
+  #encodeError(): ClaspEncodeError {
+    const at = this.#infoWord(ERR_AT);
+    const reason = this.#reason(this.#infoWord(ERR_REASON));
+    return new ClaspEncodeError(at ? `${reason} (${at})` : reason, this.#infoWord(ERR_ITEM));
+  }
+
+  /**
+   * Encodes one message as a frame.
+   * @returns a new Uint8Array holding the frame
+   * @throws ClaspEncodeError when the message does not fit the wire format (payload, string or
+   *   byte string over 65,535 bytes, a list over 65,535 entries, nesting over 64)
+   * @throws TypeError / RangeError for a field of the wrong type or range (named in the message)
+   */
+  encode(message: Message, options?: EncodeOptions): Uint8Array {
+    return this.encodeBatch([message], options)[0]!;
+  }
+
+  /**
+   * Encodes many messages in one call into the core: the fast path for fan-out and batches.
+   * @param framing delimits each frame for a byte stream (see {@link Framing}); defaults to bare frames
+   * @returns one Uint8Array per message, views into one new buffer, in order
+   * @throws ClaspEncodeError naming the failing message's `index`; nothing is returned then
+   */
+  encodeBatch(messages: readonly Message[], options?: EncodeOptions & { framing?: Framing }): Uint8Array[] {
+    const framing = FRAMING[options?.framing ?? "frame"];
+    if (framing === undefined) throw new TypeError(`framing must be one of ${Object.keys(FRAMING).join(", ")}`);
+    const w = this.#writer;
+    w.reset();
+    for (const m of messages) w.frame(m, options);
+    this.#stage();
+    const done = this.#core.encode(w.n * 4, w.a, messages.length, framing);
+    this.#views();
+    if (done !== messages.length) throw this.#encodeError();
+    const out = this.#infoWord(OUT);
+    const all = this.#u8.slice(out, out + this.#infoWord(BYTES));
+    const ends = this.#infoWord(ENDS) >>> 2;
+    const frames: Uint8Array[] = new Array(done);
+    let start = 0;
+    for (let i = 0; i < done; i++) {
+      const end = this.#u32[ends + i]!;
+      frames[i] = all.subarray(start, end);
+      start = end;
+    }
+    return frames;
+  }
+
+  #readFrames(count: number, widths: boolean, bias?: Int32Array): Array<DecodedFrame | ClaspDecodeError> {
+    this.#views();
+    const r = this.#reader;
+    r.widths = widths;
+    r.open(this.#infoWord(OUT), this.#infoWord(BYTES), this.#infoWord(BASE));
+    const out: Array<DecodedFrame | ClaspDecodeError> = new Array(count);
+    for (let i = 0; i < count; i++) out[i] = r.frame(this.#reason, bias ? bias[i] : 0);
+    return out;
+  }
+
+  /**
+   * Decodes one frame; bytes after it are ignored, as upstream decoders do.
+   * @throws ClaspDecodeError with the CLASP error code (100 invalid frame, 101 invalid
+   *   message, 102 unsupported version) and the byte offset
+   */
+  decode(bytes: Uint8Array, options?: DecodeOptions): DecodedFrame {
+    const result = this.decodeBatch([bytes], options)[0]!;
+    if (result instanceof ClaspDecodeError) throw result;
+    return result;
+  }
+
+  /**
+   * Decodes many frames (e.g. one per WebSocket message) in one call into the core.
+   * @returns per input, its frame or the {@link ClaspDecodeError} it failed with (offsets
+   *   relative to that input); one bad frame never hides the others
+   */
+  decodeBatch(frames: readonly Uint8Array[], options?: DecodeOptions): Array<DecodedFrame | ClaspDecodeError> {
+    let total = 0;
+    for (const f of frames) total += f.length;
+    const input = this.#core.input(total);
+    const bounds = this.#core.aux(frames.length * 4) >>> 2;
+    this.#views();
+    const starts = new Int32Array(frames.length);
+    let at = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      this.#u8.set(f, input + at);
+      starts[i] = at;
+      at += f.length;
+      this.#u32[bounds + i] = at;
+    }
+    const n = this.#core.decode(total, frames.length);
+    return this.#readFrames(n, options?.widths ?? false, starts);
+  }
+
+  /**
+   * Decodes frames held back to back in `bytes` (e.g. a capture). Decoding stops after a
+   * frame whose header is unusable (its error is the last element).
+   * @returns the frames and errors in order; error offsets are relative to `bytes`
+   */
+  decodeAll(bytes: Uint8Array, options?: DecodeOptions): Array<DecodedFrame | ClaspDecodeError> {
+    const input = this.#core.input(bytes.length);
+    this.#views();
+    this.#u8.set(bytes, input);
+    const n = this.#core.decode(bytes.length, 0);
+    return this.#readFrames(n, options?.widths ?? false);
+  }
+
+  /**
+   * Encodes one value as a tagged CLASP value (type byte + body, clasp-wire.md §3): the
+   * project's binary value format.
+   * @throws ClaspEncodeError for a string, byte string, array or map over 65,535, or nesting over 64
+   * @throws TypeError for something with no CLASP type (functions, symbols, non-Uint8 typed arrays)
+   */
+  encodeValue(value: ClaspValueInput): Uint8Array {
+    const w = this.#writer;
+    w.reset();
+    w.value(value, 0, "value");
+    this.#stage();
+    const bytes = this.#core.encodeValue(w.n * 4, w.a);
+    this.#views();
+    if (this.#infoWord(ERR_CODE) !== 0) throw this.#encodeError();
+    const out = this.#infoWord(OUT);
+    return this.#u8.slice(out, out + bytes);
+  }
+
+  /**
+   * Decodes one tagged CLASP value; every byte must belong to it.
+   * @throws ClaspDecodeError (code 101) with the offset of the first bad byte
+   */
+  decodeValue(bytes: Uint8Array, options?: DecodeOptions): ClaspValue {
+    const input = this.#core.input(bytes.length);
+    this.#views();
+    this.#u8.set(bytes, input);
+    const len = this.#core.decodeValue(bytes.length);
+    this.#views();
+    if (len === 0) {
+      throw new ClaspDecodeError(this.#infoWord(ERR_CODE), this.#infoWord(ERR_AT), this.#reason(this.#infoWord(ERR_REASON)));
+    }
+    const r = this.#reader;
+    r.widths = options?.widths ?? false;
+    r.open(this.#infoWord(OUT), len, this.#infoWord(BASE));
+    return r.value();
+  }
+
+  /**
+   * Opens a decoder for a byte stream that arrives in arbitrary chunks (serial, TCP).
+   * Call {@link FrameDecoder.close} when done (it is also released when garbage collected).
+   */
+  createDecoder(options?: FrameDecoderOptions): FrameDecoder {
+    const framing = FRAMING[options?.framing ?? "frame"];
+    if (framing === undefined) throw new TypeError(`framing must be one of ${Object.keys(FRAMING).join(", ")}`);
+    const max = options?.maxFrameSize ?? MAX_FRAME_SIZE;
+    if (!Number.isInteger(max) || max < 4 || max > 0xffffffff) throw new RangeError(`maxFrameSize must be an integer ≥ 4, got ${max}`);
+    return new FrameDecoder(this, this.#core.streamOpen(framing, max), options?.widths ?? false);
+  }
+
+  /** @internal Feeds a chunk to stream `handle` and reads what completed. */
+  _push(handle: number, chunk: Uint8Array, widths: boolean): Array<DecodedFrame | ClaspDecodeError> {
+    const input = this.#core.input(chunk.length);
+    this.#views();
+    this.#u8.set(chunk, input);
+    const bytes = this.#core.streamPush(handle, chunk.length);
+    this.#views();
+    const r = this.#reader;
+    r.widths = widths;
+    r.open(this.#infoWord(OUT), bytes, this.#infoWord(BASE));
+    const out: Array<DecodedFrame | ClaspDecodeError> = [];
+    while (!r.done) out.push(r.frame(this.#reason));
+    return out;
+  }
+
+  /** @internal */
+  _pending(handle: number): number {
+    return this.#core.streamPending(handle);
+  }
+
+  /** @internal */
+  _close(handle: number): void {
+    this.#core.streamClose(handle);
+  }
+}
+
+const released = new FinalizationRegistry<{ codec: ClaspCodec; handle: number }>(({ codec, handle }) => codec._close(handle));
+
+/**
+ * Reassembles frames from a byte stream that arrives in arbitrary chunks; the reassembly runs
+ * in the core (assembly/clasp/stream.ts). Create with {@link ClaspCodec.createDecoder}.
+ */
+export class FrameDecoder {
+  #handle: number;
+  readonly #token = {};
+
+  /** @internal */
+  constructor(
+    private readonly codec: ClaspCodec,
+    handle: number,
+    private readonly widths: boolean,
+  ) {
+    this.#handle = handle;
+    released.register(this, { codec, handle }, this.#token);
+  }
+
+  /**
+   * Feeds a chunk.
+   * @returns the frames (and errors) that completed with it, in order. Garbage before a frame
+   *   (`"frame"` framing) or a bad SLIP packet yields a {@link ClaspDecodeError} and decoding
+   *   resumes; an error with `fatal` set (a length prefix over the maximum) ends the stream.
+   * @throws Error after {@link close}
+   */
+  push(chunk: Uint8Array): Array<DecodedFrame | ClaspDecodeError> {
+    if (this.#handle === 0) throw new Error("FrameDecoder is closed");
+    return this.codec._push(this.#handle, chunk, this.widths);
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.#handle === 0 ? 0 : this.codec._pending(this.#handle);
+  }
+
+  /** Releases the decoder's memory in the core. Idempotent. */
+  close(): void {
+    if (this.#handle === 0) return;
+    released.unregister(this.#token);
+    this.codec._close(this.#handle);
+    this.#handle = 0;
+  }
+}

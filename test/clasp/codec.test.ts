@@ -1,0 +1,211 @@
+import { describe, it, expect } from "vitest";
+import {
+  encode,
+  decode,
+  decodeAll,
+  decodeBatch,
+  encodeBatch,
+  encodeValue,
+  decodeValue,
+  ClaspDecodeError,
+  ClaspEncodeError,
+  i8,
+  i16,
+  i32,
+  f32,
+  QoS,
+  type Message,
+} from "../../src/clasp/index.js";
+import { VECTORS, frame, hex, str, u16, unhex } from "./wire.js";
+
+describe("decoding hand-built frames in the Rust layout (clasp-wire.md §4)", () => {
+  for (const v of VECTORS) {
+    it(`decodes ${v.name}`, () => {
+      expect(decode(v.bytes)).toEqual(v.frame);
+    });
+  }
+});
+
+describe("encoding", () => {
+  for (const v of VECTORS.filter((x) => x.canonical)) {
+    it(`writes the same bytes back: ${v.name}`, () => {
+      const { message, flags, timestamp } = decode(v.bytes, { widths: true });
+      const out = encode(message, { qos: flags.qos, timestamp, encrypted: flags.encrypted, compressed: flags.compressed, version: flags.version });
+      expect(hex(out)).toBe(hex(v.bytes));
+    });
+  }
+
+  it("keeps explicit widths byte-exact with { widths: true }", () => {
+    for (const v of VECTORS.filter((x) => !x.canonical && x.name.startsWith("SET i") || x.name.startsWith("SET f32"))) {
+      const d = decode(v.bytes, { widths: true });
+      expect(hex(encode(d.message, { qos: d.flags.qos }))).toBe(hex(v.bytes));
+    }
+    const m: Message = { type: "SET", address: "/w", value: [i8(-128), i16(32767), i32(-(2 ** 31)), f32(0.1)] };
+    const back = decode(encode(m), { widths: true }).message;
+    expect(back).toEqual(m);
+  });
+
+  it("uses the Rust default QoS per type (PUBLISH timeline is commit)", () => {
+    const qos = (m: Message) => decode(encode(m)).flags.qos;
+    expect(qos({ type: "SET", address: "/a", value: 1 })).toBe(QoS.Confirm);
+    expect(qos({ type: "PUBLISH", address: "/a", signal: "event" })).toBe(QoS.Confirm);
+    expect(qos({ type: "PUBLISH", address: "/a", signal: "stream", samples: [1] })).toBe(QoS.Fire);
+    expect(qos({ type: "PUBLISH", address: "/a", signal: "gesture", id: 1, phase: "move" })).toBe(QoS.Fire);
+    expect(qos({ type: "PUBLISH", address: "/a", signal: "timeline" })).toBe(QoS.Commit);
+    expect(qos({ type: "BUNDLE", messages: [] })).toBe(QoS.Commit);
+    expect(qos({ type: "SUBSCRIBE", id: 1, pattern: "/a" })).toBe(QoS.Confirm);
+    expect(qos({ type: "PING" })).toBe(QoS.Fire);
+    expect(decode(encode({ type: "PING" }, { qos: QoS.Commit })).flags.qos).toBe(QoS.Commit);
+  });
+
+  it("writes numbers as f64 and bigints as i64", () => {
+    expect(hex(encodeValue(3))).toBe("074008000000000000");
+    expect(hex(encodeValue(-2n))).toBe("05fffffffffffffffe");
+    expect(decodeValue(encodeValue(-(2n ** 63n)))).toBe(-(2n ** 63n));
+  });
+
+  it("treats a __proto__ key as data", () => {
+    const bytes = unhex(`0b 0001 0009 ${Buffer.from("__proto__").toString("hex")} 08 0001 78`);
+    const v = decodeValue(bytes) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.keys(v)).toEqual(["__proto__"]);
+    expect(v["__proto__"]).toBe("x");
+  });
+
+  it("takes string-keyed Maps and undefined as values", () => {
+    const v = decodeValue(encodeValue(new Map<string, unknown>([["k", undefined]]) as never));
+    expect(v).toEqual({ k: null });
+  });
+
+  it("encodes batches as views into one buffer, in order", () => {
+    const frames = encodeBatch([{ type: "PING" }, { type: "SET", address: "/a", value: 1 }, { type: "PONG" }]);
+    expect(frames.map(hex)).toEqual(["5301000141", "5341000e210700022f613ff0000000000000", "5301000142"]);
+    expect(frames[0]!.buffer).toBe(frames[2]!.buffer);
+  });
+
+  it("frames batches with a u32 length prefix or SLIP", () => {
+    const [lp] = encodeBatch([{ type: "PING" }], { framing: "length-prefixed" });
+    expect(hex(lp!)).toBe("000000055301000141");
+    // 0xC0 and 0xDB inside the frame are escaped (RFC 1055)
+    const [slip] = encodeBatch([{ type: "SET", address: "/a", value: new Uint8Array([0xc0, 0xdb]) }], { framing: "slip" });
+    const inner = hex(encode({ type: "SET", address: "/a", value: new Uint8Array([0xc0, 0xdb]) }));
+    expect(hex(slip!)).toBe(`c0${inner.replace("c0db", "dbdcdbdd")}c0`);
+  });
+});
+
+describe("decode errors", () => {
+  const err = (bytes: Uint8Array) => {
+    try {
+      decode(bytes);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ClaspDecodeError);
+      return e as ClaspDecodeError;
+    }
+    throw new Error("decoded");
+  };
+
+  it("reports 100 for a short header, bad magic and a length past the end", () => {
+    expect(err(unhex("5301"))).toMatchObject({ code: 100, offset: 0 });
+    expect(err(unhex("5401000141"))).toMatchObject({ code: 100, reason: expect.stringMatching(/magic/) });
+    expect(err(unhex("530100054141"))).toMatchObject({ code: 100, offset: 2 });
+    expect(err(unhex("5321000141"))).toMatchObject({ code: 100 }); // timestamp flag, no room for it
+  });
+
+  it("reports 101 with the offset of the failure", () => {
+    expect(err(unhex("530100017f"))).toMatchObject({ code: 101, offset: 4, reason: "unknown message type" });
+    expect(err(unhex("53010000"))).toMatchObject({ code: 101, reason: expect.stringMatching(/empty payload/) });
+    expect(err(frame(0x41, [0x21, 0x0c, ...str("/x")]))).toMatchObject({ code: 101, reason: "unknown value type" });
+    expect(err(frame(0x41, [0x21, 0x07, ...str("/x"), 0x3f, 0xf0]))).toMatchObject({ code: 101, reason: "message truncated", offset: 10 });
+    expect(err(frame(0x41, [0x21, 0x08, ...str("/x"), ...u16(2), 0xc3, 0x28]))).toMatchObject({ code: 101, reason: "invalid UTF-8 in string" });
+    expect(err(frame(0x41, [0x04, 9, 0, 0, 0, 0, 0]))).toMatchObject({ code: 101, reason: expect.stringMatching(/FEDERATION_SYNC/) });
+  });
+
+  it("rejects invalid UTF-8: overlongs, surrogates, above U+10FFFF, truncated sequences", () => {
+    for (const bad of [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]]) {
+      expect(err(frame(0x41, [0x22, ...u16(bad.length), ...bad]))).toMatchObject({ code: 101 });
+    }
+    expect(decode(frame(0x41, [0x22, ...str("€𝄞é")])).message).toEqual({ type: "GET", address: "€𝄞é" });
+  });
+
+  it("reports 102 for a legacy MessagePack payload", () => {
+    expect(err(frame(0x00, [0x81, 0xa1, 0x61, 0x01]))).toMatchObject({ code: 102 });
+  });
+
+  it("refuses nesting deeper than 64", () => {
+    const deep = (n: number) => [...Array(n)].flatMap(() => [0x0a, 0x00, 0x01]).concat([0x00]);
+    expect(decodeValue(new Uint8Array(deep(64)))).toBeDefined();
+    expect(() => decodeValue(new Uint8Array(deep(65)))).toThrow(/nesting deeper than 64/);
+  });
+
+  it("ignores bytes after a frame, as upstream decoders do", () => {
+    expect(decode(unhex("5301000141ffff")).message).toEqual({ type: "PING" });
+  });
+
+  it("rejects bytes after a value", () => {
+    expect(() => decodeValue(unhex("0000"))).toThrow(/trailing bytes/);
+  });
+
+  it("decodes batches item by item: one bad frame never hides the others", () => {
+    const out = decodeBatch([unhex("5301000141"), unhex("53"), unhex("5301000142ff")]);
+    expect(out[0]).toEqual({ message: { type: "PING" }, flags: expect.anything() });
+    expect(out[1]).toBeInstanceOf(ClaspDecodeError);
+    expect((out[1] as ClaspDecodeError).offset).toBe(0);
+    expect((out[2] as { message: Message }).message).toEqual({ type: "PONG" });
+  });
+
+  it("decodes frames back to back and stops at an unusable header", () => {
+    const out = decodeAll(unhex("5301000141 530100017f 5301000142 99"));
+    expect(out.map((x) => (x instanceof ClaspDecodeError ? x.code : x.message.type))).toEqual(["PING", 101, "PONG", 100]);
+    expect((out[1] as ClaspDecodeError).offset).toBe(9);
+    expect((out[3] as ClaspDecodeError).offset).toBe(15);
+  });
+});
+
+describe("encode limits", () => {
+  it("accepts a payload of exactly 65,535 bytes and refuses one more", () => {
+    const fill = (n: number) => "x".repeat(n);
+    // SET payload: type 1 + flags 1 + address 2+2 + string value 2+n = 8 + n
+    const ok = encode({ type: "SET", address: "/a", value: fill(65535 - 8) });
+    expect(ok.length).toBe(4 + 65535);
+    expect(() => encode({ type: "SET", address: "/a", value: fill(65535 - 7) })).toThrow(ClaspEncodeError);
+    expect(() => encode({ type: "SET", address: "/a", value: fill(65535 - 7) })).toThrow(/payload over 65535 bytes/);
+  });
+
+  it("refuses a string over 65,535 bytes, naming its size", () => {
+    expect(() => encodeValue("é".repeat(40000))).toThrow(/string or bytes over 65535 bytes \(80000\)/);
+    expect(() => encodeValue(new Uint8Array(70000))).toThrow(/\(70000\)/);
+  });
+
+  it("refuses arrays, maps and lists over 65,535 entries", () => {
+    expect(() => encodeValue(new Array(65536).fill(null))).toThrow(/over 65535 entries \(65536\)/);
+    expect(() => encode({ type: "SNAPSHOT", params: new Array(65536).fill({ address: "", value: null, revision: 1 }) })).toThrow(ClaspEncodeError);
+  });
+
+  it("refuses cycles and nesting over 64 with a clear error", () => {
+    const a: unknown[] = [];
+    a.push(a);
+    expect(() => encodeValue(a as never)).toThrow(/nesting deeper than 64/);
+  });
+
+  it("names the failing message of a batch", () => {
+    try {
+      encodeBatch([{ type: "PING" }, { type: "GET", address: "x".repeat(70000) }]);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ name: "ClaspEncodeError", index: 1 });
+    }
+  });
+
+  it("rejects wrong field types with TypeError naming the field", () => {
+    expect(() => encode({ type: "SET", address: 5 } as never)).toThrow(/address must be a string/);
+    expect(() => encode({ type: "SUBSCRIBE", id: -1, pattern: "/a" })).toThrow(/id must be an integer/);
+    expect(() => encode({ type: "NOPE" } as never)).toThrow(/message.type/);
+    expect(() => encodeValue(2n ** 64n)).toThrow(/i64 range/);
+    expect(() => encodeValue(new Float32Array(2) as never)).toThrow(/Uint8Array/);
+    expect(() => encodeValue((() => 1) as never)).toThrow(TypeError);
+  });
+
+  it("keeps working after every error", () => {
+    expect(hex(encode({ type: "PING" }))).toBe("5301000141");
+  });
+});
