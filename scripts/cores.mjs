@@ -14,4 +14,9 @@ export const cores = [
     entry: "assembly/clasp/index.ts",
     component: { entry: "assembly/clasp/component.ts", wit: "wit/clasp.wit", world: "clasp" },
   },
+  {
+    name: "clp",
+    entry: "assembly/clp/index.ts",
+    component: { entry: "assembly/clp/component.ts", wit: "wit/clp.wit", world: "clp" },
+  },
 ];

@@ -9,7 +9,7 @@ import {
   field, item, ascii, eqAscii, bytesEq, encode, decode, isNum, isInt, num, truthy, clone,
   NULL, STRING, BYTES, ARRAY, MAP,
 } from "./val";
-import { Path, Doc, toPath, pathText, pathVal, isPrefix } from "./tree";
+import { Path, Doc, toPath, pathVal, isPrefix } from "./tree";
 import { Scope, evaluate, evaluateOwned, isJs, ruleFail, mapOver } from "./rules";
 import { Contract, IntentDef, Transition, Effect, checkType, compileContract, FX_FILTER, FX_INSERT, FX_REMOVE } from "./contract";
 import {
@@ -216,7 +216,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let seen: Val | null = idem === null ? null : mapGet(this.keys, idem!);
     if (seen !== null) {
       this.clearIntent();
-      return answer(vArr([vNull(), vArr([]), vMap(), vArr([]), vArr([]), vNum(<f64>seen.i), vNull(), vNull(), vBool(true)]));
+      return answer(vArr([vNull(), vArr([]), vArr([]), vNum(<f64>seen.i), vNull(), vNull(), vBool(true)]));
     }
     Scope.state = this.doc.root;
     let iv = vMap();
@@ -442,10 +442,10 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     return answer(r);
   }
 
-  /** Appends diff { path: value }, deleted [paths] and the changed paths as segment arrays to `r`. */
+  /** Appends the diff: [[path segments, value] …], value absent (1 item) when deleted. */
   private diff(r: Array<Val>): void {
     let ch = this.doc.changed;
-    let kept = new Array<Path>();
+    let d = new Array<Val>();
     for (let i = 0, n = ch.length; i < n; i++) {
       let p = unchecked(ch[i]);
       let covered = false;
@@ -453,21 +453,13 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
         let q = unchecked(ch[j]);
         covered = j != i && isPrefix(q, p) && (q.length < p.length || j < i);
       }
-      if (!covered) kept.push(p);
-    }
-    let d = vMap();
-    let gone = new Array<Val>();
-    let segs = new Array<Val>();
-    for (let i = 0, n = kept.length; i < n; i++) {
-      let p = unchecked(kept[i]);
+      if (covered) continue;
+      let e = [pathVal(p)];
       let v = this.doc.get(p);
-      if (v === null) gone.push(vStr(pathText(p)));
-      else mapPut(d, pathText(p), v);
-      segs.push(pathVal(p));
+      if (v !== null) e.push(v);
+      d.push(vArr(e));
     }
-    r.push(d);
-    r.push(vArr(gone));
-    r.push(vArr(segs));
+    r.push(vArr(d));
   }
 
   private settle(record: ArrayBuffer, hash: ArrayBuffer, idem: ArrayBuffer | null): void {

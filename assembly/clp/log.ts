@@ -7,7 +7,7 @@
 //             n bytes: CLASP map { state, keys } | 32 bytes: SHA-256 of everything before
 
 import { Region } from "../abi/buffer";
-import { sha256, shaInit, shaUpdate, shaFinal } from "./sha256";
+import { sha256 } from "./sha256";
 
 export const LOG_MAGIC: u32 = 0x434c504c; // "CLPL"
 export const SNAP_MAGIC: u32 = 0x434c5053; // "CLPS"
@@ -65,12 +65,14 @@ export const HASH: usize = 32;
   return bswap<u64>(load<u64>(p));
 }
 
+const SCRATCH = new Region();
+
 /** hash ← SHA-256(prev ‖ event[0, n)), the chain step of every record. */
 export function chain(prev: usize, event: usize, n: usize, out: usize): void {
-  shaInit();
-  shaUpdate(prev, HASH);
-  shaUpdate(event, n);
-  shaFinal(out);
+  let p = SCRATCH.reserve(n + HASH);
+  memory.copy(p, prev, HASH);
+  memory.copy(p + HASH, event, n);
+  sha256(p, n + HASH, out);
 }
 
 /** SHA-256 of [p, p + n) into `out`. */

@@ -25,36 +25,36 @@ import {
 const OP_LIT: u32 = 0, OP_ARRAY: u32 = 1, OP_OBJECT: u32 = 2, OP_VAR: u32 = 3, OP_JS: u32 = 4;
 const OP_EQ: u32 = 10, OP_NE: u32 = 11, OP_LT: u32 = 12, OP_LE: u32 = 13, OP_GT: u32 = 14, OP_GE: u32 = 15;
 const OP_ADD: u32 = 20, OP_SUB: u32 = 21, OP_MUL: u32 = 22, OP_DIV: u32 = 23;
-const OP_MIN: u32 = 25, OP_MAX: u32 = 26, OP_ABS: u32 = 27, OP_FLOOR: u32 = 28, OP_ROUND: u32 = 29;
+const OP_MIN: u32 = 25, OP_MAX: u32 = 26, OP_FLOOR: u32 = 28;
 const OP_AND: u32 = 40, OP_OR: u32 = 41, OP_NOT: u32 = 42, OP_IF: u32 = 43, OP_COALESCE: u32 = 44;
 const OP_IN: u32 = 50, OP_LEN: u32 = 51, OP_TRIM: u32 = 52, OP_CONCAT: u32 = 53, OP_GET: u32 = 54;
-const OP_FILTER: u32 = 55, OP_MAP: u32 = 56, OP_SOME: u32 = 57, OP_ALL: u32 = 58;
+const OP_FILTER: u32 = 55, OP_MAP: u32 = 56, OP_SOME: u32 = 57;
 const OP_NOW: u32 = 61;
 
 /** Operator names as written in rules, and their codes (same index). */
 const NAMES: StaticArray<string> = [
   "lit", "object", "var", "$js",
   "==", "!=", "<", "<=", ">", ">=",
-  "+", "-", "*", "/", "min", "max", "abs", "floor", "round",
+  "+", "-", "*", "/", "min", "max", "floor",
   "and", "or", "not", "!", "if", "??",
-  "in", "len", "trim", "concat", "get", "filter", "map", "some", "all", "now",
+  "in", "len", "trim", "concat", "get", "filter", "map", "some", "now",
 ];
 const CODES: StaticArray<u32> = [
   OP_LIT, OP_OBJECT, OP_VAR, OP_JS,
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MIN, OP_MAX, OP_ABS, OP_FLOOR, OP_ROUND,
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MIN, OP_MAX, OP_FLOOR,
   OP_AND, OP_OR, OP_NOT, OP_NOT, OP_IF, OP_COALESCE,
-  OP_IN, OP_LEN, OP_TRIM, OP_CONCAT, OP_GET, OP_FILTER, OP_MAP, OP_SOME, OP_ALL, OP_NOW,
+  OP_IN, OP_LEN, OP_TRIM, OP_CONCAT, OP_GET, OP_FILTER, OP_MAP, OP_SOME, OP_NOW,
 ];
 /** Allowed argument counts [min, max] per NAMES index; max -1 = unbounded. */
 const ARITY: StaticArray<i32> = [
   1, 1, /* lit */ 1, 1, /* object */ 1, 2, /* var */ 1, 1, /* $js */
   2, 2, /* == */ 2, 2, /* != */ 2, 2, /* < */ 2, 2, /* <= */ 2, 2, /* > */ 2, 2, /* >= */
   1, -1, /* + */ 1, 2, /* - */ 1, -1, /* * */ 2, 2, /* / */
-  1, -1, /* min */ 1, -1, /* max */ 1, 1, /* abs */ 1, 1, /* floor */ 1, 1, /* round */
+  1, -1, /* min */ 1, -1, /* max */ 1, 1, /* floor */
   1, -1, /* and */ 1, -1, /* or */ 1, 1, /* not */ 1, 1, /* ! */ 2, -1, /* if */ 1, -1, /* ?? */
   2, 2, /* in */ 1, 1, /* len */ 1, 1, /* trim */ 1, -1, /* concat */ 2, 3, /* get */
-  2, 2, /* filter */ 2, 2, /* map */ 2, 2, /* some */ 2, 2, /* all */ 0, 0, /* now */
+  2, 2, /* filter */ 2, 2, /* map */ 2, 2, /* some */ 0, 0, /* now */
 ];
 
 // var roots (ROOTS order)
@@ -280,9 +280,7 @@ function arith(e: Expr): Val {
   let n = args.length;
   let x = number(args[0], e.op);
   if (e.op == OP_SUB && n == 1) return vF64(-x);
-  if (e.op == OP_ABS) return vF64(Math.abs(x));
   if (e.op == OP_FLOOR) return vF64(Math.floor(x));
-  if (e.op == OP_ROUND) return vF64(Math.round(x));
   for (let i = 1; i < n && !failed(); i++) {
     let y = number(args[i], e.op);
     switch (e.op) {
@@ -312,7 +310,7 @@ function iterate(e: Expr): Val {
   if (arr.t != ARRAY) return expects(e.op, X_ARRAY, arr);
   let items = arr.a!;
   let out = new Array<Val>();
-  let result = e.op == OP_ALL;
+  let result = false;
   Scope.items.push(vNull());
   Scope.indexes.push(0);
   let top = Scope.items.length - 1;
@@ -325,7 +323,7 @@ function iterate(e: Expr): Val {
     else if (truthy(r)) {
       if (e.op == OP_FILTER) out.push(unchecked(items[i]));
       else if (e.op == OP_SOME) { result = true; break; }
-    } else if (e.op == OP_ALL) { result = false; break; }
+    }
   }
   Scope.items.pop();
   Scope.indexes.pop();
@@ -467,9 +465,8 @@ export function evaluate(e: Expr): Val {
     case OP_DIV:
     case OP_MIN:
     case OP_MAX:
-    case OP_ABS:
     case OP_FLOOR:
-    case OP_ROUND: return arith(e);
+ return arith(e);
     case OP_AND:
     case OP_OR: {
       let v = vNull();
@@ -534,8 +531,7 @@ export function evaluate(e: Expr): Val {
     }
     case OP_FILTER:
     case OP_MAP:
-    case OP_SOME:
-    case OP_ALL: return iterate(e);
+    case OP_SOME: return iterate(e);
     case OP_NOW: return Scope.now;
   }
   return vNull(); // {"$js"}: never evaluated here (the engine asks the host)

@@ -16,22 +16,13 @@ const K: StaticArray<u32> = [
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
-/** Hash state H0..H7 (8 words), message schedule W (64 words) and the 64-byte block buffer. */
+/** Hash state H0..H7 (8 words), message schedule W (64 words) and the last-block buffer. */
 const H: usize = memory.data(32, 4);
 const W: usize = memory.data(256, 4);
-const BLOCK: usize = memory.data(64, 4);
-let buffered: u32 = 0;
-let total: u64 = 0;
+const BLOCK: usize = memory.data(128, 4);
 
 /** Initial hash value H(0) (FIPS 180-4 §5.3.3). */
 const H0: StaticArray<u32> = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-
-/** Starts a new hash. */
-export function shaInit(): void {
-  memory.copy(H, changetype<usize>(H0), 32);
-  buffered = 0;
-  total = 0;
-}
 
 /** Compresses one 64-byte block at `p` into H (§6.2.2). */
 function compress(p: usize): void {
@@ -63,50 +54,21 @@ function compress(p: usize): void {
   store<u32>(H, load<u32>(H, 28) + h, 28);
 }
 
-/** Feeds bytes [p, p + n) to the hash. */
-export function shaUpdate(p: usize, n: usize): void {
-  total += <u64>n;
-  if (buffered > 0) {
-    let take = <usize>(64 - buffered);
-    if (take > n) take = n;
-    memory.copy(BLOCK + buffered, p, take);
-    buffered += <u32>take;
-    p += take;
-    n -= take;
-    if (buffered < 64) return;
-    compress(BLOCK);
-    buffered = 0;
-  }
+/** SHA-256 of [p, p + n) into the 32 bytes at `out`: whole blocks in place, the padded tail (§5.1.1) from BLOCK. */
+export function sha256(p: usize, n: usize, out: usize): void {
+  memory.copy(H, changetype<usize>(H0), 32);
+  let bits = <u64>n << 3;
   while (n >= 64) {
     compress(p);
     p += 64;
     n -= 64;
   }
-  if (n > 0) {
-    memory.copy(BLOCK, p, n);
-    buffered = <u32>n;
-  }
-}
-
-/** Pads (§5.1.1), finishes the hash and writes the 32-byte digest to `out`. */
-export function shaFinal(out: usize): void {
-  let bits = total << 3;
-  store<u8>(BLOCK + buffered, 0x80);
-  buffered++;
-  if (buffered > 56) {
-    memory.fill(BLOCK + buffered, 0, 64 - buffered);
-    compress(BLOCK);
-    buffered = 0;
-  }
-  memory.fill(BLOCK + buffered, 0, 56 - buffered);
-  store<u64>(BLOCK + 56, bswap<u64>(bits));
+  memory.fill(BLOCK, 0, 128);
+  memory.copy(BLOCK, p, n);
+  store<u8>(BLOCK + n, 0x80);
+  let last: usize = n < 56 ? 56 : 120;
+  store<u64>(BLOCK + last, bswap<u64>(bits));
   compress(BLOCK);
+  if (last == 120) compress(BLOCK + 64);
   for (let i: usize = 0; i < 8; i++) store<u32>(out + (i << 2), bswap<u32>(load<u32>(H + (i << 2))));
-}
-
-/** One-shot SHA-256 of [p, p + n) into the 32 bytes at `out`. */
-export function sha256(p: usize, n: usize, out: usize): void {
-  shaInit();
-  shaUpdate(p, n);
-  shaFinal(out);
 }

@@ -111,27 +111,6 @@ export function toPath(v: Val): Path | null {
   return null;
 }
 
-/** The canonical text of a path, UTF-8: segments joined by "." (indices in decimal). */
-export function pathText(path: Path): ArrayBuffer {
-  let parts = new Array<ArrayBuffer>(path.length);
-  let total = path.length > 0 ? path.length - 1 : 0;
-  for (let i = 0, n = path.length; i < n; i++) {
-    let seg = unchecked(path[i]);
-    let b = seg.t == STRING ? seg.s! : digitsOf(<u64>seg.i);
-    unchecked((parts[i] = b));
-    total += b.byteLength;
-  }
-  let out = new ArrayBuffer(total);
-  let at = changetype<usize>(out);
-  for (let i = 0, n = parts.length; i < n; i++) {
-    if (i > 0) store<u8>(at++, 0x2e);
-    let b = unchecked(parts[i]);
-    memory.copy(at, changetype<usize>(b), b.byteLength);
-    at += b.byteLength;
-  }
-  return out;
-}
-
 /** The path as a CLASP value (array of strings and integers), for events. */
 export function pathVal(path: Path): Val {
   return vArr(path.slice());

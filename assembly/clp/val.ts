@@ -7,7 +7,7 @@
 
 import { NULL, BOOL, I8, I16, I32, I64, F32, F64, STRING, BYTES, ARRAY, MAP, MAX_DEPTH } from "../clasp/value";
 import { decodeValueAt, encodeValueAt } from "../clasp/codec";
-import { Tw, put, put64, tapeReset } from "../clasp/tape";
+import { Tw, tapeReset } from "../clasp/tape";
 import { Err } from "../clasp/error";
 
 export { NULL, BOOL, I8, I16, I32, I64, F32, F64, STRING, BYTES, ARRAY, MAP, MAX_DEPTH };
@@ -389,6 +389,19 @@ export function decode(p: usize, n: usize): Val | null {
   TP = Tw.out.ptr;
   TB = p;
   return fromTape(word());
+}
+
+/** Appends one tape word, growing the tape (the codec's `put` relies on a reserve made for decoding). */
+function put(w: u32): void {
+  let len = Tw.len;
+  if (len + 4 > Tw.out.cap) Tw.out.reserve(len + 4, len);
+  store<u32>(Tw.out.ptr + len, w);
+  Tw.len = len + 4;
+}
+
+function put64(v: u64): void {
+  put(<u32>v);
+  put(<u32>(v >>> 32));
 }
 
 function toTape(v: Val): void {
