@@ -430,7 +430,10 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     this.diff(r.a!);
     r.a!.push(vNum(<f64>(this.seq + 1)));
     r.a!.push(vBytes(BYTES, hash));
-    r.a!.push(vBytes(BYTES, record));
+    // the record, in byte strings of at most 65,535 bytes (the CLASP limit of one)
+    let parts = new Array<Val>();
+    for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
+    r.a!.push(vArr(parts));
     if (confirm) this.settle(record, hash, idem);
     else {
       this.pending = true;

@@ -429,7 +429,7 @@ export class Runtime {
           return { seq: Number(result[3]), diff: {}, changes: [], duplicate: true };
         }
         try {
-          await this.#events.persist(Number(result[3]), result[5] as Uint8Array);
+          await this.#events.persist(Number(result[3]), joinParts(result[5]));
         } catch (cause) {
           this.#core.plain("abort", this.#h);
           throw new PersistError(`The commit could not be stored and was rolled back: ${String(cause)}`, cause);
@@ -541,7 +541,7 @@ export class Runtime {
       diff[pathText(d[0])] = value;
       changes.push({ path: d[0] as Array<string | number>, value });
     }
-    this.#events.add(r[5] as Uint8Array, seq, r[4] as Uint8Array);
+    this.#events.add(joinParts(r[5]), seq, r[4] as Uint8Array);
     this.#view = undefined;
     this.#current = undefined;
     this.#staged = undefined;
@@ -737,6 +737,19 @@ export class Runtime {
   close(): void {
     this.#core.destroy(this.#h);
   }
+}
+
+/** The event record of a commit answer: byte strings of at most 65,535 bytes, joined. */
+function joinParts(parts: ClaspValue): Uint8Array {
+  const list = parts as Uint8Array[];
+  if (list.length === 1) return list[0]!;
+  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of list) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function hex(b: Uint8Array): string {
