@@ -546,8 +546,9 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     if (!this.busy()) return ERROR;
     if (n < SNAP_HEADER + HASH) return formatFail(E_SNAPSHOT, FR_SHORT, vNum(<f64>n));
     if (rdU32(p) != SNAP_MAGIC) return formatFail(E_SNAPSHOT, FR_MAGIC, null);
-    let version = <u32>load<u8>(p + 4);
-    if (version != FORMAT_VERSION) return formatFail(E_SNAPSHOT, FR_VERSION, vNum(<f64>version));
+    // version byte, then three reserved zero bytes
+    let version = rdU32(p + 4);
+    if (version != FORMAT_VERSION << 24) return formatFail(E_SNAPSHOT, FR_VERSION, vNum(<f64>(version >>> 24)));
     let body = <usize>rdU32(p + 48);
     if (<u64>SNAP_HEADER + <u64>body + <u64>HASH != <u64>n) return formatFail(E_SNAPSHOT, FR_LENGTH, null);
     let sum = new ArrayBuffer(<i32>HASH);
@@ -578,8 +579,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     if (!this.busy()) return ERROR;
     if (n < LOG_HEADER) return formatFail(E_EVENT_LOG, FR_SHORT, vNum(<f64>n));
     if (rdU32(p) != LOG_MAGIC) return formatFail(E_EVENT_LOG, FR_MAGIC, null);
-    let version = <u32>load<u8>(p + 4);
-    if (version != FORMAT_VERSION) return formatFail(E_EVENT_LOG, FR_VERSION, vNum(<f64>version));
+    let version = rdU32(p + 4);
+    if (version != FORMAT_VERSION << 24) return formatFail(E_EVENT_LOG, FR_VERSION, vNum(<f64>(version >>> 24)));
     let base = rdU64(p + 8);
     let startSeq = fresh ? <u64>0 : this.seq;
     let startHash = fresh ? new ArrayBuffer(<i32>HASH) : this.head;

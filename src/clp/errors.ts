@@ -199,7 +199,7 @@ function formatMessage(what: string, reason: number, a: unknown[], cause: unknow
   switch (reason) {
     case 1: return `${what} too short (${String(a[0])} bytes)`;
     case 2: return `not a CLP ${what} (bad magic)`;
-    case 3: return `${what} format version ${String(a[0])}; this engine reads version 1`;
+    case 3: return Number(a[0]) === 1 ? `${what} header has reserved bytes set (another format revision)` : `${what} format version ${String(a[0])}; this engine reads version 1`;
     case 4: return `${what} length does not match its header (truncated or padded)`;
     case 5: return at ? `${what}: ${at}hash mismatch (the log was altered or is corrupt)` : `${what} checksum mismatch (corrupt)`;
     case 6: return `${what}: ${at}not a CLASP value (${codecReason(a[a.length - 1])})`;
