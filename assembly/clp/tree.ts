@@ -330,8 +330,11 @@ const U_PUSH: u32 = 4; // pop
     for (let i = 0, n = items.length; i < n; i++) {
       let v = unchecked(items[i]);
       if (!this.fits(path, v) || !this.pushOne(arr, v, path)) return false;
+      // the diff names the new item (path.n), not the whole array
+      let p = path.slice();
+      p.push(vI64(arr.a!.length - 1));
+      this.changed.push(p);
     }
-    if (items.length > 0) this.changed.push(path);
     return true;
   }
 
