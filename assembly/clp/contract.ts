@@ -3,7 +3,7 @@
 // as `{"$js": n}` marks a function the host evaluates.
 
 import {
-  Val, vNull, vMap, vArr, vStr, vNum, vText, mapFind, field, isNum, num, eqAscii, bytesEq,
+  Val, vNull, vMap, vArr, vStr, vNum, vText, mapFind, field, isNum, num, eqAscii, bytesEq, wordIndex, wordOf,
   NULL, STRING, ARRAY, MAP,
 } from "./val";
 import { Expr, compile, isJs, pathInContract } from "./rules";
@@ -26,7 +26,7 @@ export const T_OBJECT: u32 = 6;
 export const T_ARRAY: u32 = 7;
 export const T_BYTES: u32 = 8;
 
-const WORDS: StaticArray<string> = ["any", "number", "integer", "string", "boolean", "date", "object", "array", "bytes", "bool"];
+const WORDS = "any number integer string boolean date object array bytes bool";
 const WORD_KINDS: StaticArray<u32> = [T_ANY, T_NUMBER, T_INTEGER, T_STRING, T_BOOLEAN, T_DATE, T_OBJECT, T_ARRAY, T_BYTES, T_BOOLEAN];
 
 /** A declared input type: a word, or `T[]` (elem). `?` = optional. */
@@ -70,14 +70,7 @@ function compileType(v: Val): TypeDef | null {
     arrays++;
     n -= 2;
   }
-  let k = -1;
-  for (let i = 0; i < WORDS.length; i++) {
-    let w = unchecked(WORDS[i]);
-    if (w.length != n) continue;
-    let j = 0;
-    while (j < n && <i32>load<u8>(p + j) == w.charCodeAt(j)) j++;
-    if (j == n) k = i;
-  }
+  let k = wordIndex(WORDS, p, n);
   if (k < 0) {
     contractFail(CR_TYPE, v);
     return null;
@@ -177,7 +170,7 @@ export const FX_REMOVE: u32 = 4;
 export const FX_SPLICE: u32 = 5;
 export const FX_FILTER: u32 = 6;
 
-const FX_NAMES: StaticArray<string> = ["set", "delete", "push", "insert", "remove", "splice", "filter", "unset"];
+const FX_NAMES = "set delete push insert remove splice filter unset";
 /** The op each effect kind becomes in the event (docs/clp-formats.md §Ops). */
 const FX_OPS: StaticArray<string> = ["set", "del", "push", "splice", "splice", "splice", "removeAt", "del"];
 const FX_KINDS: StaticArray<u32> = [FX_SET, FX_DELETE, FX_PUSH, FX_INSERT, FX_REMOVE, FX_SPLICE, FX_FILTER, FX_DELETE];
@@ -240,8 +233,7 @@ function compileEffect(v: Val): Effect | null {
     return null;
   }
   let name = unchecked(v.k![0]);
-  let k = -1;
-  for (let i = 0; i < FX_NAMES.length; i++) if (eqAscii(name, unchecked(FX_NAMES[i]))) k = i;
+  let k = wordOf(FX_NAMES, name);
   if (k < 0) {
     contractFail(CR_EFFECT, vStr(name));
     return null;

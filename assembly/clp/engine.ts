@@ -6,7 +6,7 @@
 
 import {
   Val, vNull, vBool, vNum, vI64, vStr, vText, vArr, vMap, vBytes, mapAdd, mapGet, mapPut,
-  field, item, ascii, eqAscii, bytesEq, encode, decode, isNum, isInt, num, truthy, clone,
+  field, item, ascii, eqAscii, bytesEq, encode, decode, decodeItems, isNum, isInt, num, truthy, clone,
   NULL, STRING, BYTES, ARRAY, MAP,
 } from "./val";
 import { Path, Doc, toPath, pathVal, isPrefix } from "./tree";
@@ -634,7 +634,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let hash = new ArrayBuffer(<i32>HASH);
     chain(changetype<usize>(Pending.prev), at + 4, len, changetype<usize>(hash));
     if (!sameHash(changetype<usize>(hash), at + 4 + len)) return formatFail(E_EVENT_LOG, FR_HASH, which);
-    let ev = decode(at + 4, len);
+    // [seq, time, intent, payload, transition, ops, key]: replay needs seq, ops and key
+    let ev = decodeItems(at + 4, len, 0b1100001);
     if (ev === null) {
       fail2(E_EVENT_LOG, FR_VALUE, which, vNum(<f64>Err.reason));
       return ERROR;

@@ -10,7 +10,7 @@
 
 import {
   Val, vNull, vBool, vF64, vStr, vArr, vMap, vText, vNum, mapAdd, mapPut, mapGet, clone, equal,
-  truthy, isNum, num, eqAscii, field, cmpBytes, NULL, STRING, BYTES, ARRAY, MAP,
+  truthy, isNum, num, eqAscii, field, cmpBytes, wordOf, NULL, STRING, BYTES, ARRAY, MAP,
 } from "./val";
 import { Path, parsePath, child } from "./tree";
 import {
@@ -32,13 +32,7 @@ const OP_FILTER: u32 = 55, OP_MAP: u32 = 56, OP_SOME: u32 = 57;
 const OP_NOW: u32 = 61;
 
 /** Operator names as written in rules, and their codes (same index). */
-const NAMES: StaticArray<string> = [
-  "lit", "object", "var", "$js",
-  "==", "!=", "<", "<=", ">", ">=",
-  "+", "-", "*", "/", "min", "max", "floor",
-  "and", "or", "not", "!", "if", "??",
-  "in", "len", "trim", "concat", "get", "filter", "map", "some", "now",
-];
+const NAMES = "lit object var $js == != < <= > >= + - * / min max floor and or not ! if ?? in len trim concat get filter map some now";
 const CODES: StaticArray<u32> = [
   OP_LIT, OP_OBJECT, OP_VAR, OP_JS,
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
@@ -79,9 +73,8 @@ const R_STATE: u32 = 0, R_PAYLOAD: u32 = 1, R_INTENT: u32 = 2, R_CONST: u32 = 3,
   return e.op == OP_JS;
 }
 
-function opIndex(name: ArrayBuffer): i32 {
-  for (let i = 0; i < NAMES.length; i++) if (eqAscii(name, unchecked(NAMES[i]))) return i;
-  return -1;
+@inline function opIndex(name: ArrayBuffer): i32 {
+  return wordOf(NAMES, name);
 }
 
 export function lit(v: Val): Expr {
@@ -153,7 +146,7 @@ function compileExpr(v: Val, level: i32): Expr | null {
 }
 
 /** Roots of `var` paths, indexed by the R_* codes. */
-const ROOTS: StaticArray<string> = ["state", "payload", "intent", "const", "item", "index"];
+const ROOTS = "state payload intent const item index";
 
 function compileVar(e: Expr, arg: Val, level: i32): Expr | null {
   let ref = arg;
@@ -169,8 +162,7 @@ function compileVar(e: Expr, arg: Val, level: i32): Expr | null {
   if (ref.t != STRING) return compileFail(CR_EXPECTED, [vNum(W_VAR)]);
   let p = parsePath(ref.s!);
   if (p === null) return pathInContract();
-  let r = -1;
-  if (p.length > 0 && p[0].t == STRING) for (let i = 0; i < ROOTS.length; i++) if (eqAscii(p[0].s!, unchecked(ROOTS[i]))) r = i;
+  let r = p.length > 0 && p[0].t == STRING ? wordOf(ROOTS, p[0].s!) : -1;
   if (r < 0) return compileFail(CR_ROOT, [ref]);
   e.root = <u32>r;
   e.path = p.slice(1);

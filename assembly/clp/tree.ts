@@ -276,8 +276,11 @@ const U_PUSH: u32 = 4; // pop
   /** Sets `path` to `val`. Returns false after recording a failure. */
   set(path: Path, val: Val): bool {
     if (!this.fits(path, val)) return false;
-    let old = this.get(path);
-    if (old !== null && same(old, val)) return true;
+    // (replay skips the no-change test and the diff bookkeeping: `undo` is off there)
+    if (this.undo) {
+      let old = this.get(path);
+      if (old !== null && same(old, val)) return true;
+    }
     if (path.length == 0) {
       if (val.t != MAP) return fail(E_PATH, PR_ROOT);
       this.log(U_ROOT, null, 0, null, this.root);
@@ -286,7 +289,7 @@ const U_PUSH: u32 = 4; // pop
       let c = this.parent(path, true);
       if (c === null || !this.put(c, unchecked(path[path.length - 1]), val, path)) return false;
     }
-    this.changed.push(path);
+    if (this.undo) this.changed.push(path);
     return true;
   }
 
@@ -331,9 +334,11 @@ const U_PUSH: u32 = 4; // pop
       let v = unchecked(items[i]);
       if (!this.fits(path, v) || !this.pushOne(arr, v, path)) return false;
       // the diff names the new item (path.n), not the whole array
-      let p = path.slice();
-      p.push(vI64(arr.a!.length - 1));
-      this.changed.push(p);
+      if (this.undo) {
+        let p = path.slice();
+        p.push(vI64(arr.a!.length - 1));
+        this.changed.push(p);
+      }
     }
     return true;
   }

@@ -101,6 +101,31 @@ export function eqAscii(b: ArrayBuffer, s: string): bool {
   return true;
 }
 
+/**
+ * Index of the word [p, p + n) (UTF-8) among the space-separated ASCII words of `list`, or -1.
+ * One string per word list keeps the core's static data small.
+ */
+export function wordIndex(list: string, p: usize, n: i32): i32 {
+  let k = 0;
+  let start = 0;
+  for (let i = 0, len = list.length; i <= len; i++) {
+    if (i < len && list.charCodeAt(i) != 32) continue;
+    if (i - start == n) {
+      let j = 0;
+      while (j < n && <i32>load<u8>(p + j) == list.charCodeAt(start + j)) j++;
+      if (j == n) return k;
+    }
+    k++;
+    start = i + 1;
+  }
+  return -1;
+}
+
+/** `wordIndex` of a whole byte string. */
+@inline export function wordOf(list: string, s: ArrayBuffer): i32 {
+  return wordIndex(list, changetype<usize>(s), s.byteLength);
+}
+
 /** Decimal digits of a non-negative integer, as UTF-8. */
 export function digitsOf(x: u64): ArrayBuffer {
   let n = 1;
@@ -383,12 +408,8 @@ function fromTape(w: u32): Val {
  * Decodes the one tagged CLASP value in [p, p + n). Returns null when the bytes are not a
  * single well-formed value (`Err` holds the codec's reason).
  */
-export function decode(p: usize, n: usize): Val | null {
-  let bytes = decodeValueAt(p, n);
-  if (Err.code != 0 || bytes == 0) return null;
-  TP = Tw.out.ptr;
-  TB = p;
-  return fromTape(word());
+@inline export function decode(p: usize, n: usize): Val | null {
+  return decodeItems(p, n, 0xffffffff);
 }
 
 /** Appends one tape word, growing the tape (the codec's `put` relies on a reserve made for decoding). */
@@ -402,6 +423,41 @@ function put(w: u32): void {
 function put64(v: u64): void {
   put(<u32>v);
   put(<u32>(v >>> 32));
+}
+
+/** Advances the tape past the node whose first word `w` was read, building nothing. */
+function skip(w: u32): void {
+  let tag = w & 0xff;
+  if (tag == ARRAY || tag == MAP) {
+    for (let i: u32 = 0, n = word(); i < n; i++) {
+      if (tag == MAP) TP += 12; // the key's string node
+      skip(word());
+    }
+  } else if (tag == I64 || tag == F64 || tag == STRING || tag == BYTES) TP += 8;
+  else if (tag != NULL && tag != BOOL) TP += 4;
+}
+
+/**
+ * Like `decode` for an array value, building only the items whose bit is set in `keep`
+ * (the others become null): replay reads an event's seq, ops and key, not its payload.
+ */
+export function decodeItems(p: usize, n: usize, keep: u32): Val | null {
+  let bytes = decodeValueAt(p, n);
+  if (Err.code != 0 || bytes == 0) return null;
+  TP = Tw.out.ptr;
+  TB = p;
+  let w = word();
+  if ((w & 0xff) != ARRAY) return fromTape(w);
+  let count = <i32>word();
+  let items = new Array<Val>(count);
+  for (let i = 0; i < count; i++) {
+    let wi = word();
+    if (i < 32 && ((keep >>> i) & 1) == 0) {
+      skip(wi);
+      unchecked((items[i] = NULL_VAL));
+    } else unchecked((items[i] = fromTape(wi)));
+  }
+  return vArr(items);
 }
 
 function toTape(v: Val): void {

@@ -10,13 +10,13 @@ export function workloadContract(): Contract {
   const kind = (k: string) => ({ "==": [{ var: "intent.payload.kind" }, k] });
   const key = { concat: ["items.", { var: "intent.payload.key" }] };
   return createContract({
-    intents: { op: { inputs: { kind: "string", key: "string?", value: "any?", n: "number?" } } },
+    intents: { op: { inputs: { kind: "string", key: "string?", value: "any?", n: "number?", count: "number?" } } },
     guards: [{ name: "no_bad", deny: kind("bad") }],
     transitions: {
       set: { when: kind("set"), effects: [{ set: [key, { var: "intent.payload.value" }] }] },
       del: { when: kind("del"), effects: [{ delete: key }] },
       push: { when: kind("push"), effects: [{ push: ["log", { var: "intent.payload.value" }] }] },
-      splice: { when: kind("splice"), effects: [{ splice: ["log", { var: "intent.payload.n" }, 1] }] },
+      splice: { when: kind("splice"), effects: [{ splice: ["log", { var: "intent.payload.n" }, { var: "intent.payload.count" }] }] },
       filter: { when: kind("filter"), effects: [{ filter: ["log", { "!=": [{ var: "item" }, { var: "intent.payload.value" }] }] }] },
       count: {
         when: kind("count"),
@@ -47,7 +47,7 @@ export function workloadPayload(rand: () => number): Record<string, unknown> {
   if (r < 0.3) return { kind: "set", key, value };
   if (r < 0.4) return { kind: "del", key };
   if (r < 0.65) return { kind: "push", value };
-  if (r < 0.75) return { kind: "splice", n: Math.floor(rand() * 8) - 2 };
+  if (r < 0.75) return { kind: "splice", n: Math.floor(rand() * 8) - 2, count: Math.floor(rand() * 6) };
   if (r < 0.8) return { kind: "filter", value };
   if (r < 0.97) return { kind: "count", n: Math.floor(rand() * 5) }; // n = 0 makes ±Infinity and NaN
   return { kind: "bad" };
