@@ -33,6 +33,11 @@ export const OK: u32 = 0;
 export const NEED: u32 = 1;
 export const ERROR: u32 = 2;
 
+/** Keys of the intent value rules read as `intent`. */
+const K_NAME = ascii("name");
+const K_PAYLOAD = ascii("payload");
+const K_COMPLETE = ascii("complete");
+
 /** What a NEED answer asks for: [kind, detail]. */
 const NEED_GUARD: f64 = 1;
 const NEED_WHEN: f64 = 2;
@@ -220,9 +225,9 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     }
     Scope.state = this.doc.root;
     let iv = vMap();
-    mapAdd(iv, ascii("name"), this.name);
-    mapAdd(iv, ascii("payload"), this.payload);
-    mapAdd(iv, ascii("complete"), vBool(true));
+    mapAdd(iv, K_NAME, this.name);
+    mapAdd(iv, K_PAYLOAD, this.payload);
+    mapAdd(iv, K_COMPLETE, vBool(true));
     Scope.intent = iv;
     Scope.consts = this.c.consts;
     Scope.now = orNull(item(args, 2));
@@ -432,7 +437,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     r.a!.push(vBytes(BYTES, hash));
     // the record, in byte strings of at most 65,535 bytes (the CLASP limit of one)
     let parts = new Array<Val>();
-    for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
+    if (record.byteLength <= 0xffff) parts.push(vBytes(BYTES, record));
+    else for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
     r.a!.push(vArr(parts));
     if (confirm) this.settle(record, hash, idem);
     else {

@@ -162,6 +162,8 @@ export class Runtime {
   #view: State | undefined;
   #busy = false;
   #sinceSnapshot = 0;
+  /** The contract reads `{"now": []}`: commits carry the ISO time. */
+  readonly #usesNow: boolean;
   /** Resolves when hydration (`hydrateOnInit`) finished; rejects with its error. */
   readonly ready: Promise<void>;
 
@@ -171,6 +173,7 @@ export class Runtime {
     this.#h = core.create(descriptor);
     this.#contract = contract;
     this.#fns = fns;
+    this.#usesNow = JSON.stringify(descriptor).includes('"now"');
     this.#ai = ai;
     this.#opts = options;
     this.#mw = options.middleware ?? [];
@@ -475,7 +478,8 @@ export class Runtime {
   /** One engine call of a commit. */
   #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean): Answer {
     const now = this.#now();
-    const args = [transition || null, now, new Date(now).toISOString(), key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm];
+    const iso = this.#usesNow ? new Date(now).toISOString() : null;
+    const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm];
     return this.#core.call("commit", this.#h, args as ClaspValueInput);
   }
 
