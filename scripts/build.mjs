@@ -55,8 +55,19 @@ async function compile(entry, target, out, extra = []) {
   return readFile(out);
 }
 
-/** Flags for a WASI preview1 command: the wasi-shim supplies abort, console, process, … */
-const COMMAND_FLAGS = ["--config", "node_modules/@assemblyscript/wasi-shim/asconfig.json"];
+/**
+ * Flags for a WASI preview1 command: the wasi-shim supplies abort, console, process, …
+ * Its asconfig.json is expanded into flags: a second `--config` would replace asconfig.json,
+ * silently dropping the release target's optimisation (an -O0 build, ~10× larger). asconfig.json's
+ * own `use: ["abort="]` still wins over the shim's `abort=wasi_abort`: an abort traps.
+ */
+const shimDir = "node_modules/@assemblyscript/wasi-shim";
+const shim = JSON.parse(await readFile(join(root, shimDir, "asconfig.json"), "utf8")).options;
+const COMMAND_FLAGS = [
+  "--lib", join(shimDir, shim.lib),
+  ...shim.use.flatMap((u) => ["--use", u]),
+  "--exportStart", shim.exportStart,
+];
 
 // binaryen reads with the MVP feature set; name exactly what asc emits. Never Features.All:
 // binaryen 132 would then write "compact imports" that V8, wasmtime and jco reject.

@@ -40,29 +40,28 @@ export function returnOkList(ptr: usize, len: usize): usize {
 /** Scratch for UTF-8 copies of error texts (all ASCII). */
 const TEXT: usize = memory.data(256);
 
-/** Copies an ASCII AssemblyScript string into TEXT as UTF-8; returns its length in bytes. */
-export function asciiText(s: string): usize {
-  let n = <usize>s.length;
+/** Copies ASCII UTF-16 text [src, src + 2·n) into TEXT as UTF-8; returns its length in bytes. */
+export function asciiText(src: usize, n: usize): usize {
   if (n > 256) n = 256;
-  let src = changetype<usize>(s);
   for (let i: usize = 0; i < n; i++) store<u8>(TEXT + i, load<u8>(src + (i << 1)));
   return n;
 }
 
 /**
  * Lowers `err(record { code: u16, offset: u32, message: string })`: discriminant 1, then the
- * record at offset 4 (code @4, offset @8, message ptr @12, len @16).
+ * record at offset 4 (code @4, offset @8, message ptr @12, len @16). The message is ASCII
+ * UTF-16 text [text, text + 2·n).
  */
-export function returnError(code: u32, offset: u32, message: string): usize {
+export function returnError(code: u32, offset: u32, text: usize, n: usize): usize {
   store<u8>(RET, 1);
   store<u16>(RET, <u16>code, 4);
   store<u32>(RET, offset, 8);
   store<u32>(RET, <u32>TEXT, 12);
-  store<u32>(RET, <u32>asciiText(message), 16);
+  store<u32>(RET, <u32>asciiText(text, n), 16);
   return RET;
 }
 
-/** Lowers a `string` result holding an ASCII AssemblyScript string. */
-export function returnText(s: string): usize {
-  return returnList(TEXT, asciiText(s));
+/** Lowers a `string` result from ASCII UTF-16 text [text, text + 2·n). */
+export function returnText(text: usize, n: usize): usize {
+  return returnList(TEXT, asciiText(text, n));
 }

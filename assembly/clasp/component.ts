@@ -4,7 +4,7 @@
 // `clawft:clasp/codec@<version>#<function>`).
 
 import { freeParam, returnList, returnOkList, returnError, returnText } from "../abi/canonical";
-import { Err, REASONS } from "./error";
+import { Err, reasonText, partLength } from "./error";
 import { Wr, writtenBytes } from "./wire";
 import { Tw } from "./tape";
 import { decodeFrames, encodeFrames, encodeValueAt, decodeValueAt } from "./codec";
@@ -19,7 +19,8 @@ export function codec__decode(ptr: usize, len: usize): usize {
 }
 
 function failed(): usize {
-  return returnError(Err.code, Err.at, REASONS[Err.reason]);
+  let text = reasonText(Err.reason);
+  return returnError(Err.code, Err.at, text, partLength);
 }
 
 /** encode: func(tape: list<u32>, arena: list<u8>, count: u32) -> result<list<u8>, codec-error> */
@@ -50,5 +51,6 @@ export function codec__decode_value(ptr: usize, len: usize): usize {
 
 /** reason: func(id: u32) -> string */
 export function codec__reason(id: u32): usize {
-  return returnText(id < <u32>REASONS.length ? REASONS[id] : "unknown reason");
+  let text = reasonText(id);
+  return returnText(text, partLength);
 }

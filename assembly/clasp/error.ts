@@ -36,29 +36,37 @@ export const R_FRAME_TOO_LARGE: u32 = 17;
 export const R_SLIP_ESCAPE: u32 = 18;
 export const R_INNER_TOO_LARGE: u32 = 19;
 
-/** Human-readable text of each reason, indexed by the R_* constants. */
-@lazy export const REASONS: StaticArray<string> = [
-  "no error",
-  "frame shorter than its header",
-  "bad magic byte (expected 0x53)",
-  "frame length runs past the end of the input",
-  "empty payload (no message type byte)",
-  "unknown message type",
-  "message truncated",
-  "unknown value type",
-  "invalid UTF-8 in string",
-  "nesting deeper than 64 levels",
-  "legacy MessagePack payloads are not supported",
-  "unknown FEDERATION_SYNC op",
-  "trailing bytes after value",
-  "payload over 65535 bytes",
-  "string or bytes over 65535 bytes",
-  "array, map or list over 65535 entries",
-  "malformed tape",
-  "frame over the stream's maximum size",
-  "invalid SLIP escape",
-  "bundle element over 65535 bytes",
-];
+/**
+ * Human-readable text of each reason, in R_* order, separated by "|": one string keeps the
+ * static data small (one header, not twenty).
+ */
+// prettier-ignore
+export const REASON_TEXT = "no error|frame shorter than its header|bad magic byte (expected 0x53)|frame length runs past the end of the input|empty payload (no message type byte)|unknown message type|message truncated|unknown value type|invalid UTF-8 in string|nesting deeper than 64 levels|legacy MessagePack payloads are not supported|unknown FEDERATION_SYNC op|trailing bytes after value|payload over 65535 bytes|string or bytes over 65535 bytes|array, map or list over 65535 entries|malformed tape|frame over the stream's maximum size|invalid SLIP escape|bundle element over 65535 bytes";
+
+/** Length (UTF-16 code units) of the text `textPart` last returned. */
+export let partLength: usize = 0;
+
+/**
+ * Part `id` of a "|"-separated list of ASCII texts: returns the address of its UTF-16 code
+ * units and leaves their count in `partLength` (0 for an id past the end).
+ */
+export function textPart(list: string, id: u32): usize {
+  let base = changetype<usize>(list);
+  let n = <usize>list.length;
+  let start: usize = 0;
+  for (let k: u32 = 0; k < id && start < n; start++) {
+    if (load<u16>(base + (start << 1)) == 0x7c) k++;
+  }
+  let end = start;
+  while (end < n && load<u16>(base + (end << 1)) != 0x7c) end++;
+  partLength = end - start;
+  return base + (start << 1);
+}
+
+/** The text of reason `id`: see `textPart`. */
+export function reasonText(id: u32): usize {
+  return textPart(REASON_TEXT, id);
+}
 
 /** The first failure of the current call; later failures are ignored. */
 export class Err {

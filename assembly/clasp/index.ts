@@ -10,7 +10,7 @@
 // Nothing here traps on bad input: every failure is an error code (clasp-wire.md §4.2).
 
 import { Region } from "../abi/buffer";
-import { Err, REASONS, clearError } from "./error";
+import { Err, clearError, reasonText, partLength } from "./error";
 import { Wr, writtenBytes } from "./wire";
 import { Tw } from "./tape";
 import { FrameStream, pushChunk } from "./stream";
@@ -46,14 +46,15 @@ export function internStrings(slots: u32): void {
   enableIntern(slots);
 }
 
-/** Address of the UTF-16 text of error reason `id` (see `reasonLength`); 0 if unknown. */
+/** Address of the UTF-16 text of error reason `id` (see `reasonLength`). */
 export function reason(id: u32): usize {
-  return id < <u32>REASONS.length ? changetype<usize>(REASONS[id]) : 0;
+  return reasonText(id);
 }
 
-/** Length in UTF-16 code units of the text of error reason `id`. */
+/** Length in UTF-16 code units of the text of error reason `id` (0 when unknown). */
 export function reasonLength(id: u32): u32 {
-  return id < <u32>REASONS.length ? <u32>REASONS[id].length : 0;
+  reasonText(id);
+  return <u32>partLength;
 }
 
 function report(out: usize, bytes: usize, consumed: usize, items: u32, base: usize): void {

@@ -11,7 +11,8 @@ import {
 } from "./error";
 import { Rd, can, readU8, readU16, readU32, readU64, Wr, writeU8, writeU16, writeU32, writeU64, writtenBytes } from "./wire";
 import { put, put64, take, take64, badTape } from "./tape";
-import { MAX_DEPTH, decodeString, decodeValue, decodeTagged, encodeString, encodeValue, encodeTagged } from "./value";
+import { MAX_DEPTH, RAW, decodeString, decodeValue, decodeTagged, encodeString, encodeValue, encodeTagged, takeRaw, rawLength } from "./value";
+import { writeBytes } from "./wire";
 
 export const HELLO: u32 = 0x01;
 export const WELCOME: u32 = 0x02;
@@ -404,11 +405,18 @@ function encodeSet(depth: i32): void {
   encodeString();
   let w0 = take();
   let tag = w0 & 0xff;
-  if (tag > 0x0b) {
+  if (tag == RAW) {
+    // A stored tagged value: its type goes into the flags, its body after the address.
+    let p = takeRaw();
+    if (p == 0) return;
+    tag = <u32>load<u8>(p);
+    writeBytes(p + 1, rawLength - 1);
+  } else if (tag > 0x0b) {
     badTape();
     return;
+  } else {
+    encodeValue(w0, depth + 1);
   }
-  encodeValue(w0, depth + 1);
   let bits = tag | encOptU64(0x80);
   if (take()) bits |= 0x40;
   if (take()) bits |= 0x20;

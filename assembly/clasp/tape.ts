@@ -51,6 +51,8 @@ export class Tr {
   static end: usize = 0;
   static arena: usize = 0;
   static arenaLen: usize = 0;
+  /** Whether RAW value nodes are accepted (only tapes the core builds itself). */
+  static raw: bool = false;
 }
 
 /** Points the reader at the tape [tape, tape + bytes) and the arena [arena, arena + arenaLen). */

@@ -12,7 +12,7 @@ import {
   R_BAD_VALUE_TYPE, R_BAD_UTF8, R_TOO_DEEP, R_STRING_TOO_LONG, R_TOO_MANY_ENTRIES,
 } from "./error";
 import { Rd, can, readU8, readU16, readU32, readU64, writeU8, writeU16, writeU32, writeU64, writeBytes } from "./wire";
-import { put, put64, take, take64, arenaRef, badTape } from "./tape";
+import { Tr, put, put64, take, take64, arenaRef, badTape } from "./tape";
 import { intern } from "./intern";
 
 export const NULL: u32 = 0x00;
@@ -27,6 +27,11 @@ export const STRING: u32 = 0x08;
 export const BYTES: u32 = 0x09;
 export const ARRAY: u32 = 0x0a;
 export const MAP: u32 = 0x0b;
+/**
+ * Encode-only node [RAW, offset, length]: an already encoded tagged value, copied verbatim.
+ * Accepted only from tapes the core builds itself (`Tr.raw`), e.g. the router's stored values.
+ */
+export const RAW: u32 = 0x40;
 
 /** Deepest nesting of arrays, maps and bundles accepted in either direction. */
 export const MAX_DEPTH: i32 = 64;
@@ -202,9 +207,33 @@ export function encodeValue(w0: u32, depth: i32): void {
   }
 }
 
+/**
+ * Takes a RAW node's reference (its tag word already taken); returns the pointer to the
+ * tagged value bytes and leaves their length in `rawLength`, or 0 after a failure.
+ */
+export function takeRaw(): usize {
+  let off = take();
+  let len = take();
+  let p = arenaRef(off, len);
+  if (!Tr.raw || len == 0) {
+    badTape();
+    return 0;
+  }
+  rawLength = len;
+  return p;
+}
+
+/** Length of the bytes `takeRaw` returned. */
+export let rawLength: usize = 0;
+
 /** Takes a value node from the tape and writes it as a tagged value (type byte + body). */
 export function encodeTagged(depth: i32): void {
   let w0 = take();
+  if ((w0 & 0xff) == RAW) {
+    let p = takeRaw();
+    if (p) writeBytes(p, rawLength);
+    return;
+  }
   if ((w0 & 0xff) > MAP) {
     badTape();
     return;

@@ -23,12 +23,16 @@ export class Rd {
   Rd.base = base;
 }
 
-/** True when `n` more bytes can be read; otherwise records a truncation and stops the reader. */
-@inline export function can(n: usize): bool {
-  if (Rd.end - Rd.pos >= n) return true;
+/** Records a truncation and stops the reader; returns false. Kept out of line: it is cold. */
+function truncated(): bool {
   fail(INVALID_MESSAGE, R_TRUNCATED, <u32>(Rd.pos - Rd.base));
   Rd.pos = Rd.end;
   return false;
+}
+
+/** True when `n` more bytes can be read; otherwise records a truncation and stops the reader. */
+@inline export function can(n: usize): bool {
+  return Rd.end - Rd.pos >= n || truncated();
 }
 
 @inline export function readU8(): u32 {

@@ -144,7 +144,15 @@ export class ClaspCodec {
    * @throws TypeError / RangeError for a field of the wrong type or range (named in the message)
    */
   encode(message: Message, options?: EncodeOptions): Uint8Array {
-    return this.encodeBatch([message], options)[0]!;
+    const w = this.#writer;
+    w.reset();
+    w.frame(message, options);
+    this.#stage();
+    const done = this.#core.encode(w.n * 4, w.a, 1, 0);
+    this.#views();
+    if (done !== 1) throw this.#encodeError();
+    const out = this.#infoWord(OUT);
+    return this.#u8.slice(out, out + this.#infoWord(BYTES));
   }
 
   /**
@@ -192,7 +200,17 @@ export class ClaspCodec {
    *   message, 102 unsupported version) and the byte offset
    */
   decode(bytes: Uint8Array, options?: DecodeOptions): DecodedFrame {
-    const result = this.decodeBatch([bytes], options)[0]!;
+    const input = this.#core.input(bytes.length);
+    const bound = this.#core.aux(4) >>> 2;
+    this.#views();
+    this.#u8.set(bytes, input);
+    this.#u32[bound] = bytes.length;
+    this.#core.decode(bytes.length, 1);
+    this.#views();
+    const r = this.#reader;
+    r.widths = options?.widths ?? false;
+    r.open(this.#infoWord(OUT), this.#infoWord(BYTES), this.#infoWord(BASE));
+    const result = r.frame(this.#reason);
     if (result instanceof ClaspDecodeError) throw result;
     return result;
   }

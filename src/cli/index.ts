@@ -6,7 +6,9 @@
  */
 import { Command } from "commander";
 import { registerClasp } from "./clasp.js";
+import { registerPipeline } from "./pipeline.js";
 
 const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CLP and media pipeline tools");
 registerClasp(program);
+registerPipeline(program);
 await program.parseAsync(process.argv);

@@ -63,7 +63,8 @@ const mutatedFrame = fc
     return new Uint8Array(b);
   });
 
-describe("fuzzing the decoder", () => {
+// Generous timeouts: CI runs test files in parallel on 2 cores.
+describe("fuzzing the decoder", { timeout: 600_000 }, () => {
   it("survives 40,000 random byte strings", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => checkDecode(b)), { numRuns: 40_000 });
   });
@@ -96,7 +97,7 @@ describe("fuzzing the decoder", () => {
   });
 });
 
-describe("round trips", () => {
+describe("round trips", { timeout: 600_000 }, () => {
   it("decode(encode(m)) is m for any message", () => {
     fc.assert(
       fc.property(message(), (m) => {
