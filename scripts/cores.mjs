@@ -16,14 +16,13 @@ export const cores = [
     component: { entry: "assembly/clasp/component.ts", wit: "wit/clasp.wit", world: "clasp" },
   },
   {
-<<<<<<< HEAD
     name: "clp",
     entry: "assembly/clp/index.ts",
     // Every index is validated before use; the debug build keeps the bounds checks and is fuzzed.
     releaseFlags: ["--uncheckedBehavior", "always"],
     component: { entry: "assembly/clp/component.ts", wit: "wit/clp.wit", world: "clp" },
   },
-=======
+  {
     // The MiniRouter with the codec it decodes and encodes with. It keeps state in managed
     // objects under the minimal runtime: no write barriers (the incremental collector's cost
     // 15 KB here); it collects in `tick`, between steps, when no reference is on the stack.
@@ -34,5 +33,4 @@ export const cores = [
   // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
   // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
   { name: "normalize", entry: "assembly/normalize/index.ts", command: true },
->>>>>>> main
 ];
