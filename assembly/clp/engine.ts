@@ -499,18 +499,12 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     return answer(vNull());
   }
 
-  /** get path → [found, value]. */
+  /** get path → [found, value, segments]: the value at a path, and how the engine reads the path. */
   get(args: Val): u32 {
     let p = toPath(args);
     if (p === null) return ERROR;
     let v = this.doc.get(p);
-    return answer(vArr([vBool(v !== null), orNull(v)]));
-  }
-
-  /** path → its segments (strings and indices): how the engine reads a path. */
-  path(args: Val): u32 {
-    let p = toPath(args);
-    return p === null ? ERROR : answer(pathVal(p));
+    return answer(vArr([vBool(v !== null), orNull(v), pathVal(p)]));
   }
 
   /** head → [seq, hash, pending]. */
@@ -725,13 +719,8 @@ export function applyOp(doc: Doc, op: Val, own: bool): bool {
   }
   if (eqAscii(k, "removeAt")) {
     if (a.t != ARRAY) return opFail(kind);
-    let idx = new Array<i32>();
-    for (let i = 0, n = a.a!.length; i < n; i++) {
-      let x = unchecked(a.a![i]);
-      if (!isIndex(x)) return opFail(kind);
-      idx.push(<i32>num(x));
-    }
-    return doc.removeAt(path, idx);
+    for (let i = 0, n = a.a!.length; i < n; i++) if (!isIndex(unchecked(a.a![i]))) return opFail(kind);
+    return doc.removeAt(path, a.a!);
   }
   let b = item(op, 3);
   let add = item(op, 4);

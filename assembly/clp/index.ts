@@ -5,7 +5,7 @@
 
 import { Region } from "../abi/buffer";
 import {
-  INFO, createEngine, destroyEngine, run, V_DISPATCH, V_PROPOSE, V_ACCEPT, V_COMMIT, V_GET, V_PATH,
+  INFO, createEngine, destroyEngine, run, V_DISPATCH, V_PROPOSE, V_ACCEPT, V_COMMIT, V_GET,
   V_CONFIRM, V_ABORT, V_HEAD, V_STATE, V_HASH, V_SNAPSHOT, V_RESTORE, V_APPEND, V_REPLAY,
 } from "./host";
 
@@ -28,10 +28,8 @@ export function propose(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_
 export function accept(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_ACCEPT); }
 /** commit [transition, time, now, key, guards, whens, ops, confirm] → result, need, or error */
 export function commit(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_COMMIT); }
-/** get path → [found, value] */
+/** get path → [found, value, segments] */
 export function get(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_GET); }
-/** path path → its segments */
-export function path(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_PATH); }
 /** confirm → null: makes a prepared commit final */
 export function confirm(h: u32): u32 { return run(h, 0, 0, V_CONFIRM); }
 /** abort → null: reverts a prepared commit */

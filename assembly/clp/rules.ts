@@ -123,7 +123,7 @@ function compileExpr(v: Val, level: i32): Expr | null {
     case OP_VAR: return compileVar(e, arg, level);
     case OP_OBJECT: {
       if (arg.t != MAP) return compileFail(CR_EXPECTED, [vNum(W_OBJECT_ARG)]);
-      e.keys = arg.k!.slice();
+      e.keys = arg.k; // the contract's value is never changed
       for (let i = 0, n = arg.a!.length; i < n; i++) {
         let c = compileExpr(unchecked(arg.a![i]), level + 1);
         if (c === null) return null;
@@ -189,7 +189,7 @@ export class Scope {
   static now: Val = vNull();
   /** Item and index bindings of filter/map/some/all, innermost last. */
   static items: Array<Val> = new Array<Val>();
-  static indexes: Array<i32> = new Array<i32>();
+  static indexes: Array<Val> = new Array<Val>();
   /** Location of the rule being evaluated (segments, for messages). */
   static loc: Val = vNull();
 }
@@ -220,7 +220,7 @@ function evalVar(e: Expr): Val {
     default: {
       let n = Scope.items.length;
       if (n == 0) return ruleFail(RR_ITEM);
-      base = e.root == R_ITEM ? Scope.items[n - 1] : vF64(<f64>Scope.indexes[n - 1]);
+      base = unchecked((e.root == R_ITEM ? Scope.items : Scope.indexes)[n - 1]);
     }
   }
   let v = walk(base, e.path!);
@@ -304,11 +304,11 @@ function iterate(e: Expr): Val {
   let out = new Array<Val>();
   let result = false;
   Scope.items.push(vNull());
-  Scope.indexes.push(0);
+  Scope.indexes.push(vNull());
   let top = Scope.items.length - 1;
   for (let i = 0, n = items.length; i < n; i++) {
     unchecked((Scope.items[top] = items[i]));
-    unchecked((Scope.indexes[top] = i));
+    unchecked((Scope.indexes[top] = vF64(<f64>i)));
     let r = evaluate(e.args[1]);
     if (failed()) break;
     if (e.op == OP_MAP) out.push(r);

@@ -301,7 +301,7 @@ const U_PUSH: u32 = 4; // pop
     let seg = unchecked(path[path.length - 1]);
     if (c.t == ARRAY) {
       let i = segIndex(seg);
-      return i < 0 || i >= c.a!.length ? true : this.removeAt(path.slice(0, path.length - 1), [i]);
+      return i < 0 || i >= c.a!.length ? true : this.removeAt(path.slice(0, path.length - 1), [vI64(i)]);
     }
     let i = mapFind(c, segKey(seg));
     if (i < 0) return true;
@@ -365,21 +365,20 @@ const U_PUSH: u32 = 4; // pop
     return this.set(path, vArr(next));
   }
 
-  /** Removes the given indices (ascending, distinct) of the array at `path`. */
-  removeAt(path: Path, indices: Array<i32>): bool {
+  /** Removes the given indices (ascending, distinct; number values) of the array at `path`. */
+  removeAt(path: Path, indices: Array<Val>): bool {
     let arr = this.array(path, false);
     if (arr === null) return false;
     let items = arr.a!;
     let next = new Array<Val>();
     let j = 0;
     for (let i = 0, n = items.length; i < n; i++) {
-      if (j < indices.length && unchecked(indices[j]) == i) j++;
+      if (j < indices.length && num(unchecked(indices[j])) == <f64>i) j++;
       else next.push(unchecked(items[i]));
     }
-    if (j < indices.length) return fail2(E_PATH, PR_RANGE, pathVal(path), vNum(<f64>unchecked(indices[j])));
+    if (j < indices.length) return fail2(E_PATH, PR_RANGE, pathVal(path), unchecked(indices[j]));
     return j == 0 ? true : this.set(path, vArr(next));
   }
-
 }
 
 /** The child of container `v` at `seg`, or null. */

@@ -264,7 +264,9 @@ export function clone(v: Val): Val {
   if (v.t == MAP) {
     let m = new Val();
     m.t = MAP;
-    m.k = v.k!.slice();
+    let keys = new Array<ArrayBuffer>();
+    for (let i = 0, n = v.k!.length; i < n; i++) keys.push(unchecked(v.k![i]));
+    m.k = keys;
     let src = v.a!;
     let n = src.length;
     let vals = new Array<Val>(n);

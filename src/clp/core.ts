@@ -19,7 +19,6 @@ interface ClpExports extends CoreExports {
   accept(h: number, len: number): number;
   commit(h: number, len: number): number;
   get(h: number, len: number): number;
-  path(h: number, len: number): number;
   confirm(h: number): number;
   abort(h: number): number;
   head(h: number): number;
@@ -32,7 +31,7 @@ interface ClpExports extends CoreExports {
 }
 
 /** Verbs that take one CLASP value. */
-export type ValueVerb = "dispatch" | "propose" | "accept" | "commit" | "get" | "path";
+export type ValueVerb = "dispatch" | "propose" | "accept" | "commit" | "get";
 /** Verbs that take nothing and answer a value. */
 export type PlainVerb = "confirm" | "abort" | "head";
 /** Verbs that take nothing and answer raw bytes. */

@@ -603,7 +603,7 @@ export class Runtime {
   subscribe(key: string, callback: (state: State) => void): () => void {
     let sub = this.#subs.get(key);
     if (!sub) {
-      const segments = (expectOk(this.#core.call("path", this.#h, key)) as ClaspValue[]).map(String);
+      const segments = ((expectOk(this.#core.call("get", this.#h, key)) as ClaspValue[])[2] as ClaspValue[]).map(String);
       sub = { segments, callbacks: [] };
       this.#subs.set(key, sub);
     }
