@@ -107,12 +107,6 @@ export interface CommitResult {
   duplicate: boolean;
 }
 
-/** The runtime's public surface: v0.1's seven methods plus the roadmap's. */
-export type RuntimeApi = Pick<
-  Runtime,
-  "dispatch" | "propose" | "acceptProposal" | "commit" | "getState" | "subscribe" | "getLog"
->;
-
 const deepFreeze = <T>(v: T): T => {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
     Object.freeze(v);
@@ -121,7 +115,6 @@ const deepFreeze = <T>(v: T): T => {
   return v;
 };
 
-/** A timestamp for the engine: ms, and the ISO string rules read as `{"now": []}`. */
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 
@@ -444,7 +437,7 @@ export class Runtime {
         }
         return done;
       } catch (e) {
-        await this.#rollback(pending, e);
+        if (!(e instanceof SubscriberError)) await this.#rollback(pending, e);
         this.#fail(e, e instanceof PersistError ? "persist" : "commit");
       }
     });
