@@ -35,7 +35,7 @@ interface ClaspCore extends CoreExports {
 }
 
 /** Default location of the codec core, beside the package's dist/ and src/. */
-const CORE_URL = new URL("../../build/clasp.wasm", import.meta.url);
+const CORE_URL = () => new URL("../../build/clasp.wasm", import.meta.url);
 
 const FRAMING: Record<Framing, number> = { frame: 0, "length-prefixed": 1, slip: 2 };
 

@@ -71,7 +71,7 @@ interface RouterCore extends CoreExports {
   paramCount(): number;
 }
 
-const CORE_URL = new URL("../../build/router.wasm", import.meta.url);
+const CORE_URL = () => new URL("../../build/router.wasm", import.meta.url);
 const EV_KINDS = [undefined, "close", "state", "fanout", "message", "error", "session", "session-end"] as const;
 const utf8 = new TextEncoder();
 const text = new TextDecoder("utf-8", { ignoreBOM: true });

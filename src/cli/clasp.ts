@@ -5,31 +5,7 @@
  */
 import type { Command } from "commander";
 import { codec, ClaspDecodeError, type Message } from "../clasp/index.js";
-
-/** JSON with the types JSON lacks: bigint as `{"$bigint": "…"}`, bytes as `{"$bytes": "<hex>"}`. */
-export function toJson(value: unknown, space?: number): string {
-  return JSON.stringify(
-    value,
-    (_k, v) => {
-      if (typeof v === "bigint") return { $bigint: v.toString() };
-      if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString("hex") };
-      return v;
-    },
-    space,
-  );
-}
-
-/** Inverse of {@link toJson}. @throws SyntaxError for invalid JSON */
-export function fromJson(text: string): unknown {
-  return JSON.parse(text, (_k, v) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      const keys = Object.keys(v);
-      if (keys.length === 1 && typeof v.$bigint === "string") return BigInt(v.$bigint);
-      if (keys.length === 1 && typeof v.$bytes === "string") return new Uint8Array(Buffer.from(v.$bytes, "hex"));
-    }
-    return v;
-  });
-}
+import { toJson, fromJson } from "../clasp/json.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

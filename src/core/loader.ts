@@ -65,15 +65,22 @@ async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
 }
 
 /**
+ * Where a face's core lives by default: a URL, or a function returning one — the function
+ * form defers `new URL(…, import.meta.url)`, which hosts without a usable `import.meta.url`
+ * (Cloudflare workerd) cannot evaluate, to when no `source` is given.
+ */
+export type CoreLocation = URL | (() => URL);
+
+/**
  * Compiles the core module at `url` (once; later calls share the result), or `source` when
  * given.
- * @param url default location of the module, e.g. `new URL("../../build/clasp.wasm", import.meta.url)`
+ * @param url default location of the module, e.g. `() => new URL("../../build/clasp.wasm", import.meta.url)`
  * @param source overrides where the module comes from (required on workerd)
  * @throws Error when the file cannot be read or fetched, or is not valid WebAssembly
  */
-export function compileCore(url: URL, source?: WasmSource): Promise<WebAssembly.Module> {
+export function compileCore(url: CoreLocation, source?: WasmSource): Promise<WebAssembly.Module> {
   if (source !== undefined) return compileSource(source);
-  const at = variant(url);
+  const at = variant(typeof url === "function" ? url() : url);
   let module = compiled.get(at.href);
   if (!module) {
     module = fromUrl(at);
@@ -88,7 +95,7 @@ export function compileCore(url: URL, source?: WasmSource): Promise<WebAssembly.
  * @param imports import object; the cores need none unless documented otherwise
  */
 export async function instantiateCore<T extends CoreExports>(
-  url: URL,
+  url: CoreLocation,
   source?: WasmSource,
   imports: WebAssembly.Imports = {},
 ): Promise<T> {

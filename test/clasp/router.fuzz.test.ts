@@ -27,7 +27,7 @@ const routed: fc.Arbitrary<Message> = fc.oneof(
     unlock: fc.boolean(),
     revision: fc.option(fc.nat({ max: 6 }), { nil: undefined }),
     ttl: fc.option(fc.constantFrom(0, 1, 5), { nil: undefined }),
-  }).map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as Message),
+  }).map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as unknown as Message),
   fc.record({ type: fc.constant("PUBLISH" as const), address: addr, signal: fc.constantFrom("event", "stream", "gesture" as const), phase: fc.constantFrom("start", "move", "end" as const), id: fc.nat({ max: 2 }), value: small }),
   fc.record({ type: fc.constant("GET" as const), address: addr }),
   fc.record({ type: fc.constant("BUNDLE" as const), messages: fc.array(fc.record({ type: fc.constant("SET" as const), address: addr, value: small, revision: fc.option(fc.nat({ max: 4 }), { nil: undefined }) }).map((m) => (m.revision === undefined ? { type: m.type, address: m.address, value: m.value } : m) as Message), { maxLength: 4 }) }),
