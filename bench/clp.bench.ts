@@ -9,22 +9,11 @@ import { createContract, createRuntime, replayStateHash, ClpCore, type Context }
 import { ReferenceRuntime } from "./clp-reference.js";
 import { compare, fmt, median, table } from "./util.js";
 import { runWorkload } from "../test/helpers/clp-workload.js";
+import { counterRules } from "../examples/counter/contract.js";
 
 const N = 200;
 
-const declarative = () =>
-  createRuntime(
-    createContract({
-      intents: { increment: { inputs: { amount: "number?" } } },
-      guards: [{ name: "no_negative_increment", deny: { "<": [{ var: "intent.payload.amount" }, 0] } }],
-      transitions: {
-        applyIncrement: {
-          when: { var: "intent.complete" },
-          effects: { count: { "+": [{ var: ["state.count", 0] }, { "??": [{ var: "intent.payload.amount" }, 1] }] } },
-        },
-      },
-    }),
-  );
+const declarative = () => createRuntime(counterRules);
 
 const closures = {
   intents: { increment: { inputs: { amount: "number?" } } },

@@ -5,9 +5,8 @@
  * through the component (test/hosts/clp_wasmtime.py).
  * @module
  */
-import { ClpCore, expectOk } from "./core.js";
+import { ClpCore, expectOk, hex } from "./core.js";
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /**
  * Replays `log` (an event log starting at event 0, e.g. `runtime.exportLog()`) into a fresh

@@ -9,7 +9,7 @@
  */
 import type { ClaspValue } from "../clasp/index.js";
 import type { Storage } from "../storage/index.js";
-import { ClpCore, expectOk } from "./core.js";
+import { ClpCore, expectOk, hex } from "./core.js";
 
 /** A committed event, decoded (docs/clp-formats.md §Event). */
 export interface ClpEvent {
@@ -31,7 +31,6 @@ const HASH = 32;
 const HEADER = 48;
 const MAGIC = [0x43, 0x4c, 0x50, 0x4c]; // "CLPL"
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const seqKey = (prefix: string, seq: number): string => `${prefix}/e/${String(seq).padStart(16, "0")}`;
 
 /** Decodes a record (u32 length | event | hash) into a {@link ClpEvent}. */

@@ -6,7 +6,7 @@
  */
 import type { ClaspValue, ClaspValueInput } from "../clasp/index.js";
 import type { Storage } from "../storage/index.js";
-import { ClpCore, NEED, ERROR, expectOk, type Answer } from "./core.js";
+import { ClpCore, NEED, ERROR, expectOk, hex, type Answer } from "./core.js";
 import { describe, type Contract, type Context, type HostFunctions, type Intent, type State } from "./contract.js";
 import { patchToOps, toClasp } from "./ops.js";
 import {
@@ -749,8 +749,5 @@ function joinParts(parts: ClaspValue): Uint8Array {
   return out;
 }
 
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 export { ClpError };

@@ -44,6 +44,25 @@ const mutate = (bytes: Uint8Array) =>
     return new Uint8Array(b);
   });
 
+/** Every damaged copy of `bytes` that `valid` does not accept is refused by `verb` with `code`, state unchanged, in both builds. */
+function refusesDamage(bytes: Uint8Array, verb: "restore" | "replay", code: number, valid: (b: Uint8Array) => boolean): void {
+  for (const core of [release, debug]) {
+    const h = core.create({ intents: {}, transitions: {} });
+    const before = core.raw("stateHash", h);
+    fc.assert(
+      fc.property(mutate(bytes), (bad) => {
+        fc.pre(!valid(bad));
+        const a = core.bytes(verb, h, bad);
+        expect(a.status).toBe(ERROR);
+        expect((a.value as number[])[0]).toBe(code);
+        expect(core.raw("stateHash", h)).toEqual(before);
+      }),
+      { numRuns: 2000 },
+    );
+    core.destroy(h);
+  }
+}
+
 describe("snapshots", () => {
   it("round-trip state, head and idempotency keys", async () => {
     const rt = await history();
@@ -70,49 +89,19 @@ describe("snapshots", () => {
   });
 
   it("any damage to a snapshot is refused (fuzzed)", async () => {
-    const rt = await history();
-    const snap = rt.snapshot();
-    for (const core of [release, debug]) {
-      const h = core.create({ intents: {}, transitions: {} });
-      const before = core.raw("stateHash", h);
-      fc.assert(
-        fc.property(mutate(snap), (bad) => {
-          fc.pre(!sameBytes(bad, snap));
-          const a = core.bytes("restore", h, bad);
-          expect(a.status).toBe(ERROR);
-          expect((a.value as number[])[0]).toBe(16);
-          expect(core.raw("stateHash", h)).toEqual(before);
-        }),
-        { numRuns: 2000 },
-      );
-      core.destroy(h);
-    }
+    const snap = (await history()).snapshot();
+    refusesDamage(snap, "restore", 16, (bad) => sameBytes(bad, snap));
   });
 });
 
 describe("event logs", () => {
   it("any damage to an event log is refused and leaves the state as it was (fuzzed)", async () => {
-    const rt = await history();
-    const log = rt.exportLog();
+    const log = (await history()).exportLog();
     // a log cut at a record boundary is a valid shorter log (compare heads to detect that)
     const { records } = splitLog(log);
     const cuts = new Set<number>();
     for (let i = 0, at = 48; i <= records.length; at += records[i]?.length ?? 0, i++) cuts.add(at);
-    for (const core of [release, debug]) {
-      const h = core.create({ intents: {}, transitions: {} });
-      const before = core.raw("stateHash", h);
-      fc.assert(
-        fc.property(mutate(log), (bad) => {
-          fc.pre(!(cuts.has(bad.length) && sameBytes(bad, log.subarray(0, bad.length))));
-          const a = core.bytes("replay", h, bad);
-          expect(a.status).toBe(ERROR);
-          expect((a.value as number[])[0]).toBe(17);
-          expect(core.raw("stateHash", h)).toEqual(before);
-        }),
-        { numRuns: 2000 },
-      );
-      core.destroy(h);
-    }
+    refusesDamage(log, "replay", 17, (bad) => cuts.has(bad.length) && sameBytes(bad, log.subarray(0, bad.length)));
   });
 
   it("random bytes are refused", () => {

@@ -12,22 +12,13 @@ import { MemoryStorage, type Storage } from "../../src/storage/index.js";
 import { FileStorage } from "../../src/storage/fs.js";
 import { RedisStorage } from "../../src/storage/redis.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { counterRules } from "../../examples/counter/contract.js";
 import {
   createContract, createRuntime, openRuntime, runSaga, EventStore, ClpCore, CommitError, EventLogError, GuardDeniedError,
   PersistError, SnapshotError, TransitionTimeoutError, ValidationError, type Context, type Contract, type Middleware,
 } from "../../src/clp/index.js";
 
-const counterContract = (): Contract =>
-  createContract({
-    intents: { increment: { inputs: { amount: "number?" } } },
-    guards: [{ name: "no_negative", deny: { "<": [{ var: "intent.payload.amount" }, 0] } }],
-    transitions: {
-      applyIncrement: {
-        when: { var: "intent.complete" },
-        effects: { count: { "+": [{ var: ["state.count", 0] }, { "??": [{ var: "intent.payload.amount" }, 1] }] } },
-      },
-    },
-  });
+const counterContract = (): Contract => counterRules;
 
 async function increment(rt: ReturnType<typeof createRuntime>, amount?: number) {
   rt.dispatch("increment", amount === undefined ? {} : { amount });
@@ -207,8 +198,8 @@ describe("middleware", () => {
     expect(() => rt.dispatch("increment", { amount: 99 })).toThrow("rate limited");
     rt.dispatch("increment", { amount: -1 });
     expect(() => rt.commit()).toThrow(GuardDeniedError);
-    expect(denied).toEqual(["no_negative:-1"]);
-    expect(errors).toEqual([["dispatch", "rate limited"], ["commit", "Guard no_negative denied"]]);
+    expect(denied).toEqual(["no_negative_increment:-1"]);
+    expect(errors).toEqual([["dispatch", "rate limited"], ["commit", "Guard no_negative_increment denied"]]);
   });
 });
 

@@ -9,21 +9,11 @@ import {
   createContract, createRuntime, CommitError, GuardDeniedError, IntentError, PayloadTypeError, ProposalError,
   SubscriberError, type Contract, type Context,
 } from "../../src/clp/index.js";
+import { counter as counterFunctions } from "../../examples/counter/contract.js";
 
-/** The counter contract of the v0.1 examples (§14.1), as functions. */
+/** The counter contract of the v0.1 examples (§14.1), as functions (examples/counter). */
 function counter(ai?: (i: any) => any) {
-  const contract = createContract({
-    intents: { increment: { inputs: { amount: "number?" } } },
-    state: { count: "number" },
-    guards: [{ name: "no_negative_increment", deny: (ctx: Context) => ctx.intent.payload.amount < 0 }],
-    transitions: {
-      applyIncrement: {
-        when: (ctx: Context) => ctx.intent.complete,
-        effects: (ctx: Context) => ({ count: (ctx.state.count ?? 0) + (ctx.intent.payload.amount ?? 1) }),
-      },
-    },
-  });
-  return createRuntime(contract, ai);
+  return createRuntime(counterFunctions, ai);
 }
 
 /** A contract with required and optional inputs (the reminder shape). */
