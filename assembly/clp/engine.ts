@@ -100,9 +100,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   head: ArrayBuffer = new ArrayBuffer(<i32>HASH);
   /** Idempotency keys of committed events → their sequence numbers (a map value). */
   keys: Val = vMap();
-  /** A prepared commit awaiting confirm/abort: its record, hash and key. */
+  /** A prepared commit awaiting confirm/abort: its hash and key. */
   pending: bool = false;
-  pendRecord: ArrayBuffer = this.head;
   pendHash: ArrayBuffer = this.head;
   pendKey: ArrayBuffer | null = null;
 
@@ -440,10 +439,9 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     if (record.byteLength <= 0xffff) parts.push(vBytes(BYTES, record));
     else for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
     r.a!.push(vArr(parts));
-    if (confirm) this.settle(record, hash, idem);
+    if (confirm) this.settle(hash, idem);
     else {
       this.pending = true;
-      this.pendRecord = record;
       this.pendHash = hash;
       this.pendKey = idem;
     }
@@ -471,7 +469,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     r.push(vArr(d));
   }
 
-  private settle(record: ArrayBuffer, hash: ArrayBuffer, idem: ArrayBuffer | null): void {
+  private settle(hash: ArrayBuffer, idem: ArrayBuffer | null): void {
     this.doc.settle();
     this.seq++;
     this.head = hash;
@@ -486,7 +484,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       fail(E_ARGS, AR_NOT_PREPARED);
       return ERROR;
     }
-    this.settle(this.pendRecord, this.pendHash, this.pendKey);
+    this.settle(this.pendHash, this.pendKey);
     return answer(vNull());
   }
 
