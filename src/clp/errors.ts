@@ -262,7 +262,7 @@ function messageOf(e: unknown[]): string {
     case 16: return formatMessage("snapshot", reason, a, e[4]);
     case 17: return formatMessage("event log", reason, a, e[4]);
     case 18: return reason === 3 ? `no engine with handle ${String(a[0])}` : reason === 4 ? "no prepared commit to confirm" : reason === 1 ? `arguments are not a CLASP value (${codecReason(a[0])})` : "arguments have the wrong shape";
-    case 19: return "A commit is in progress";
+    case 19: return "A prepared commit awaits confirm or abort";
     case 20: return limitMessage(reason, a);
     default: return `CLP engine error ${code}`;
   }

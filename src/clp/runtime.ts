@@ -183,7 +183,7 @@ export class Runtime {
   }
 
   #checkIdle(): void {
-    if (this.#busy) throw new CommitError("A commit is in progress", "BUSY");
+    if (this.#busy) throw new CommitError("The runtime is busy: an async commit, a hydration or a persist is in progress", "BUSY");
   }
 
   async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -203,6 +203,15 @@ export class Runtime {
       if (!fn) continue;
       const r = fn.apply(m, args);
       if (isThenable(r)) Promise.resolve(r).catch((e) => this.#report(e, "middleware"));
+    }
+  }
+
+  /** Runs an after-hook (or onGuardDeny): the operation is done, so a failure is reported, not thrown. */
+  #after<K extends Hook>(name: K, ...args: Parameters<NonNullable<Middleware[K]>>): void {
+    try {
+      this.#hookSync(name, ...args);
+    } catch (e) {
+      this.#report(e, "middleware");
     }
   }
 
@@ -291,7 +300,7 @@ export class Runtime {
       this.#current = { name: intentName, payload: normalized, complete, gen: ++this.#gen };
       this.#staged = undefined;
       const entry = this.#entry({ intentName, intentPayload: normalized });
-      this.#hookSync("afterDispatch", this.#intentView(), entry);
+      this.#after("afterDispatch", this.#intentView(), entry);
     } catch (e) {
       this.#fail(e, "dispatch");
     }
@@ -316,7 +325,7 @@ export class Runtime {
         throw new ProposalError("Intent changed while the AI provider was running; proposal discarded", "STALE_PROPOSAL");
       }
       this.#stage(intentName, proposal);
-      await this.#hook("afterPropose", this.#intentView(), proposal);
+      await this.#hook("afterPropose", this.#intentView(), proposal).catch((e: unknown) => this.#report(e, "middleware"));
       return proposal;
     } catch (e) {
       this.#fail(e, "propose");
@@ -433,7 +442,8 @@ export class Runtime {
         expectOk(this.#core.plain("confirm", this.#h));
         const done = this.#finish(answer, transitionName);
         if (this.#opts.storage && this.#opts.snapshotEvery && ++this.#sinceSnapshot >= this.#opts.snapshotEvery) {
-          await this.#snapshot();
+          // the commit is stored already: a failed snapshot is reported, not thrown
+          await this.#snapshot().catch((e: unknown) => this.#report(e, "persist"));
         }
         return done;
       } catch (e) {
@@ -514,7 +524,7 @@ export class Runtime {
       const e = answer.value as ClaspValue[];
       const err = engineError(e);
       if (c && (err instanceof GuardDeniedError || err.code === "NO_TRANSITION")) {
-        let suggestion = err instanceof GuardDeniedError ? err.suggestion : undefined;
+        const suggestion = err instanceof GuardDeniedError ? err.suggestion : undefined;
         const entry: Partial<LogEntry> = {
           stagedProposal: undefined,
           guardOutcomes: outcomesOf(e),
@@ -522,10 +532,7 @@ export class Runtime {
         };
         if (suggestion) entry.suggestion = suggestion;
         this.#entry({ intentName: c.name, intentPayload: c.payload, ...entry });
-        if (err instanceof GuardDeniedError) {
-          this.#hookSync("onGuardDeny", { name: err.guard, ...(suggestion ? { suggestion } : {}) }, this.#ctx());
-          suggestion = undefined;
-        }
+        if (err instanceof GuardDeniedError) this.#after("onGuardDeny", { name: err.guard, ...(suggestion ? { suggestion } : {}) }, this.#ctx());
       }
       throw err;
     }
@@ -552,7 +559,7 @@ export class Runtime {
       stateDiff: diff,
       seq,
     });
-    this.#hookSync("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entry);
+    this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entry);
     this.#notify(diffList.map((d) => d[0].map(String)));
     return { seq, transition: name, diff, changes, duplicate: false };
   }

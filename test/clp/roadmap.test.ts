@@ -201,6 +201,25 @@ describe("middleware", () => {
     expect(denied).toEqual(["no_negative_increment:-1"]);
     expect(errors).toEqual([["dispatch", "rate limited"], ["commit", "Guard no_negative_increment denied"]]);
   });
+
+  it("reports a failing after-hook without undoing the commit", () => {
+    const errors: string[] = [];
+    const rt = createRuntime(counterContract(), undefined, {
+      middleware: [
+        {
+          name: "flaky-webhook",
+          afterCommit: () => {
+            throw new Error("webhook down");
+          },
+          onError: (e, phase) => void errors.push(`${phase}: ${(e as Error).message}`),
+        },
+      ],
+    });
+    rt.dispatch("increment", { amount: 2 });
+    rt.commit();
+    expect(rt.getState("count")).toBe(2);
+    expect(errors).toEqual(["middleware: webhook down"]);
+  });
 });
 
 describe("validation with Zod", () => {
@@ -274,7 +293,7 @@ describe("async transitions", () => {
     const rt = createRuntime(sendContract(() => new Promise((r) => setTimeout(() => r({}), 20))));
     rt.dispatch("notify", { to: "a" });
     const p = rt.commitAsync();
-    expect(() => rt.dispatch("notify", { to: "b" })).toThrow("A commit is in progress");
+    expect(() => rt.dispatch("notify", { to: "b" })).toThrow(/runtime is busy/);
     await p;
   });
 });
