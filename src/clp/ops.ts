@@ -70,22 +70,21 @@ export function opKind(v: EffectOp): EffectOp[typeof OP] {
 }
 
 /**
- * Copies a JavaScript value into what the CLASP codec carries: `Date` becomes its ISO 8601
- * string (`toISOString()`), `undefined` inside arrays and objects becomes null; everything
- * else is left to the codec (which rejects functions and symbols).
+ * Copies a JavaScript value into what the CLASP codec carries: plain objects, arrays and
+ * `Uint8Array`s are copied, `Map`s become plain objects, a `Date` becomes its ISO 8601 string
+ * (`toISOString()`); anything else (numbers, strings, bigint, TypedNumber, undefined) is
+ * passed as it is and left to the codec (which rejects functions and symbols).
  */
 export function toClasp(v: unknown): ClaspValueInput {
+  if (v === null || typeof v !== "object") return v as ClaspValueInput;
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.map(toClasp);
-  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array) && !(v instanceof Map) && Object.getPrototypeOf(v) !== null && !ArrayBuffer.isView(v)) {
-    const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype) {
-      const out: Record<string, ClaspValueInput> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = toClasp(x);
-      return out;
-    }
-  }
-  return v as ClaspValueInput;
+  if (v instanceof Uint8Array) return v.slice();
+  const entries = v instanceof Map ? [...v] : Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null ? Object.entries(v) : undefined;
+  if (!entries) return v as ClaspValueInput;
+  const out: Record<string, ClaspValueInput> = {};
+  for (const [k, x] of entries) out[String(k)] = toClasp(x);
+  return out;
 }
 
 /**

@@ -107,8 +107,9 @@ export interface CommitResult {
   duplicate: boolean;
 }
 
+/** Freezes plain objects and arrays, recursively (byte arrays and class instances are left alone). */
 const deepFreeze = <T>(v: T): T => {
-  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v) && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
     Object.freeze(v);
     for (const x of Object.values(v as object)) deepFreeze(x);
   }
@@ -294,9 +295,9 @@ export class Runtime {
     try {
       this.#hookSync("beforeDispatch", { name: intentName, payload });
       this.#validate(intentName, payload, true, "payload");
-      const bytes = this.#core.encode([intentName, toClasp(payload ?? {})]);
-      const [complete] = expectOk(this.#core.call("dispatch", this.#h, bytes)) as [boolean];
-      const normalized = deepFreeze(this.#core.codec.decodeValue(bytes) as [string, Record<string, any>])[1];
+      // toClasp copies the payload (Dates become ISO strings): the copy is the intent's view
+      const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
+      const [complete] = expectOk(this.#core.call("dispatch", this.#h, [intentName, normalized])) as [boolean];
       this.#current = { name: intentName, payload: normalized, complete, gen: ++this.#gen };
       this.#staged = undefined;
       const entry = this.#entry({ intentName, intentPayload: normalized });

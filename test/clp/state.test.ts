@@ -205,6 +205,22 @@ describe("subscribers by path", () => {
   });
 });
 
+describe("payload values", () => {
+  it("are copied as CLASP values: bytes copied, Maps as objects, Dates as ISO strings; the caller's objects stay unfrozen", () => {
+    const rt = createRuntime(
+      createContract({ intents: { i: { inputs: { b: "bytes", m: "object", d: "date" } } }, transitions: { t: { when: true, effects: (c) => ({ got: c.intent.payload }) } } }),
+    );
+    const b = new Uint8Array([1, 2]);
+    const m = new Map([["a", 1]]);
+    rt.dispatch("i", { b, m, d: new Date(0) });
+    b[0] = 9;
+    rt.commit();
+    expect(rt.getState("got")).toEqual({ b: new Uint8Array([1, 2]), m: { a: 1 }, d: "1970-01-01T00:00:00.000Z" });
+    expect(Object.isFrozen(m)).toBe(false);
+    expect(() => rt.dispatch("i", { b, m, d: "yesterday" })).toThrow("Invalid value for i.d: expected date (ISO 8601 string), got string");
+  });
+});
+
 describe("limits", () => {
   it("reject states the CLASP value format cannot carry, atomically", () => {
     let p: Patch = { big: Array.from({ length: 65535 }, (_, i) => i) };
