@@ -43,6 +43,11 @@ const NEED_GUARD: f64 = 1;
 const NEED_WHEN: f64 = 2;
 const NEED_EFFECTS: f64 = 3;
 
+/** The time the host set with `clock` (ms since the epoch), for commits that pass none. */
+export class Clock {
+  static ms: f64 = 0;
+}
+
 /** The answer of the last verb: a value, or raw bytes in `Raw` when `raw`. */
 export class Result {
   static v: Val = vNull();
@@ -214,7 +219,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     if (this.staged !== null) return failNow(E_UNACCEPTED);
     if (!this.complete) return failNow(E_INCOMPLETE);
     let timeV = item(args, 1);
-    let time = timeV !== null && isNum(timeV) ? num(timeV) : 0;
+    let time = timeV !== null && isNum(timeV) ? num(timeV) : Clock.ms;
     let keyV = item(args, 3);
     let idem: ArrayBuffer | null = keyV !== null && keyV.t == STRING ? keyV.s : null;
     let seen: Val | null = idem === null ? null : mapGet(this.keys, idem!);

@@ -4,6 +4,7 @@
 // length, and reads the answer through the INFO block (host.ts). Nothing here traps on bad input.
 
 import { Region } from "../abi/buffer";
+import { Clock } from "./engine";
 import {
   INFO, createEngine, destroyEngine, run, V_DISPATCH, V_PROPOSE, V_ACCEPT, V_COMMIT, V_GET,
   V_CONFIRM, V_ABORT, V_HEAD, V_STATE, V_HASH, V_SNAPSHOT, V_RESTORE, V_APPEND, V_REPLAY,
@@ -16,6 +17,8 @@ export function info(): usize { return INFO; }
 /** Makes the input region at least `size` bytes; returns its address. */
 export function input(size: usize): usize { return IN.reserve(size); }
 
+/** Sets the time (ms since the epoch) of the commits that pass null as their time. */
+export function clock(ms: f64): void { Clock.ms = ms; }
 /** create contract → handle (0 on error, the error in INFO) */
 export function create(len: usize): u32 { return createEngine(IN.ptr, len); }
 /** Releases an engine. */

@@ -25,18 +25,18 @@ import {
 const OP_LIT: u32 = 0, OP_ARRAY: u32 = 1, OP_OBJECT: u32 = 2, OP_VAR: u32 = 3, OP_JS: u32 = 4;
 const OP_EQ: u32 = 10, OP_NE: u32 = 11, OP_LT: u32 = 12, OP_LE: u32 = 13, OP_GT: u32 = 14, OP_GE: u32 = 15;
 const OP_ADD: u32 = 20, OP_SUB: u32 = 21, OP_MUL: u32 = 22, OP_DIV: u32 = 23;
-const OP_MIN: u32 = 25, OP_MAX: u32 = 26, OP_FLOOR: u32 = 28;
+const OP_FLOOR: u32 = 28;
 const OP_AND: u32 = 40, OP_OR: u32 = 41, OP_NOT: u32 = 42, OP_IF: u32 = 43, OP_COALESCE: u32 = 44;
 const OP_IN: u32 = 50, OP_LEN: u32 = 51, OP_TRIM: u32 = 52, OP_CONCAT: u32 = 53, OP_GET: u32 = 54;
 const OP_FILTER: u32 = 55, OP_MAP: u32 = 56, OP_SOME: u32 = 57;
 const OP_NOW: u32 = 61;
 
 /** Operator names as written in rules, and their codes (same index). */
-const NAMES = "lit object var $js == != < <= > >= + - * / min max floor and or not ! if ?? in len trim concat get filter map some now";
+const NAMES = "lit object var $js == != < <= > >= + - * / floor and or not ! if ?? in len trim concat get filter map some now";
 const CODES: StaticArray<u32> = [
   OP_LIT, OP_OBJECT, OP_VAR, OP_JS,
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MIN, OP_MAX, OP_FLOOR,
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOOR,
   OP_AND, OP_OR, OP_NOT, OP_NOT, OP_IF, OP_COALESCE,
   OP_IN, OP_LEN, OP_TRIM, OP_CONCAT, OP_GET, OP_FILTER, OP_MAP, OP_SOME, OP_NOW,
 ];
@@ -45,7 +45,7 @@ const ARITY: StaticArray<i32> = [
   1, 1, /* lit */ 1, 1, /* object */ 1, 2, /* var */ 1, 1, /* $js */
   2, 2, /* == */ 2, 2, /* != */ 2, 2, /* < */ 2, 2, /* <= */ 2, 2, /* > */ 2, 2, /* >= */
   1, -1, /* + */ 1, 2, /* - */ 1, -1, /* * */ 2, 2, /* / */
-  1, -1, /* min */ 1, -1, /* max */ 1, 1, /* floor */
+  1, 1, /* floor */
   1, -1, /* and */ 1, -1, /* or */ 1, 1, /* not */ 1, 1, /* ! */ 2, -1, /* if */ 1, -1, /* ?? */
   2, 2, /* in */ 1, 1, /* len */ 1, 1, /* trim */ 1, -1, /* concat */ 2, 3, /* get */
   2, 2, /* filter */ 2, 2, /* map */ 2, 2, /* some */ 0, 0, /* now */
@@ -280,8 +280,6 @@ function arith(e: Expr): Val {
       case OP_SUB: x -= y; break;
       case OP_MUL: x *= y; break;
       case OP_DIV: x /= y; break;
-      case OP_MIN: x = Math.min(x, y); break;
-      case OP_MAX: x = Math.max(x, y); break;
     }
   }
   return vF64(x);
@@ -455,8 +453,6 @@ export function evaluate(e: Expr): Val {
     case OP_SUB:
     case OP_MUL:
     case OP_DIV:
-    case OP_MIN:
-    case OP_MAX:
     case OP_FLOOR:
  return arith(e);
     case OP_AND:

@@ -12,6 +12,7 @@ import { engineError } from "./errors.js";
 interface ClpExports extends CoreExports {
   info(): number;
   input(size: number): number;
+  clock(ms: number): void;
   create(len: number): number;
   destroy(h: number): void;
   dispatch(h: number, len: number): number;
@@ -136,6 +137,11 @@ export class ClpCore {
     if (h === 0) throw engineError(this.codec.decodeValue(bytes) as ClaspValue[]);
     void status;
     return h;
+  }
+
+  /** Sets the time (ms since the epoch) of commits whose arguments carry null as their time. */
+  clock(ms: number): void {
+    this.#core.clock(ms);
   }
 
   /** Releases an engine. */

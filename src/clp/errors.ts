@@ -127,7 +127,7 @@ const TYPE_OF: Record<number, string> = { 0: "null", 1: "boolean", 8: "string", 
 const typeOf = (tag: number): string => TYPE_OF[tag] ?? "number";
 const KINDS = ["any", "number", "integer", "string", "boolean", "date (ISO 8601 string)", "object", "array", "bytes"];
 const OPS: Record<number, string> = {
-  10: "==", 11: "!=", 12: "<", 13: "<=", 14: ">", 15: ">=", 20: "+", 21: "-", 22: "*", 23: "/", 25: "min", 26: "max",
+  10: "==", 11: "!=", 12: "<", 13: "<=", 14: ">", 15: ">=", 20: "+", 21: "-", 22: "*", 23: "/",
   28: "floor", 40: "and", 41: "or", 42: "not", 43: "if", 44: "??", 50: "in", 51: "len", 52: "trim", 53: "concat",
   54: "get", 55: "filter", 56: "map", 57: "some", 61: "now",
   100: "set", 101: "delete", 102: "push", 103: "insert", 104: "remove", 105: "splice", 106: "filter",

@@ -156,6 +156,8 @@ export class Runtime {
   #view: State | undefined;
   #busy = false;
   #sinceSnapshot = 0;
+  /** Encoded arguments of plain commits, by confirm flag and transition name. */
+  readonly #plainArgs = new Map<string, Uint8Array>();
   /** The contract reads `{"now": []}`: commits carry the ISO time. */
   readonly #usesNow: boolean;
   /** Resolves when hydration (`hydrateOnInit`) finished; rejects with its error. */
@@ -271,13 +273,11 @@ export class Runtime {
   }
 
   #entry(fields: Partial<LogEntry> & Pick<LogEntry, "intentName" | "intentPayload">): LogEntry {
-    const e = deepFreeze({
-      timestamp: new Date(this.#now()),
-      ...fields,
-      guardOutcomes: fields.guardOutcomes ?? [],
-      transitionResult: fields.transitionResult ?? { permitted: false },
-      stateDiff: fields.stateDiff ?? {},
-    } as LogEntry);
+    const e = fields as LogEntry;
+    e.timestamp = new Date(this.#now());
+    e.guardOutcomes ??= [];
+    e.transitionResult ??= { permitted: false };
+    e.stateDiff ??= {};
     this.#log.push(e);
     return e;
   }
@@ -482,6 +482,14 @@ export class Runtime {
   /** One engine call of a commit. */
   #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean): Answer {
     const now = this.#now();
+    if (!this.#usesNow && key === undefined && p.guards.length === 0 && !p.whens && !p.ops) {
+      // the usual rules-only call: constant arguments (encoded once), the time set apart
+      const id = `${confirm ? 1 : 0}${transition || ""}`;
+      let bytes = this.#plainArgs.get(id);
+      if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm])));
+      this.#core.clock(now);
+      return this.#core.call("commit", this.#h, bytes);
+    }
     const iso = this.#usesNow ? new Date(now).toISOString() : null;
     const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm];
     return this.#core.call("commit", this.#h, args as ClaspValueInput);

@@ -465,12 +465,10 @@ describe("§9 the audit log", () => {
     expect(rt.getLog()).not.toBe(rt.getLog());
   });
 
-  it("differs: entries are frozen, so reading code cannot rewrite history", () => {
+  it("shares the intent's frozen payload with the entries, so a reader cannot rewrite it", () => {
     const rt = counter();
     rt.dispatch("increment", { amount: 3 });
-    const e = rt.getLog()[0]!;
-    expect(Object.isFrozen(e)).toBe(true);
-    expect(Object.isFrozen(e.intentPayload)).toBe(true);
+    expect(Object.isFrozen(rt.getLog()[0]!.intentPayload)).toBe(true);
   });
 });
 
