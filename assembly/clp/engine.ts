@@ -608,7 +608,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       status = this.appendOne(at, end, seq);
       at += 4 + <usize>rdU32(at) + HASH;
       seq++;
-      if ((seq & 1023) == 0) __collect();
+      if ((seq & 4095) == 0) __collect();
     }
     if (status != OK) {
       Pending.clear();
