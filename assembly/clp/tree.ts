@@ -93,17 +93,17 @@ export function toPath(v: Val): Path | null {
   if (v.t == STRING) return parsePath(v.s!);
   if (v.t == ARRAY) {
     let items = v.a!;
-    let out = new Array<Val>(items.length);
+    let out = items; // paths are never changed in place: the array itself serves when it needs no conversion
     for (let i = 0, n = items.length; i < n; i++) {
       let s = unchecked(items[i]);
-      if (s.t == STRING) {
-        unchecked((out[i] = s));
-      } else if (isNum(s) && num(s) >= 0 && num(s) == Math.floor(num(s)) && num(s) <= 0xffff) {
-        unchecked((out[i] = isInt(s) ? s : vI64(<i64>num(s))));
-      } else {
+      if (s.t == STRING || (s.t == I64 && s.i >= 0 && s.i <= 0xffff)) continue;
+      let x = isNum(s) ? num(s) : -1;
+      if (!(x >= 0 && x <= 0xffff && x == Math.floor(x))) {
         fail1(E_PATH, PR_SEGMENT, vNum(<f64>i));
         return null;
       }
+      if (out === items) out = items.slice();
+      unchecked((out[i] = vI64(<i64>x)));
     }
     return out;
   }
@@ -111,9 +111,9 @@ export function toPath(v: Val): Path | null {
   return null;
 }
 
-/** The path as a CLASP value (array of strings and integers), for events. */
+/** The path as a CLASP value (array of strings and integers), for events; shares the array (paths are never changed in place). */
 export function pathVal(path: Path): Val {
-  return vArr(path.slice());
+  return vArr(path);
 }
 
 /** True when `a` is a prefix of `b` (or equal to it). */
