@@ -51,7 +51,8 @@ export interface Answer {
   value: ClaspValue;
 }
 
-const CORE_URL = new URL("../../build/clp.wasm", import.meta.url);
+/** Default location of the engine core, beside the package's dist/ and src/ (resolved when needed). */
+const CORE_URL = () => new URL("../../build/clp.wasm", import.meta.url);
 
 /**
  * One instance of the engine core. It holds any number of engines (one per runtime), each
@@ -78,7 +79,7 @@ export class ClpCore {
    * @throws Error when the module cannot be loaded
    */
   static async load(source?: WasmSource, codec?: ClaspCodec): Promise<ClpCore> {
-    const exports = await instantiateCore<ClpExports>(CORE_URL, source);
+    const exports = await instantiateCore<ClpExports>(CORE_URL(), source);
     return new ClpCore(exports, codec ?? (await import("../clasp/index.js")).codec);
   }
 
@@ -109,12 +110,12 @@ export class ClpCore {
     return bytes.length;
   }
 
-  /** The answer bytes of the last call (a copy) and its status. */
+  /** The answer of the last call: its status and a view of its bytes (valid until the next call into the core). */
   #answer(): { status: number; bytes: Uint8Array } {
     this.#views();
     const ptr = this.#u32[this.#info]!;
     const len = this.#u32[this.#info + 1]!;
-    return { status: this.#u32[this.#info + 2]!, bytes: this.#u8.slice(ptr, ptr + len) };
+    return { status: this.#u32[this.#info + 2]!, bytes: this.#u8.subarray(ptr, ptr + len) };
   }
 
   #decode(status: number, bytes: Uint8Array): Answer {
@@ -133,9 +134,7 @@ export class ClpCore {
    */
   create(descriptor: ClaspValueInput): number {
     const h = this.#core.create(this.#write(this.encode(descriptor)));
-    const { status, bytes } = this.#answer();
-    if (h === 0) throw engineError(this.codec.decodeValue(bytes) as ClaspValue[]);
-    void status;
+    if (h === 0) throw engineError(this.codec.decodeValue(this.#answer().bytes) as ClaspValue[]);
     return h;
   }
 
@@ -172,7 +171,7 @@ export class ClpCore {
     this.#core[verb](h);
     const { status, bytes } = this.#answer();
     if (status !== OK) throw engineError(this.codec.decodeValue(bytes) as ClaspValue[]);
-    return bytes;
+    return bytes.slice();
   }
 
   /** Calls a verb that takes raw bytes (a snapshot or an event log). */
