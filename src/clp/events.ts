@@ -90,7 +90,7 @@ export class EventLog {
   ) {}
 
   /** Keeps the record of event `seq`. */
-  add(record: Uint8Array, seq: number, _hash: Uint8Array): void {
+  add(record: Uint8Array, seq: number): void {
     if (seq !== this.#base + this.#records.length + 1) throw new RangeError(`event ${seq} out of sequence`);
     this.#records.push(record);
   }
@@ -168,13 +168,11 @@ export class EventLog {
   }
 
   /** Replaces what is stored with a snapshot (after a replay). */
-  async replaceStored(snapshot: Uint8Array, seq: number, hash: Uint8Array): Promise<void> {
+  async replaceStored(snapshot: Uint8Array): Promise<void> {
     if (this.storage) {
       await this.storage.set(`${this.prefix}/snapshot`, snapshot);
       await this.#dropThrough(Number.MAX_SAFE_INTEGER);
     }
-    void seq;
-    void hash;
   }
 }
 

@@ -554,7 +554,7 @@ export class Runtime {
       diff[pathText(d[0])] = value;
       changes.push({ path: d[0] as Array<string | number>, value });
     }
-    this.#events.add(joinParts(r[5]), seq, r[4] as Uint8Array);
+    this.#events.add(joinParts(r[5]), seq);
     this.#view = undefined;
     this.#current = undefined;
     this.#staged = undefined;
@@ -679,8 +679,7 @@ export class Runtime {
   async replay(log: Uint8Array): Promise<void> {
     await this.#exclusive(async () => {
       this.#apply(log, true);
-      const [seq, hash] = expectOk(this.#core.plain("head", this.#h)) as [number, Uint8Array];
-      await this.#events.replaceStored(this.snapshot(), seq, hash);
+      await this.#events.replaceStored(this.snapshot());
     });
   }
 
