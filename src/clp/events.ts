@@ -95,6 +95,21 @@ export class EventLog {
     this.#records.push(record);
   }
 
+  /** How many records are kept. */
+  get size(): number {
+    return this.#records.length;
+  }
+
+  /** Drops the kept records after the first `count`. */
+  truncate(count: number): void {
+    this.#records.length = Math.min(count, this.#records.length);
+  }
+
+  /** Deletes the stored records of these events (undoing a failed append). */
+  async forget(seqs: readonly number[]): Promise<void> {
+    if (this.storage) for (const seq of seqs) await this.storage.delete(seqKey(this.prefix, seq));
+  }
+
   /** Stores event `seq` (write-ahead of the confirm); no-op without a storage. */
   async persist(seq: number, record: Uint8Array): Promise<void> {
     if (this.storage) await this.storage.set(seqKey(this.prefix, seq), record);

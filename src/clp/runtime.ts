@@ -10,7 +10,7 @@ import { ClpCore, NEED, ERROR, expectOk, hex, type Answer } from "./core.js";
 import { describe, type Contract, type Context, type HostFunctions, type Intent, type State } from "./contract.js";
 import { patchToOps, toClasp } from "./ops.js";
 import {
-  ClpError, CommitError, GuardDeniedError, PersistError, ProposalError, SubscriberError,
+  CommitError, GuardDeniedError, PersistError, ProposalError, SubscriberError,
   TransitionTimeoutError, ValidationError, engineError, outcomesOf, pathText,
 } from "./errors.js";
 import { EventLog, decodeEvent, type ClpEvent } from "./events.js";
@@ -659,12 +659,17 @@ export class Runtime {
   async append(log: Uint8Array): Promise<void> {
     await this.#exclusive(async () => {
       const before = this.snapshot();
-      const events = this.getEvents().length;
+      const kept = this.#events.size;
       this.#apply(log, false);
+      const added = this.#events.records(0).slice(kept);
       try {
-        for (const r of this.#events.records(0).slice(events)) await this.#events.persist(r.seq, r.record);
+        for (const r of added) await this.#events.persist(r.seq, r.record);
       } catch (cause) {
-        this.#restore(before);
+        // undo: the engine back to the snapshot, the kept log back to its length, the stored records removed
+        expectOk(this.#core.bytes("restore", this.#h, before));
+        this.#events.truncate(kept);
+        this.#view = undefined;
+        await this.#events.forget(added.map((r) => r.seq)).catch(() => undefined);
         throw new PersistError(`The events could not be stored and were not applied: ${String(cause)}`, cause);
       }
     });
@@ -764,5 +769,3 @@ function joinParts(parts: ClaspValue): Uint8Array {
   return out;
 }
 
-
-export { ClpError };

@@ -114,6 +114,26 @@ describe("persistence guarantees", () => {
     expect(again.getState("x")).toBe(1);
   });
 
+  it("appends events from elsewhere all or nothing: a storage failure undoes the append", async () => {
+    const source = createRuntime(counterContract());
+    for (const n of [1, 2, 3]) await increment(source, n);
+    const storage = new MemoryStorage();
+    let writes = 0;
+    const flaky: Storage = { ...storage, get: (k) => storage.get(k), keys: (p) => storage.keys(p), delete: (k) => storage.delete(k), close: () => storage.close(), set: async (k, v) => {
+      if (++writes === 2) throw new Error("disk full");
+      return storage.set(k, v);
+    } };
+    const rt = await openRuntime(counterContract(), undefined, { storage: flaky });
+    await expect(rt.append(source.exportLog())).rejects.toBeInstanceOf(PersistError);
+    expect(rt.getState()).toEqual({});
+    expect(rt.head().seq).toBe(0);
+    expect(rt.getEvents()).toEqual([]);
+    expect(await storage.keys("clp/e/")).toEqual([]);
+    await rt.append(source.exportLog());
+    expect(rt.getState("count")).toBe(6);
+    expect((await openRuntime(counterContract(), undefined, { storage })).getState("count")).toBe(6);
+  });
+
   it("loses nothing that was reported: a commit that resolved survives a crash right after", async () => {
     const storage = new MemoryStorage();
     const rt = await openRuntime(counterContract(), undefined, { storage });
