@@ -7,7 +7,11 @@ export default defineConfig({
     outDir: "dist/web",
     emptyOutDir: true,
     rollupOptions: { input: "web/index.html" },
+    // The cores load with top-level await (src/clasp/index.ts).
+    target: "es2022",
   },
+  // The hub worker (workers/router.worker.ts) splits code (dynamic imports): ES module workers.
+  worker: { format: "es" },
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/browser/**", "node_modules/**"],

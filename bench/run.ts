@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- <name>…]`: runs bench/<name>.bench.ts (all of them by default) in this
- * process, one after another. Each bench module exports `default async function (): Promise<void>`
- * that measures ours and its peer in the same run and prints a table with the ratio.
+ * `npm run bench [-- <name>… [--option …]]`: runs bench/<name>.bench.ts (all of them by default)
+ * in this process, one after another. Each bench module exports `default async function (): Promise<void>`
+ * that measures ours and its peer in the same run and prints a table with the ratio. Arguments
+ * from the first `--option` on are the benches' own (they read process.argv).
  */
 import { readdir } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -9,7 +10,9 @@ import { dirname, join } from "node:path";
 import { cpus } from "node:os";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith("-"));
+const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
 const files = (await readdir(here)).filter((f) => f.endsWith(".bench.ts")).sort();
 const chosen = wanted.length ? files.filter((f) => wanted.includes(f.replace(/\.bench\.ts$/, ""))) : files;
 if (wanted.length && chosen.length !== wanted.length) {

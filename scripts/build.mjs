@@ -43,9 +43,22 @@ if (only && selected.length !== only.size) {
   throw new Error(`--only names an unknown core; known: ${cores.map((c) => c.name).join(", ")}`);
 }
 
-/** Compiles one AssemblyScript entry with asconfig.json's `target`; returns the binary. */
-async function compile(entry, target, out, extra = []) {
+/**
+ * Compiles one AssemblyScript entry with asconfig.json's `target`; returns the binary.
+ * With `isolated`, asc runs in a child process: asc keeps `--lib` libraries (the wasi-shim's)
+ * in module state, and a core compiled in-process after a command would fail to build.
+ */
+async function compile(entry, target, out, extra = [], isolated = false) {
   const args = [entry, "--config", "asconfig.json", "--target", target, "-o", out, ...extra];
+  if (isolated) {
+    const asc = join(root, "node_modules/assemblyscript/bin/asc.js");
+    try {
+      execFileSync(process.execPath, [asc, ...args], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    } catch (e) {
+      throw new Error(`asc ${entry} (${target}) failed:\n${e.stderr?.toString() ?? e.message}`);
+    }
+    return readFile(out);
+  }
   const stderr = [];
   const { error } = await asc.main(args, {
     stdout: { write: () => true },
@@ -165,8 +178,8 @@ async function main() {
   for (const core of selected) {
     const t0 = performance.now();
     const extra = [...(core.command ? COMMAND_FLAGS : []), ...(core.flags ?? [])];
-    await compile(core.entry, "release", join(build, `${core.name}.wasm`), [...extra, ...(core.releaseFlags ?? [])]);
-    await compile(core.entry, "debug", join(build, "debug", `${core.name}.wasm`), extra);
+    await compile(core.entry, "release", join(build, `${core.name}.wasm`), [...extra, ...(core.releaseFlags ?? [])], !!core.command);
+    await compile(core.entry, "debug", join(build, "debug", `${core.name}.wasm`), extra, !!core.command);
     artifacts.push(`build/${core.name}.wasm`);
     if (core.component) {
       await buildComponent(core);

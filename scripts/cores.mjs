@@ -33,4 +33,15 @@ export const cores = [
   // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
   // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
   { name: "normalize", entry: "assembly/normalize/index.ts", command: true },
+  {
+    name: "hnsw",
+    entry: "assembly/hnsw/index.ts",
+    component: { entry: "assembly/hnsw/component.ts", wit: "wit/hnsw.wit", world: "hnsw" },
+  },
+  {
+    // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
+    name: "hnsw.scalar",
+    entry: "assembly/hnsw/index.ts",
+    flags: ["--disable", "simd"],
+  },
 ];

@@ -10,12 +10,13 @@
 // Nothing here traps on bad input: every failure is an error code (clasp-wire.md §4.2).
 
 import { Region } from "../abi/buffer";
-import { Err, clearError, reasonText, partLength } from "./error";
+import { Err, clearError, reasonText, textPart, partLength } from "./error";
 import { Wr, writtenBytes } from "./wire";
 import { Tw } from "./tape";
 import { FrameStream, pushChunk } from "./stream";
 import { decodeFrames, decoded, encodeFrames, encodeValueAt, decodeValueAt } from "./codec";
 import { enableIntern } from "./intern";
+import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, matchAddress } from "./pattern";
 
 const INFO: usize = memory.data(48, 8);
 const IN = new Region();
@@ -149,4 +150,39 @@ export function streamClose(handle: usize): void {
   let s = changetype<FrameStream>(handle);
   if (s.ptr) heap.free(s.ptr);
   heap.free(handle);
+}
+
+// ---- address patterns, for clients that dispatch incoming messages to local callbacks
+// (router trie semantics, pattern.ts). Compiled patterns are kept for the instance's life,
+// referenced by raw pointers in PATTERNS: sound because this core never collects garbage
+// (minimal runtime, no __collect); the host compiles each distinct pattern once.
+
+const PATTERNS = new Region();
+let patternCount: u32 = 0;
+
+/**
+ * Compiles the address pattern in input[0, len). Returns its handle (> 0), or 0 when it
+ * does not compile; then INFO[4] = 202 (PatternError) and INFO[5] = the reason, whose text
+ * `patternReason` gives.
+ */
+export function patternCompile(len: usize): u32 {
+  let p = compilePattern(IN.ptr, len);
+  store<u32>(INFO, p === null ? 202 : 0, 16);
+  store<u32>(INFO, PatternError.reason, 20);
+  if (p === null) return 0;
+  store<usize>(PATTERNS.reserve((<usize>patternCount + 1) * sizeof<usize>(), <usize>patternCount * sizeof<usize>()) + <usize>patternCount * sizeof<usize>(), changetype<usize>(p));
+  return ++patternCount;
+}
+
+/** Whether pattern `handle` matches the address in input[0, len) (false for an unknown handle). */
+export function patternMatch(handle: u32, len: usize): bool {
+  if (handle == 0 || handle > patternCount) return false;
+  return matchAddress(changetype<Pattern>(load<usize>(PATTERNS.ptr + (<usize>(handle - 1) * sizeof<usize>()))), IN.ptr, len);
+}
+
+/** Address of the UTF-16 text of pattern error `id` (INFO[5] after a failed compile); its length goes to INFO[6]. */
+export function patternReason(id: u32): usize {
+  let p = textPart(PATTERN_ERRORS, id);
+  store<u32>(INFO, <u32>partLength, 24);
+  return p;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { instantiateCore, type CoreExports, type WasmSource } from "../core/loader.js";
-import { ClaspDecodeError, ClaspEncodeError } from "./errors.js";
+import { ClaspDecodeError, ClaspEncodeError, ClaspPatternError } from "./errors.js";
 import { INTERN_SLOTS, TapeReader, TapeWriter } from "./tape.js";
 import type {
   ClaspValue,
@@ -32,6 +32,9 @@ interface ClaspCore extends CoreExports {
   streamPush(handle: number, len: number): number;
   streamPending(handle: number): number;
   streamClose(handle: number): void;
+  patternCompile(len: number): number;
+  patternMatch(handle: number, len: number): number;
+  patternReason(id: number): number;
 }
 
 /** Default location of the codec core, beside the package's dist/ and src/. */
@@ -63,6 +66,8 @@ export class ClaspCodec {
   readonly #writer = new TapeWriter();
   readonly #reader: TapeReader;
   readonly #reasons = new Map<number, string>();
+  readonly #patterns = new Map<string, number>();
+  readonly #utf8 = new TextEncoder();
   #u8 = new Uint8Array(0);
   #u32 = new Uint32Array(0);
 
@@ -287,6 +292,36 @@ export class ClaspCodec {
     r.widths = options?.widths ?? false;
     r.open(this.#infoWord(OUT), len, this.#infoWord(BASE));
     return r.value();
+  }
+
+  /** Copies `text` as UTF-8 into the core's input region; returns its length in bytes. */
+  #input(text: string): number {
+    const p = this.#core.input(text.length * 3);
+    this.#views();
+    return this.#utf8.encodeInto(text, this.#u8.subarray(p, p + text.length * 3)).written;
+  }
+
+  /**
+   * Whether the address `pattern` matches `address`, with the router's semantics (docs/clasp.md
+   * §Patterns: `*` one segment, `**` any number, `b*` within a segment, all else literal).
+   * For clients that dispatch incoming messages to local callbacks. Each distinct pattern is
+   * compiled once and kept for the codec's life.
+   * @throws ClaspPatternError (code 202) when the pattern does not compile
+   */
+  matchPattern(pattern: string, address: string): boolean {
+    let handle = this.#patterns.get(pattern);
+    if (handle === undefined) {
+      handle = this.#core.patternCompile(this.#input(pattern));
+      this.#views();
+      if (handle === 0) {
+        const ptr = this.#core.patternReason(this.#infoWord(ERR_REASON));
+        this.#views();
+        const reason = String.fromCharCode(...new Uint16Array(this.#core.memory.buffer, ptr, this.#infoWord(ERR_AT)));
+        throw new ClaspPatternError(pattern, reason);
+      }
+      this.#patterns.set(pattern, handle);
+    }
+    return this.#core.patternMatch(handle, this.#input(address)) !== 0;
   }
 
   /**

@@ -52,3 +52,20 @@ export class ClaspEncodeError extends Error {
     super(`cannot encode CLASP message ${index}: ${reason}`);
   }
 }
+
+/**
+ * An address pattern that does not compile (CLASP error 202): empty, not starting with "/",
+ * an empty segment other than the last, over 64 segments or over 8 `**` segments.
+ */
+export class ClaspPatternError extends Error {
+  override name = "ClaspPatternError";
+  /** The CLASP error code, 202. */
+  readonly code = 202;
+
+  constructor(
+    readonly pattern: string,
+    readonly reason: string,
+  ) {
+    super(`invalid address pattern ${JSON.stringify(pattern)}: ${reason}`);
+  }
+}

@@ -7,8 +7,10 @@
 import { Command } from "commander";
 import { registerClasp } from "./clasp.js";
 import { registerPipeline } from "./pipeline.js";
+import { registerRelay } from "./relay.js";
 
 const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CLP and media pipeline tools");
 registerClasp(program);
 registerPipeline(program);
+registerRelay(program);
 await program.parseAsync(process.argv);

@@ -17,7 +17,11 @@ export class RedisStorage implements Storage {
     url: string,
     readonly prefix = "clawft:",
   ) {
-    this.#client = createClient({ url }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    // While the connection is down, commands fail at once (no offline queue that would hold
+    // them until Redis returns), and the client's reconnect errors are not thrown: an
+    // EventEmitter 'error' without a listener would crash the process.
+    this.#client = createClient({ url, disableOfflineQueue: true }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    this.#client.on("error", () => {});
     this.#ready = this.#client.connect();
   }
 

@@ -18,8 +18,11 @@ import { toJson, fromJson } from "../../src/clasp/json.js";
 import { VECTORS } from "./wire.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const workerd = join(root, "node_modules/.bin/workerd");
-const why = existsSync(workerd) ? undefined : "skipped: workerd not installed";
+/** The workerd binary itself (npm's .bin/workerd is a Node wrapper that would outlive a kill). */
+const workerd: string | undefined = await import("workerd" as string)
+  .then((m: { default: string | { default: string } }) => (typeof m.default === "string" ? m.default : m.default.default))
+  .catch(() => undefined);
+const why = workerd && existsSync(workerd) ? undefined : "skipped: workerd not installed";
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -62,7 +65,7 @@ const w :Workerd.Worker = (
 );
 `,
     );
-    proc = spawn(workerd, ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "inherit", "inherit"] });
+    proc = spawn(workerd!, ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "inherit", "inherit"] });
     base = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
       try {
@@ -76,7 +79,11 @@ const w :Workerd.Worker = (
   });
 
   afterAll(async () => {
-    proc?.kill();
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((resolve) => proc!.once("exit", resolve));
+      proc.kill();
+      await exited;
+    }
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,0 +1,207 @@
+// Snapshot format v1 (docs/hnsw-snapshot.md): a 64-byte little-endian header, the index's
+// own regions verbatim, and a CRC-32 of everything before it.
+//
+//   header | level-0 records (count·elemSize) | labels (count·4) | upper offsets (count·4)
+//          | upper arena (arenaUsed) | CRC-32 (4)
+//
+// The regions are handed to the host as (pointer, length) segments, so saving copies each
+// byte once, straight from the index, and loading copies each byte once, straight into it.
+// A loaded snapshot is checked in full (checksum, then every header field, link, level,
+// label and vector) before it is used, so no byte string can make a search read out of
+// bounds or trap.
+
+import { H, NONE, DELETED } from "./state";
+import { LEVEL0, LABELS, UPPER, ARENA, base, reserveArena } from "./memory";
+import { init, recordBytes, rebuildMap, record, links, linkCount, levelOf, newEpoch } from "./graph";
+import {
+  INFO, OK, E_ARGUMENT, E_MEMORY, E_SNAPSHOT, fail,
+  R_LENGTH, R_MAGIC, R_VERSION, R_PARAMS, R_CHECKSUM, R_GRAPH, R_VECTOR, R_LABELS,
+} from "./error";
+
+/** "HNSW" read as a little-endian u32. */
+const MAGIC: u32 = 0x57534e48;
+const VERSION: u32 = 1;
+const HEADER: u32 = 64;
+/** The header of the snapshot being saved or loaded. */
+const HDR: usize = memory.data(64, 16);
+
+/** CRC-32 (ISO-HDLC, as zlib's crc32) of `n` bytes at `p`, continuing from `crc`; slice-by-4. */
+function crc32(crc: u32, p: usize, n: usize): u32 {
+  let t = H.crc;
+  crc = ~crc;
+  for (let end = p + (n & ~3); p < end; p += 4) {
+    crc ^= load<u32>(p);
+    crc =
+      load<u32>(t + 3072 + ((crc & 0xff) << 2)) ^
+      load<u32>(t + 2048 + (((crc >>> 8) & 0xff) << 2)) ^
+      load<u32>(t + 1024 + (((crc >>> 16) & 0xff) << 2)) ^
+      load<u32>(t + ((crc >>> 24) << 2));
+  }
+  for (let end = p + (n & 3); p < end; p++) crc = load<u32>(t + (((crc ^ load<u8>(p)) & 0xff) << 2)) ^ (crc >>> 8);
+  return ~crc;
+}
+
+/** Fills INFO[5..14] with the snapshot's five segments: header, level 0, labels, upper, arena. */
+function segments(): void {
+  let n = <usize>H.count;
+  store<u32>(INFO, <u32>HDR, 20);
+  store<u32>(INFO, HEADER, 24);
+  store<u32>(INFO, <u32>base(LEVEL0), 28);
+  store<u32>(INFO, <u32>(n * H.elemSize), 32);
+  store<u32>(INFO, <u32>base(LABELS), 36);
+  store<u32>(INFO, <u32>(n << 2), 40);
+  store<u32>(INFO, <u32>base(UPPER), 44);
+  store<u32>(INFO, <u32>(n << 2), 48);
+  store<u32>(INFO, <u32>base(ARENA), 52);
+  store<u32>(INFO, H.arenaUsed, 56);
+}
+
+/** CRC-32 over the five segments in INFO. */
+function checksum(): u32 {
+  let crc: u32 = 0;
+  for (let i: usize = 0; i < 5; i++) {
+    crc = crc32(crc, load<u32>(INFO + 20 + (i << 3)), load<u32>(INFO + 24 + (i << 3)));
+  }
+  return crc;
+}
+
+/**
+ * Prepares a snapshot of the index: writes its header, lists its segments in INFO[5..14]
+ * and their CRC-32 in INFO[15]. The host concatenates the segments and the CRC (LE u32).
+ */
+export function save(): u32 {
+  store<u32>(HDR, MAGIC);
+  store<u16>(HDR, <u16>VERSION, 4);
+  store<u16>(HDR, <u16>HEADER, 6);
+  store<u32>(HDR, H.dim, 8);
+  store<u32>(HDR, H.space, 12);
+  store<u32>(HDR, H.M, 16);
+  store<u32>(HDR, H.efConstruction, 20);
+  store<u32>(HDR, H.ef, 24);
+  store<u32>(HDR, H.maxElements, 28);
+  store<u32>(HDR, H.count, 32);
+  store<u32>(HDR, H.deleted, 36);
+  store<u32>(HDR, H.entryPoint, 40);
+  store<u32>(HDR, H.maxLevel, 44);
+  store<u64>(HDR, H.rng, 48);
+  store<u32>(HDR, H.arenaUsed, 56);
+  store<u32>(HDR, H.elemSize, 60);
+  segments();
+  store<u32>(INFO, checksum(), 60);
+  return OK;
+}
+
+/**
+ * First half of a load: reads the header at `at` (the raw ABI: IO[0, 64)), checks it against
+ * the snapshot's total length, and sets up an empty index of its shape. INFO[5..14] then give
+ * where the host copies each segment. Returns OK, E_SNAPSHOT (index unchanged) or E_MEMORY.
+ */
+export function loadBegin(total: u32, at: usize): u32 {
+  if (total < HEADER + 4) return fail(E_SNAPSHOT, R_LENGTH);
+  memory.copy(HDR, at, HEADER);
+  if (load<u32>(HDR) != MAGIC) return fail(E_SNAPSHOT, R_MAGIC);
+  if (<u32>load<u16>(HDR, 4) != VERSION || <u32>load<u16>(HDR, 6) != HEADER) return fail(E_SNAPSHOT, R_VERSION);
+  let dim = load<u32>(HDR, 8);
+  let m = load<u32>(HDR, 16);
+  let ef = load<u32>(HDR, 24);
+  let max = load<u32>(HDR, 28);
+  let count = load<u32>(HDR, 32);
+  let arena = load<u32>(HDR, 56);
+  let elem = recordBytes(dim, m);
+  if (
+    dim == 0 || dim > 65536 || m < 2 || m > 32767 || ef == 0 || count > max ||
+    (arena & 3) != 0 || <u64>load<u32>(HDR, 60) != elem || load<u32>(HDR, 44) > 255
+  ) return fail(E_SNAPSHOT, R_PARAMS);
+  if (<u64>HEADER + <u64>count * (elem + 8) + arena + 4 != <u64>total) return fail(E_SNAPSHOT, R_LENGTH);
+  let r = init(dim, load<u32>(HDR, 12), m, load<u32>(HDR, 20), max, load<u64>(HDR, 48));
+  if (r == E_ARGUMENT) return fail(E_SNAPSHOT, R_PARAMS);
+  if (r != OK) return r;
+  H.ef = ef;
+  H.ready = false;
+  H.count = count;
+  H.arenaUsed = arena;
+  if (!reserveArena(0)) {
+    H.count = 0;
+    H.arenaUsed = 0;
+    return fail(E_MEMORY, arena);
+  }
+  segments();
+  H.count = 0;
+  H.arenaUsed = 0;
+  return OK;
+}
+
+/**
+ * Second half of a load, once the host has copied the segments: checks the CRC-32 `crc`
+ * and the whole graph, then opens the index. On failure the index is left empty and usable.
+ */
+export function loadEnd(crc: u32): u32 {
+  H.count = load<u32>(HDR, 32);
+  H.arenaUsed = load<u32>(HDR, 56);
+  let reason = checksum() != crc ? R_CHECKSUM : check();
+  if (reason != 0) {
+    H.count = 0;
+    H.deleted = 0;
+    H.arenaUsed = 0;
+    H.entryPoint = NONE;
+    H.maxLevel = 0;
+    rebuildMap();
+    H.ready = true;
+    return fail(E_SNAPSHOT, reason);
+  }
+  H.ready = true;
+  return OK;
+}
+
+/** Checks the loaded graph; returns 0 or the R_* reason it is unusable for. */
+function check(): u32 {
+  let n = H.count;
+  let maxLevel = load<u32>(HDR, 44);
+  let ep = load<u32>(HDR, 40);
+  if (n == 0 ? ep != NONE || maxLevel != 0 : ep >= n) return R_GRAPH;
+  let deleted: u32 = 0;
+  for (let id: u32 = 0; id < n; id++) {
+    let rec = record(id);
+    let h = load<u32>(rec);
+    let level = h >>> 24;
+    if ((h & 0xfe0000) != 0 || level > maxLevel) return R_GRAPH;
+    if (!checkList(rec, H.M0, id, 0)) return R_GRAPH;
+    if (level != 0) {
+      let off = <u64>load<u32>(H.upper + (<usize>id << 2));
+      if ((off & 3) != 0 || off + <u64>level * H.upperSize > H.arenaUsed) return R_GRAPH;
+      for (let l: u32 = 1; l <= level; l++) if (!checkList(links(id, l), H.M, id, l)) return R_GRAPH;
+    }
+    if (h & DELETED) deleted++;
+    let v = rec + H.vecOff;
+    for (let j: u32 = 0; j < H.dim8; j++) {
+      let x = load<f32>(v + (<usize>j << 2));
+      if (j < H.dim ? !isFinite<f32>(x) : reinterpret<u32>(x) != 0) return R_VECTOR;
+    }
+  }
+  if (n != 0 && levelOf(ep) != maxLevel) return R_GRAPH;
+  if (deleted != load<u32>(HDR, 36)) return R_GRAPH;
+  if (!rebuildMap()) return R_LABELS;
+  H.deleted = deleted;
+  H.entryPoint = ep;
+  H.maxLevel = maxLevel;
+  return 0;
+}
+
+/**
+ * A link list of element `id` on `level` is usable when it holds at most `cap` links, each
+ * to another existing element that lives on `level`, none twice.
+ */
+function checkList(list: usize, cap: u32, id: u32, level: u32): bool {
+  let c = level == 0 ? linkCount(list) : load<u32>(list);
+  if (c > cap) return false;
+  let epoch = newEpoch();
+  for (let i: u32 = 1; i <= c; i++) {
+    let e = load<u32>(list + (<usize>i << 2));
+    if (e >= H.count || e == id) return false;
+    let t = H.tags + (<usize>e << 1);
+    if (<u32>load<u16>(t) == epoch) return false;
+    store<u16>(t, <u16>epoch);
+    if (levelOf(e) < level) return false;
+  }
+  return true;
+}

@@ -1,0 +1,173 @@
+/**
+ * Relay configuration: defaults, `relay.toml` (docs/relay.md §relay.toml), environment
+ * (`CLAWFT_RELAY_HOST`, `CLAWFT_RELAY_PORT`) and command-line flags, in that order of
+ * precedence (later wins); and the `--storage` spec.
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { parse, TomlError } from "smol-toml";
+import type { RouterConfig } from "../clasp/router.js";
+import type { Storage } from "../storage/index.js";
+
+/** Everything a relay needs to start. */
+export interface RelayConfig {
+  /** Interface to listen on. Defaults to `"127.0.0.1"`. */
+  host: string;
+  /** TCP port; 0 picks a free one. Defaults to 7330. */
+  port: number;
+  /** Where params persist: `"memory"`, `"fs:<dir>"` or a `redis://` URL. Defaults to `"memory"`. */
+  storage: string;
+  /** Router identity, limits and security (src/clasp/router.ts). */
+  router: RouterConfig;
+  /**
+   * Bytes a socket may hold unsent before its peer counts as slow (fire frames dropped,
+   * others queued, up to `router.maxQueuePerSession`). Defaults to 262,144.
+   */
+  sendBufferBytes: number;
+}
+
+/** Thrown for an unreadable or invalid configuration; the message names the file and key. */
+export class RelayConfigError extends Error {
+  override name = "RelayConfigError";
+}
+
+/** The default configuration: an open relay on 127.0.0.1:7330 keeping params in memory. */
+export function defaultConfig(): RelayConfig {
+  return { host: "127.0.0.1", port: 7330, storage: "memory", router: { name: "clawft relay" }, sendBufferBytes: 256 * 1024 };
+}
+
+type Table = Record<string, unknown>;
+
+const LIMITS: Record<string, keyof RouterConfig | "sendBufferBytes"> = {
+  max_sessions: "maxSessions",
+  max_subscriptions_per_session: "maxSubscriptionsPerSession",
+  max_state_entries: "maxStateEntries",
+  max_message_size: "maxMessageSize",
+  max_queue_per_session: "maxQueuePerSession",
+  state_ttl: "stateTtl",
+  session_timeout: "sessionTimeout",
+  send_buffer_bytes: "sendBufferBytes",
+};
+
+function fail(where: string, what: string, got: unknown): never {
+  throw new RelayConfigError(`${where}: ${what}, got ${JSON.stringify(got)}`);
+}
+
+function checkKeys(t: Table, allowed: string[], where: string): void {
+  for (const k of Object.keys(t)) if (!allowed.includes(k)) fail(where, `unknown key "${k}" (known: ${allowed.join(", ")})`, t[k]);
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== "string" || v.length === 0) fail(where, "must be a non-empty string", v);
+  return v;
+}
+
+function uint(v: unknown, where: string, max = 0xffffffff): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) fail(where, `must be an integer in [0, ${max}]`, v);
+  return v;
+}
+
+function patterns(v: unknown, where: string): string[] {
+  if (!Array.isArray(v) || v.some((p) => typeof p !== "string")) fail(where, "must be an array of address patterns", v);
+  return v as string[];
+}
+
+/** Parses a TCP port from text (flags, environment). @throws RelayConfigError */
+export function parsePort(text: string, where: string): number {
+  const n = Number(text);
+  return uint(text.trim() === "" ? NaN : n, where, 65535);
+}
+
+/**
+ * Applies the TOML text of a `relay.toml` onto `config` (a copy is returned).
+ * @param file named in error messages
+ * @throws RelayConfigError for a syntax error, an unknown key or a value of the wrong type
+ */
+export function applyToml(config: RelayConfig, source: string, file = "relay.toml"): RelayConfig {
+  let doc: Table;
+  try {
+    doc = parse(source) as Table;
+  } catch (err) {
+    if (err instanceof TomlError) throw new RelayConfigError(`${file}:${err.line}:${err.column}: ${err.message.split("\n")[0]}`);
+    throw err;
+  }
+  checkKeys(doc, ["host", "port", "name", "storage", "security", "limits", "tokens"], file);
+  const out: RelayConfig = { ...config, router: { ...config.router } };
+  if (doc.host !== undefined) out.host = str(doc.host, `${file}: host`);
+  if (doc.port !== undefined) out.port = uint(doc.port, `${file}: port`, 65535);
+  if (doc.name !== undefined) out.router.name = str(doc.name, `${file}: name`);
+  if (doc.storage !== undefined) out.storage = str(doc.storage, `${file}: storage`);
+  if (doc.limits !== undefined) {
+    const limits = doc.limits as Table;
+    if (typeof limits !== "object" || Array.isArray(limits)) fail(`${file}: limits`, "must be a table", limits);
+    checkKeys(limits, Object.keys(LIMITS), `${file}: [limits]`);
+    for (const [key, field] of Object.entries(LIMITS)) {
+      if (limits[key] === undefined) continue;
+      const v = uint(limits[key], `${file}: limits.${key}`);
+      if (field === "sendBufferBytes") out.sendBufferBytes = v;
+      else (out.router as Record<string, unknown>)[field] = v;
+    }
+  }
+  if (doc.tokens !== undefined) {
+    if (!Array.isArray(doc.tokens)) fail(`${file}: tokens`, "must be an array of tables ([[tokens]])", doc.tokens);
+    out.router.tokens = (doc.tokens as Table[]).map((t, i) => {
+      const where = `${file}: tokens[${i}]`;
+      checkKeys(t, ["token", "read", "write"], where);
+      return {
+        token: str(t.token, `${where}.token`),
+        ...(t.read !== undefined ? { read: patterns(t.read, `${where}.read`) } : {}),
+        ...(t.write !== undefined ? { write: patterns(t.write, `${where}.write`) } : {}),
+      };
+    });
+  }
+  if (doc.security !== undefined) {
+    if (doc.security !== "open" && doc.security !== "authenticated") fail(`${file}: security`, `must be "open" or "authenticated"`, doc.security);
+    out.router.security = doc.security;
+  } else if (out.router.tokens?.length) {
+    out.router.security = "authenticated";
+  }
+  return out;
+}
+
+/**
+ * Reads a `relay.toml` file onto `config`.
+ * @throws RelayConfigError when the file cannot be read or is invalid
+ */
+export async function loadConfigFile(config: RelayConfig, path: string): Promise<RelayConfig> {
+  let source: string;
+  try {
+    source = await readFile(path, "utf8");
+  } catch (err) {
+    throw new RelayConfigError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  return applyToml(config, source, path);
+}
+
+/** Applies `CLAWFT_RELAY_HOST` and `CLAWFT_RELAY_PORT` from `env`. @throws RelayConfigError */
+export function applyEnv(config: RelayConfig, env: Record<string, string | undefined> = process.env): RelayConfig {
+  const out = { ...config };
+  if (env.CLAWFT_RELAY_HOST) out.host = env.CLAWFT_RELAY_HOST;
+  if (env.CLAWFT_RELAY_PORT) out.port = parsePort(env.CLAWFT_RELAY_PORT, "CLAWFT_RELAY_PORT");
+  return out;
+}
+
+/**
+ * Opens the storage a spec names: `"memory"`, `"fs:<dir>"` (one file per param, atomic
+ * writes) or `redis://…` / `rediss://…`.
+ * @throws RelayConfigError for an unknown spec
+ */
+export async function openStorage(spec: string): Promise<Storage> {
+  if (spec === "memory") {
+    const { MemoryStorage } = await import("../storage/memory.js");
+    return new MemoryStorage();
+  }
+  if (spec.startsWith("fs:") && spec.length > 3) {
+    const { FileStorage } = await import("../storage/fs.js");
+    return new FileStorage(spec.slice(3));
+  }
+  if (/^rediss?:\/\//.test(spec)) {
+    const { RedisStorage } = await import("../storage/redis.js");
+    return new RedisStorage(spec);
+  }
+  throw new RelayConfigError(`storage must be "memory", "fs:<dir>" or a redis:// URL, got ${JSON.stringify(spec)}`);
+}

@@ -1,0 +1,157 @@
+/**
+ * Real-Chromium tests from vitest (Node): Debian's `chromium` driven by playwright-core, never
+ * a downloaded browser. Reusable by every area (relay playground, CLP determinism, HNSW
+ * worker):
+ *
+ * ```ts
+ * import { describeChromium, buildBundle, serveStatic, withPage } from "../helpers/chromium.js";
+ * describeChromium("my worker", () => {
+ *   it("can …", async () => {
+ *     const dir = await buildBundle("test/fixtures/page.html");    // vite build (project config) to a temp dir
+ *     const server = await serveStatic(dir);                        // http://127.0.0.1:<port>/
+ *     await withPage(`${server.url}test/fixtures/page.html`, async (page) => {
+ *       expect(await page.evaluate(() => globalThis.result)).toBe(42);
+ *     });
+ *     await server.close();
+ *   });
+ * });
+ * ```
+ * Without Chromium (`/usr/bin/chromium`, or `CHROMIUM_PATH`), `describeChromium` reports one
+ * skipped test "skipped: chromium not installed" instead of passing silently.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import sirv from "sirv";
+import { describe, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The Chromium binary: `CHROMIUM_PATH` or Debian's /usr/bin/chromium. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Flags for a quiet, offline, sandbox-free headless Chromium (toolchain.md). */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** True when the Chromium binary exists. */
+export function chromiumInstalled(): boolean {
+  return existsSync(CHROMIUM_PATH);
+}
+
+/**
+ * `describe` that runs only with Chromium installed; otherwise one skipped test named
+ * "skipped: chromium not installed" shows in the report.
+ */
+export function describeChromium(name: string, fn: () => void): void {
+  if (chromiumInstalled()) describe(name, fn);
+  else describe(name, () => it.skip("skipped: chromium not installed", () => {}));
+}
+
+/** Messages a page logged and errors it threw, for failure messages. */
+export interface PageLog {
+  lines: string[];
+}
+
+/**
+ * Runs `fn` with a fresh browser context (a new user-data-dir: empty IndexedDB and caches),
+ * then closes it and removes the directory.
+ */
+export async function withBrowser<T>(fn: (context: BrowserContext) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "clawft-chromium-"));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    return await fn(context);
+  } finally {
+    await context.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Opens a page of `context` at `url` and records its console and errors into `log.lines`. */
+export async function openPage(context: BrowserContext, url: string, log: PageLog = { lines: [] }): Promise<Page> {
+  const page = await context.newPage();
+  page.on("console", (m) => log.lines.push(`[${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => log.lines.push(`[pageerror] ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+/**
+ * Opens `url` in a fresh browser and runs `fn` with the page; the page's console output is
+ * appended to any error `fn` throws.
+ */
+export async function withPage<T>(url: string, fn: (page: Page, context: BrowserContext) => Promise<T>): Promise<T> {
+  return withBrowser(async (context) => {
+    const log: PageLog = { lines: [] };
+    const page = await openPage(context, url, log);
+    try {
+      return await fn(page, context);
+    } catch (err) {
+      if (err instanceof Error && log.lines.length) err.message += `\n--- page console ---\n${log.lines.join("\n")}`;
+      throw err;
+    }
+  });
+}
+
+/** A static file server for built bundles (correct types, incl. application/wasm). */
+export interface StaticServer {
+  /** e.g. `http://127.0.0.1:41234/` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `dir` over http on an ephemeral loopback port (pages must not be file://: wasm fetch). */
+export async function serveStatic(dir: string): Promise<StaticServer> {
+  const serve = sirv(dir, { dev: true, etag: false });
+  const server = createServer((req, res) =>
+    serve(req, res, () => {
+      res.statusCode = 404;
+      res.end("not found");
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Builds HTML entries with vite and the project's vite.config.ts (wasm assets, ES workers)
+ * into a new temporary directory, and returns it. Entry paths are relative to the project
+ * root and keep that path in the output (`web/index.html` → `<dir>/web/index.html`).
+ */
+export async function buildBundle(...inputs: string[]): Promise<string> {
+  const { build } = await import("vite");
+  const outDir = await mkdtemp(join(tmpdir(), "clawft-bundle-"));
+  await build({
+    root: ROOT,
+    configFile: join(ROOT, "vite.config.ts"),
+    logLevel: "error",
+    build: { outDir, emptyOutDir: true, rollupOptions: { input: inputs.map((i) => join(ROOT, i)) } },
+  });
+  return outDir;
+}

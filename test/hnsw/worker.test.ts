@@ -1,0 +1,71 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { Worker } from "node:worker_threads";
+import { createWorkerIndex, type WorkerIndex } from "../../src/hnsw/worker.js";
+import { createIndex, HnswDimensionError, HnswLabelError, HnswSnapshotError } from "../../src/hnsw/index.js";
+import { MemoryStorage } from "../../src/storage/index.js";
+import { dataset, iota, row } from "./helpers.js";
+
+const DIM = 16;
+const N = 1000;
+
+/** A Node worker_threads Worker running workers/hnsw.worker.ts (through tsx, see worker-boot.mjs). */
+function spawn(): Worker {
+  return new Worker(new URL("./worker-boot.mjs", import.meta.url));
+}
+
+describe("hnsw in a Worker (comlink, worker_threads)", () => {
+  let index: WorkerIndex;
+  const { data, queries } = dataset(N, DIM, 10);
+
+  beforeAll(async () => {
+    index = await createWorkerIndex(spawn(), { dim: DIM, maxElements: N, seed: 4 });
+    await index.addBatch(data, iota(N));
+  });
+  afterAll(async () => {
+    await index.terminate();
+  });
+
+  it("can build and search off-thread with the same answers as in-thread", async () => {
+    const local = await createIndex({ dim: DIM, maxElements: N, seed: 4 });
+    local.addBatch(data, iota(N));
+    const remote = await index.searchBatch(queries, 5);
+    expect(remote).toEqual(local.searchBatch(queries, 5));
+    const one = await index.search(row(queries, DIM, 0), 5, { filter: new Set([1, 2, 3, 500, 900]) });
+    expect(one).toEqual(local.search(row(queries, DIM, 0), 5, { filter: [1, 2, 3, 500, 900] }));
+    expect(await index.size).toBe(N);
+    expect(await index.save()).toEqual(local.save());
+  });
+
+  it("can remove, restore, resize and read points", async () => {
+    expect(await index.remove(7)).toBe(true);
+    expect((await index.stats()).deleted).toBe(1);
+    expect(await index.restore(7)).toBe(true);
+    await index.resize(N + 10);
+    await index.add(row(queries, DIM, 1), N + 1);
+    expect(await index.getPoint(N + 1)).toEqual(row(queries, DIM, 1));
+    await index.setEf(123);
+    expect((await index.stats()).ef).toBe(123);
+  });
+
+  it("can rebuild typed errors by name, and keep working after them", async () => {
+    await expect(index.add(new Float32Array(3), 1)).rejects.toBeInstanceOf(HnswDimensionError);
+    const err = await index.getPoint(99999).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HnswLabelError);
+    expect((err as HnswLabelError).value).toBe(99999);
+    await expect(index.load(new Uint8Array(10))).rejects.toBeInstanceOf(HnswSnapshotError);
+    await expect(index.search(row(queries, DIM, 0), 3, { filter: (() => true) as never })).rejects.toThrow(/predicate/);
+    expect((await index.search(row(queries, DIM, 0), 3)).labels).toHaveLength(3);
+  });
+
+  it("can save to and load from Storage on the calling thread", async () => {
+    const storage = new MemoryStorage();
+    await index.saveTo(storage, "w");
+    const other = await createWorkerIndex(spawn(), { dim: 2 });
+    try {
+      expect(await other.loadFrom(storage, "w")).toBe(true);
+      expect(await other.searchBatch(queries, 4)).toEqual(await index.searchBatch(queries, 4));
+    } finally {
+      await other.terminate();
+    }
+  });
+});
