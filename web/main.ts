@@ -13,6 +13,7 @@ import { startWorkerHub, type WorkerHub } from "../src/relay/worker-hub.js";
 import type { Transport } from "../src/transports/index.js";
 import { BroadcastChannelTransport } from "../src/transports/port.js";
 import { WebSocketTransport } from "../src/transports/websocket.js";
+import { mountSpeakPanel } from "./panels/speak.js";
 
 type Mode = "relay" | "worker";
 
@@ -210,3 +211,5 @@ async function loadSizes(): Promise<void> {
 }
 
 start();
+// The media pipeline's panel: typed text → normalize → speak → MP3, in Workers (web/panels/speak.ts).
+mountSpeakPanel($("speak-panel"));

@@ -42,7 +42,7 @@ function truncated(): bool {
   return v;
 }
 
-@inline export function readU16(): u32 {
+export function readU16(): u32 {
   if (!can(2)) return 0;
   let v = <u32>bswap<u16>(load<u16>(Rd.pos));
   Rd.pos += 2;
@@ -56,7 +56,7 @@ export function readU32(): u32 {
   return v;
 }
 
-@inline export function readU64(): u64 {
+export function readU64(): u64 {
   if (!can(8)) return 0;
   let v = bswap<u64>(load<u64>(Rd.pos));
   Rd.pos += 8;

@@ -6,7 +6,7 @@
  * @module
  */
 import { instantiateCore, type CoreExports, type WasmSource } from "../core/loader.js";
-import { encodeValue } from "./index.js";
+import { encodeValue, type ClaspValueInput } from "./index.js";
 
 /** Limits and identity of a router (docs/router.md §Configuration). */
 export interface RouterConfig {
@@ -54,6 +54,8 @@ export interface RouterStep {
   /** Pairs (connection, frame index), in send order. */
   deliveries: Uint32Array;
   events: RouterEvent[];
+  /** µs time by which `tick` must run because of this step (a gesture move waits to be flushed), or 0. */
+  due: number;
 }
 
 interface RouterCore extends CoreExports {
@@ -68,6 +70,8 @@ interface RouterCore extends CoreExports {
   receive(conn: number, len: number, now: number): number;
   tick(now: number): number;
   restoreParam(addressLen: number, recordLen: number, now: number): number;
+  writable(conn: number, len: number): number;
+  hostSet(addressLen: number, valueLen: number, now: number): number;
   paramCount(): number;
 }
 
@@ -150,9 +154,10 @@ export class MiniRouter {
 
   #u8 = new Uint8Array(0);
   #u32 = new Uint32Array(0);
+  #f64 = new Float64Array(0);
   #deliveries = new Uint32Array(256);
   #qos = new Uint8Array(64);
-  readonly #result: RouterStep = { frames: [], qos: new Uint8Array(0), deliveries: new Uint32Array(0), events: [] };
+  readonly #result: RouterStep = { frames: [], qos: new Uint8Array(0), deliveries: new Uint32Array(0), events: [], due: 0 };
 
   /** Text of bytes [at, at + n) of linear memory (ASCII fast path: addresses usually are). */
   #text(at: number, n: number): string {
@@ -174,6 +179,7 @@ export class MiniRouter {
     if (this.#u8.buffer !== this.#core.memory.buffer) {
       this.#u8 = new Uint8Array(this.#core.memory.buffer);
       this.#u32 = new Uint32Array(this.#core.memory.buffer);
+      this.#f64 = new Float64Array(this.#core.memory.buffer);
     }
   }
 
@@ -184,6 +190,7 @@ export class MiniRouter {
     const framesPtr = u32[i0]!, table = u32[i0 + 1]! >>> 2, nFrames = u32[i0 + 2]!;
     const delPtr = u32[i0 + 3]! >>> 2, nDel = u32[i0 + 4]!, ev = u32[i0 + 5]! >>> 2, nEv = u32[i0 + 6]!, rec = u32[i0 + 7]!;
     const step = this.#result;
+    step.due = this.#f64[(i0 + 8) >>> 1]!; // INFO is 8-byte aligned
     const frames = step.frames;
     frames.length = nFrames;
     if (this.#qos.length < nFrames) this.#qos = new Uint8Array(nFrames * 2);
@@ -272,6 +279,32 @@ export class MiniRouter {
     both.set(a);
     both.set(record, a.length);
     return !!this.#write(both, () => this.#core.restoreParam(a.length, record.length, now));
+  }
+
+  /**
+   * Whether the session on `conn` may write `address` (it said HELLO, and the address is in
+   * its write scope). A governance layer asks before it takes a SET over.
+   */
+  writable(conn: number, address: string): boolean {
+    return !!this.#write(utf8.encode(address), (n) => this.#core.writable(conn, n));
+  }
+
+  /**
+   * Writes `value` at `address` on the host's behalf — a governance layer publishing a
+   * committed change: no scope, lock or revision check. The SET with its new revision goes to
+   * every matching subscriber (the step's deliveries) and is persisted (a `state` event).
+   * @returns the step, and the new revision
+   * @throws RangeError when the value is too large to be a param (address + value over 65,455 bytes)
+   */
+  hostSet(address: string, value: ClaspValueInput, now = nowMicros()): RouterStep & { revision: number } {
+    const a = utf8.encode(address);
+    const v = encodeValue(value);
+    const both = new Uint8Array(a.length + v.length);
+    both.set(a);
+    both.set(v, a.length);
+    const revision = this.#write(both, () => this.#core.hostSet(a.length, v.length, now));
+    if (revision === 0) throw new RangeError(`value at ${address} is too large for a param (${a.length + v.length} bytes)`);
+    return Object.assign(this.#step(), { revision });
   }
 
   /** Number of params held. */

@@ -39,20 +39,8 @@ export interface RouterHostOptions {
 
 /** Longest wait between ticks, ms: TTLs, idle sessions and garbage collection need them. */
 const MAX_TICK_MS = 1000;
-/** The router coalesces gesture moves for 16 ms (clasp-wire.md §6); a tick flushes them. */
-const GESTURE_WINDOW_MS = 16;
 /** Messages after which a tick is run soon, so the core collects its garbage under load. */
 const TICK_EVERY_MESSAGES = 4096;
-
-/**
- * True when `frame` is a gesture-move PUBLISH (frame header, then payload type 0x20 and
- * flags with signal 3 and phase 1): the router holds it until a tick, which must come within
- * the coalescing window. Only this scheduling hint reads wire bytes here.
- */
-export function isGestureMove(frame: Uint8Array): boolean {
-  const at = frame.length > 1 && frame[1]! & 0x20 ? 12 : 4;
-  return frame[at] === 0x20 && (frame[at + 1]! & 0xe7) === 0x61;
-}
 
 /** Runs a router for peers: connect, receive, disconnect, ticks. */
 export class RouterHost {
@@ -102,9 +90,12 @@ export class RouterHost {
   receive(conn: number, frame: Uint8Array): void {
     if (this.#stopped || !this.#peers[conn]) return;
     const t0 = performance.now();
-    this.apply(this.router.receive(conn, frame), conn);
+    const step = this.router.receive(conn, frame);
+    // A gesture move waits in the router until a tick flushes it (16 ms coalescing window).
+    const due = step.due;
+    this.apply(step, conn);
     this.#metrics.step?.((performance.now() - t0) / 1000);
-    if (isGestureMove(frame)) this.#schedule(GESTURE_WINDOW_MS);
+    if (due > 0) this.#schedule(Math.max(0, Math.ceil((due - (performance.timeOrigin + performance.now()) * 1000) / 1000)));
     if (++this.#messages >= TICK_EVERY_MESSAGES) {
       this.#messages = 0;
       this.#schedule(0);

@@ -463,3 +463,39 @@ describe("persistence records", () => {
     expect(h.router.size).toBe(0);
   });
 });
+
+describe("host writes (governance)", () => {
+  it("hostSet writes past locks and revisions, broadcasts the new revision, persists it", async () => {
+    const h = await harness({ name: "gov" });
+    const a = h.client();
+    const b = h.client();
+    b.send({ type: "SUBSCRIBE", id: 1, pattern: "/state/**" });
+    a.send(SET("/state/x", 1, { lock: true }));
+    const step = h.router.hostSet("/state/x", { total: 3 }, h.now);
+    expect(step.revision).toBe(2);
+    const to = (conn: number) => Array.from({ length: step.deliveries.length / 2 }, (_, i) => i).filter((i) => step.deliveries[i * 2] === conn).map((i) => decode(step.frames[step.deliveries[i * 2 + 1]!]!).message);
+    expect(to(b.conn)).toEqual([{ type: "SET", address: "/state/x", value: { total: 3 }, revision: 2 }]);
+    expect(step.events).toContainEqual(expect.objectContaining({ type: "state", address: "/state/x" }));
+    const got = b.send({ type: "GET", address: "/state/x" }).get(b.conn)![0] as Extract<Message, { type: "SNAPSHOT" }>;
+    expect(got.params[0]).toMatchObject({ value: { total: 3 }, revision: 2 });
+    expect(() => h.router.hostSet("/state/big", "x".repeat(65_500))).toThrow(RangeError);
+  });
+
+  it("tells whether a session may write an address", async () => {
+    const h = await harness({ security: "authenticated", tokens: [{ token: "t", write: ["/mine/**"] }] });
+    const a = h.client("a", "t");
+    expect(h.router.writable(a.conn, "/mine/x")).toBe(true);
+    expect(h.router.writable(a.conn, "/other")).toBe(false);
+    expect(h.router.writable(999, "/mine/x")).toBe(false);
+  });
+
+  it("says when a tick is due for a buffered gesture move", async () => {
+    const h = await harness();
+    const a = h.client();
+    h.client();
+    a.send({ type: "PUBLISH", address: "/g", signal: "gesture", id: 1, phase: "start" });
+    const step = h.router.receive(a.conn, encode({ type: "PUBLISH", address: "/g", signal: "gesture", id: 1, phase: "move" }), h.now);
+    expect(step.due).toBe(h.now + 16_000);
+    expect(h.router.receive(a.conn, encode({ type: "PING" }), h.now).due).toBe(0);
+  });
+});

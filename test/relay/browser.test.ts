@@ -1,6 +1,7 @@
 // The playground in real Chromium: two pages see each other's changes through the relay,
 // and through the in-browser hub (a Worker in one tab, joined by another over a
-// BroadcastChannel), whose params survive in IndexedDB.
+// BroadcastChannel), whose params survive in IndexedDB; the speak panel runs the media
+// pipeline (normalize → speak → mp3) in Workers.
 import { rm } from "node:fs/promises";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -102,4 +103,23 @@ describeChromium("playground in Chromium", () => {
       }
     });
   });
+
+  it("the speak panel turns typed text into an MP3 with the pipeline's wasm plugins in Workers", async () => {
+    await withBrowser(async (context) => {
+      const log: PageLog = { lines: [] };
+      try {
+        const page = await openPage(context, relay.httpUrl, log);
+        const panel = page.locator("#speak-panel");
+        await panel.locator("textarea").fill("The quick brown fox jumps over the lazy dog. It is 3 o'clock.");
+        await panel.locator("button[name=speak]").click();
+        await expect.poll(() => panel.locator(".status").innerText(), { timeout: 120_000, interval: 500 }).toMatch(/^(done|failed)/);
+        expect(await panel.locator(".status").innerText()).toMatch(/^done: \d+ KiB MP3/);
+        // The player holds real audio: about three seconds of speech.
+        await expect.poll(() => panel.locator("audio").evaluate((a: HTMLAudioElement) => a.duration), { timeout: 30_000 }).toBeGreaterThan(2);
+      } catch (err) {
+        (err as Error).message += `\n--- pages ---\n${log.lines.join("\n")}`;
+        throw err;
+      }
+    });
+  }, 180_000);
 });

@@ -7,6 +7,7 @@
 //   [3] deliveries (connection, frame)                      [4] deliveries
 //   [5] events (6 words each, router/outbox.ts)             [6] events
 //   [7] records region (bytes events refer to)
+//   [8..9] f64: µs time by which `tick` must run because of this step (gesture moves), or 0
 // Times are µs since the Unix epoch, passed as f64 (exact below 2^53).
 
 import { Region } from "../../abi/buffer";
@@ -18,7 +19,7 @@ import { Outbox, outboxReset } from "./outbox";
 import { Param, State, readRecord } from "./state";
 import * as R from "./router";
 
-const INFO: usize = memory.data(32, 8);
+const INFO: usize = memory.data(40, 8);
 const IN = new Region();
 
 function report(): void {
@@ -30,6 +31,7 @@ function report(): void {
   store<u32>(INFO, <u32>Outbox.events.ptr, 20);
   store<u32>(INFO, Outbox.nEvents, 24);
   store<u32>(INFO, <u32>Outbox.records.ptr, 28);
+  store<f64>(INFO, <f64>R.dueAt, 32);
 }
 
 /** Address of the INFO block. */
@@ -127,6 +129,7 @@ export function addToken(len: usize): bool {
 /** Opens a connection; returns its handle, or 0 when the router is full (close it). */
 export function connect(now: f64): u32 {
   outboxReset();
+  R.clearDue();
   let c = R.connect(<u64>now);
   report();
   return c;
@@ -135,6 +138,7 @@ export function connect(now: f64): u32 {
 /** Closes connection `conn`: its session ends, its subscriptions and locks go. */
 export function disconnect(conn: u32): void {
   outboxReset();
+  R.clearDue();
   R.disconnect(conn);
   report();
 }
@@ -153,6 +157,7 @@ export function receive(conn: u32, len: usize, now: f64): bool {
     __collect(); // no managed reference is live here (see tick)
   }
   outboxReset();
+  R.clearDue();
   let ok = R.receive(conn, IN.ptr, len, <u64>now);
   report();
   return ok;
@@ -165,6 +170,7 @@ export function receive(conn: u32, len: usize, now: f64): bool {
 export function tick(now: f64): f64 {
   __collect();
   outboxReset();
+  R.clearDue();
   let next = R.tick(<u64>now);
   report();
   return <f64>next;
@@ -180,6 +186,25 @@ export function restoreParam(addressLen: usize, recordLen: usize, now: f64): boo
   clearError();
   if (p === null) return false;
   return R.restore(p, <u64>now);
+}
+
+/** Whether the session on `conn` may write the address in input[0, len) (HELLO done, in write scope). */
+export function writable(conn: u32, len: usize): bool {
+  return R.writable(conn, IN.ptr, len);
+}
+
+/**
+ * Writes on the host's behalf (a governance layer): input holds the address (addressLen
+ * bytes) then one tagged CLASP value (valueLen bytes). No scope, lock or revision check; the
+ * SET with its new revision goes to every matching subscriber (outbox). Returns the revision,
+ * 0 when the value is invalid or too large.
+ */
+export function hostSet(addressLen: usize, valueLen: usize, now: f64): f64 {
+  outboxReset();
+  R.clearDue();
+  let revision = R.hostSet(IN.ptr, addressLen, IN.ptr + addressLen, valueLen, <u64>now);
+  report();
+  return <f64>revision;
 }
 
 /** Number of params held. */

@@ -11,6 +11,7 @@ import { Wr, writeAt, writtenBytes, writeBytes } from "../wire";
 import { Tw, Tr, tapeReset, readTape, take, take64, arenaRef } from "../tape";
 import { STRING, RAW, encodeTagged } from "../value";
 import { decodeFrame, encodeFrame, MAX_PAYLOAD } from "../frame";
+import { decodeValueAt } from "../codec";
 import * as M from "../message";
 import { Region } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
@@ -90,12 +91,11 @@ function random(): u64 {
   return rng * 0x2545f4914f6cdd1d;
 }
 
-const HEX = "0123456789abcdef";
 /** A random UUID v4 (RFC 9562 §5.4) as text. */
 function uuid(): ArrayBuffer {
   let a = random();
   let b = random();
-  a = (a & ~(<u64>0xf000 << 0)) | (<u64>0x4000); // version 4 in bits 12-15 of the low half-word
+  a = (a & ~(<u64>0xf000)) | 0x4000; // version 4: the 13th hex digit
   b = (b & 0x3fffffffffffffff) | 0x8000000000000000; // variant 10
   let out = new ArrayBuffer(36);
   let p = changetype<usize>(out);
@@ -103,7 +103,7 @@ function uuid(): ArrayBuffer {
   for (let i = 0; i < 32; i++) {
     if (i == 8 || i == 12 || i == 16 || i == 20) store<u8>(p + k++, 0x2d);
     let nib = i < 16 ? <u32>((a >> (<u64>(60 - i * 4))) & 0xf) : <u32>((b >> (<u64>(124 - i * 4))) & 0xf);
-    store<u8>(p + k++, <u8>HEX.charCodeAt(nib));
+    store<u8>(p + k++, <u8>(nib < 10 ? 0x30 + nib : 0x57 + nib));
   }
   return out;
 }
@@ -157,6 +157,17 @@ export function disconnect(conn: u32): void {
 }
 
 // ---------------------------------------------------------------- step context
+
+/**
+ * µs time by which the host should call `tick` because of this step (a gesture move now
+ * waits to be flushed), or 0. Reset by the host wrapper before each step.
+ */
+export let dueAt: u64 = 0;
+
+/** Clears `dueAt` before a step. */
+export function clearDue(): void {
+  dueAt = 0;
+}
 
 class Step {
   static now: u64 = 0;
@@ -697,7 +708,7 @@ function advance(s: Session, op: SetOp, sim: Simulated): void {
 }
 
 /** Releases `s`'s lock on `p`. */
-function release(s: Session, p: Param): void {
+function release(s: Holder, p: Param): void {
   p.holder = null;
   let locks = s.locks;
   for (let i = 0; i < locks.length; i++) {
@@ -710,7 +721,7 @@ function release(s: Session, p: Param): void {
 }
 
 /** Applies a checked `op`; returns the param. Emits its persistence record. */
-function apply(s: Session, op: SetOp): Param {
+function apply(s: Holder, op: SetOp): Param {
   let ap = changetype<usize>(op.address), an = <usize>op.address.byteLength;
   let p = State.get(ap, an);
   if (!p) {
@@ -865,7 +876,10 @@ function handlePublish(s: Session): void {
     } else if (phase == 1 && g) {
       let copy = new ArrayBuffer(<i32>Step.frameLen);
       memory.copy(changetype<usize>(copy), Step.frame, Step.frameLen);
-      if (g.pending === null) g.due = Step.now + GESTURE_WINDOW;
+      if (g.pending === null) {
+        g.due = Step.now + GESTURE_WINDOW;
+        if (dueAt == 0 || g.due < dueAt) dueAt = g.due;
+      }
       g.pending = copy;
       g.sender = s;
       return;
@@ -1175,6 +1189,40 @@ export function tick(now: u64): u64 {
   }
   if (next == 0 || nextSweep < next) next = nextSweep;
   return next;
+}
+
+/**
+ * Whether the session on `conn` may write the address [p, p + n): it said HELLO and the
+ * address is in its write scope. A governance layer asks before it takes a SET over.
+ */
+export function writable(conn: u32, p: usize, n: usize): bool {
+  let s = sessionOf(conn);
+  return s !== null && s.active && canWrite(s, p, n);
+}
+
+/** Writer id of the host's own writes (`hostSet`): the router's name. */
+let hostHolder: Holder | null = null;
+
+/**
+ * Writes the tagged value [vp, vp + vn) at the address [ap, ap + an) on the host's behalf (a
+ * governance layer publishing a committed change): no scope, lock or revision check; the
+ * new revision is broadcast to every matching subscriber and persisted. Returns it, or 0
+ * when the value is not one valid tagged CLASP value or too large.
+ */
+export function hostSet(ap: usize, an: usize, vp: usize, vn: usize, now: u64): u64 {
+  if (an + vn > MAX_PARAM_BYTES || decodeValueAt(vp, vn) == 0) {
+    clearError();
+    return 0;
+  }
+  Step.now = now;
+  if (hostHolder === null) {
+    hostHolder = new Holder();
+    hostHolder!.id = Config.name;
+  }
+  let op = new SetOp(ap, an, vp, vn);
+  let p = apply(hostHolder!, op);
+  broadcastSet(p);
+  return p.revision;
 }
 
 /** Restores a persisted param (host start-up). Returns false when `p` expired already. */
