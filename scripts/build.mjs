@@ -131,7 +131,7 @@ _setPreopens({ "/": "/" });
 async function buildComponent(core) {
   const { entry, wit, world } = core.component;
   const tmp = join(build, "tmp", `${core.name}.component-core.wasm`);
-  const coreBin = await compile(entry, "release", tmp, core.flags ?? []);
+  const coreBin = await compile(entry, "release", tmp, [...(core.flags ?? []), ...(core.releaseFlags ?? [])]);
   const witPath = join(root, wit);
   const renamed = renameExports(coreBin, await readFile(witPath, "utf8"));
   const embedded = await componentEmbed({ binary: renamed, witPath, world });
@@ -178,7 +178,7 @@ async function main() {
   for (const core of selected) {
     const t0 = performance.now();
     const extra = [...(core.command ? COMMAND_FLAGS : []), ...(core.flags ?? [])];
-    await compile(core.entry, "release", join(build, `${core.name}.wasm`), extra, !!core.command);
+    await compile(core.entry, "release", join(build, `${core.name}.wasm`), [...extra, ...(core.releaseFlags ?? [])], !!core.command);
     await compile(core.entry, "debug", join(build, "debug", `${core.name}.wasm`), extra, !!core.command);
     artifacts.push(`build/${core.name}.wasm`);
     if (core.component) {

@@ -3,16 +3,24 @@
 // name       artifact base name: build/<name>.wasm (release), build/debug/<name>.wasm (debug)
 // entry      AssemblyScript entry of the raw-ABI core module (docs/abi.md)
 // flags      extra asc flags for this variant (e.g. a scalar build without SIMD)
+// releaseFlags  extra asc flags for the release builds only (the debug build keeps asc's defaults)
 // component  optional: { entry, wit, world } for the WASI preview2 component build/<name>.component.wasm,
 //            transpiled by jco into build/jco/<name>/
 // command    true for a WASI preview1 command module (uses @assemblyscript/wasi-shim)
 
-/** @type {Array<{name: string, entry: string, flags?: string[], component?: {entry: string, wit: string, world: string}, command?: boolean}>} */
+/** @type {Array<{name: string, entry: string, flags?: string[], releaseFlags?: string[], component?: {entry: string, wit: string, world: string}, command?: boolean}>} */
 export const cores = [
   {
     name: "clasp",
     entry: "assembly/clasp/index.ts",
     component: { entry: "assembly/clasp/component.ts", wit: "wit/clasp.wit", world: "clasp" },
+  },
+  {
+    name: "clp",
+    entry: "assembly/clp/index.ts",
+    // Every index is validated before use; the debug build keeps the bounds checks and is fuzzed.
+    releaseFlags: ["--uncheckedBehavior", "always"],
+    component: { entry: "assembly/clp/component.ts", wit: "wit/clp.wit", world: "clp" },
   },
   {
     // The MiniRouter with the codec it decodes and encodes with. It keeps state in managed

@@ -1,0 +1,192 @@
+/**
+ * The CLP engine core (assembly/clp, build/clp.wasm) as seen from TypeScript: loading, the
+ * verbs, and CLASP value marshalling through the project's codec (principle 2). Nothing here
+ * decides anything about contracts; it moves bytes (docs/clp-formats.md §ABI).
+ * @module
+ */
+import { instantiateCore, type CoreExports, type WasmSource } from "../core/loader.js";
+import { ClaspCodec, type ClaspValue, type ClaspValueInput } from "../clasp/index.js";
+import { engineError } from "./errors.js";
+
+/** The raw exports of build/clp.wasm (assembly/clp/index.ts). */
+interface ClpExports extends CoreExports {
+  info(): number;
+  input(size: number): number;
+  clock(ms: number): void;
+  create(len: number): number;
+  destroy(h: number): void;
+  dispatch(h: number, len: number): number;
+  propose(h: number, len: number): number;
+  accept(h: number, len: number): number;
+  commit(h: number, len: number): number;
+  get(h: number, len: number): number;
+  confirm(h: number): number;
+  abort(h: number): number;
+  head(h: number): number;
+  state(h: number): number;
+  stateHash(h: number): number;
+  snapshot(h: number): number;
+  restore(h: number, len: number): number;
+  append(h: number, len: number): number;
+  replay(h: number, len: number): number;
+}
+
+/** Verbs that take one CLASP value. */
+export type ValueVerb = "dispatch" | "propose" | "accept" | "commit" | "get";
+/** Verbs that take nothing and answer a value. */
+export type PlainVerb = "confirm" | "abort" | "head";
+/** Verbs that take nothing and answer raw bytes. */
+export type RawVerb = "state" | "stateHash" | "snapshot";
+/** Verbs that take raw bytes and answer a value. */
+export type BytesVerb = "restore" | "append" | "replay";
+
+/** Status of an answer: the result, a request for host results (commit), or an error. */
+export const OK = 0;
+export const NEED = 1;
+export const ERROR = 2;
+
+/** An answer: `status` and the decoded CLASP value. */
+export interface Answer {
+  status: number;
+  value: ClaspValue;
+}
+
+/** Default location of the engine core, beside the package's dist/ and src/ (resolved when needed). */
+const CORE_URL = () => new URL("../../build/clp.wasm", import.meta.url);
+
+/**
+ * One instance of the engine core. It holds any number of engines (one per runtime), each
+ * named by a handle. Synchronous; one instance must not be used from two threads.
+ */
+export class ClpCore {
+  readonly #core: ClpExports;
+  readonly #info: number;
+  readonly codec: ClaspCodec;
+  #u8 = new Uint8Array(0);
+  #u32 = new Uint32Array(0);
+
+  private constructor(core: ClpExports, codec: ClaspCodec) {
+    this.#core = core;
+    this.#info = core.info() >>> 2;
+    this.codec = codec;
+  }
+
+  /**
+   * Loads the engine core.
+   * @param source where build/clp.wasm comes from (required on Cloudflare workerd: the
+   *   imported `WebAssembly.Module`); defaults to the package's build/clp.wasm
+   * @param codec the CLASP codec to marshal values with; defaults to `clawft/clasp`'s
+   * @throws Error when the module cannot be loaded
+   */
+  static async load(source?: WasmSource, codec?: ClaspCodec): Promise<ClpCore> {
+    const exports = await instantiateCore<ClpExports>(CORE_URL(), source);
+    return new ClpCore(exports, codec ?? (await import("../clasp/index.js")).codec);
+  }
+
+  /**
+   * Wraps an engine core the caller instantiated (node:wasi, a synchronous
+   * `new WebAssembly.Instance`, a browser test page).
+   * @throws TypeError when the instance is not the CLP core
+   */
+  static fromInstance(instance: WebAssembly.Instance, codec: ClaspCodec): ClpCore {
+    const core = instance.exports as unknown as ClpExports;
+    if (typeof core.commit !== "function" || typeof core.replay !== "function" || !(core.memory instanceof WebAssembly.Memory)) {
+      throw new TypeError("not a CLP engine core instance (build/clp.wasm)");
+    }
+    return new ClpCore(core, codec);
+  }
+
+  #views(): void {
+    if (this.#u8.buffer !== this.#core.memory.buffer) {
+      this.#u8 = new Uint8Array(this.#core.memory.buffer);
+      this.#u32 = new Uint32Array(this.#core.memory.buffer);
+    }
+  }
+
+  #write(bytes: Uint8Array): number {
+    const p = this.#core.input(bytes.length);
+    this.#views();
+    this.#u8.set(bytes, p);
+    return bytes.length;
+  }
+
+  /** The answer of the last call: its status and a view of its bytes (valid until the next call into the core). */
+  #answer(): { status: number; bytes: Uint8Array } {
+    this.#views();
+    const ptr = this.#u32[this.#info]!;
+    const len = this.#u32[this.#info + 1]!;
+    return { status: this.#u32[this.#info + 2]!, bytes: this.#u8.subarray(ptr, ptr + len) };
+  }
+
+  #decode(status: number, bytes: Uint8Array): Answer {
+    return { status, value: this.codec.decodeValue(bytes) };
+  }
+
+  /** CLASP-encodes a value. */
+  encode(value: ClaspValueInput): Uint8Array {
+    return this.codec.encodeValue(value);
+  }
+
+  /**
+   * Compiles a contract descriptor into a new engine.
+   * @returns the engine's handle
+   * @throws ContractError (or another {@link ClpError}) when the descriptor does not compile
+   */
+  create(descriptor: ClaspValueInput): number {
+    const h = this.#core.create(this.#write(this.encode(descriptor)));
+    if (h === 0) throw engineError(this.codec.decodeValue(this.#answer().bytes) as ClaspValue[]);
+    return h;
+  }
+
+  /** Sets the time (ms since the epoch) of commits whose arguments carry null as their time. */
+  clock(ms: number): void {
+    this.#core.clock(ms);
+  }
+
+  /** Releases an engine. */
+  destroy(h: number): void {
+    this.#core.destroy(h);
+  }
+
+  /** Calls a value verb; errors are answered (status ERROR), not thrown. */
+  call(verb: ValueVerb, h: number, arg: ClaspValueInput | Uint8Array): Answer {
+    const bytes = arg instanceof Uint8Array ? arg : this.encode(arg);
+    this.#core[verb](h, this.#write(bytes));
+    const { status, bytes: out } = this.#answer();
+    return this.#decode(status, out);
+  }
+
+  /** Calls a verb without arguments that answers a value. */
+  plain(verb: PlainVerb, h: number): Answer {
+    this.#core[verb](h);
+    const { status, bytes } = this.#answer();
+    return this.#decode(status, bytes);
+  }
+
+  /**
+   * Calls a verb that answers raw bytes.
+   * @throws ClpError when the engine fails (e.g. the state exceeds a CLASP limit)
+   */
+  raw(verb: RawVerb, h: number): Uint8Array {
+    this.#core[verb](h);
+    const { status, bytes } = this.#answer();
+    if (status !== OK) throw engineError(this.codec.decodeValue(bytes) as ClaspValue[]);
+    return bytes.slice();
+  }
+
+  /** Calls a verb that takes raw bytes (a snapshot or an event log). */
+  bytes(verb: BytesVerb, h: number, input: Uint8Array): Answer {
+    this.#core[verb](h, this.#write(input));
+    const { status, bytes } = this.#answer();
+    return this.#decode(status, bytes);
+  }
+}
+
+/** Lowercase hex of bytes (hashes in reports and results). */
+export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** Throws the engine error an ERROR answer carries; returns the value otherwise. */
+export function expectOk(answer: Answer): ClaspValue {
+  if (answer.status === ERROR) throw engineError(answer.value as ClaspValue[]);
+  return answer.value;
+}

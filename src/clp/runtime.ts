@@ -1,0 +1,771 @@
+/**
+ * The CLP runtime: the v0.1 API (clp-semantics.md) over the engine core, with the roadmap:
+ * persistence, middleware, schema validation, async transitions with timeouts, idempotency
+ * keys and rollback, guard suggestions, and the event log (docs/clp.md).
+ * @module
+ */
+import type { ClaspValue, ClaspValueInput } from "../clasp/index.js";
+import type { Storage } from "../storage/index.js";
+import { ClpCore, NEED, ERROR, expectOk, hex, type Answer } from "./core.js";
+import { describe, type Contract, type Context, type HostFunctions, type Intent, type State } from "./contract.js";
+import { patchToOps, toClasp } from "./ops.js";
+import {
+  CommitError, GuardDeniedError, PersistError, ProposalError, SubscriberError,
+  TransitionTimeoutError, ValidationError, engineError, outcomesOf, pathText,
+} from "./errors.js";
+import { EventLog, decodeEvent, type ClpEvent } from "./events.js";
+
+/** The AI provider: proposes values for the current intent (a frozen copy). */
+export type AiProvider = (intent: Intent) => Promise<Proposal | null | undefined> | Proposal | null | undefined;
+/** A proposal: input name → value. */
+export type Proposal = Record<string, unknown>;
+
+/** One audit log entry (clp-semantics.md §9). */
+export interface LogEntry {
+  timestamp: Date;
+  intentName: string;
+  intentPayload: Record<string, any>;
+  stagedProposal?: Proposal;
+  acceptedProposal?: Proposal;
+  guardOutcomes: Array<{ name: string; denied: boolean }>;
+  transitionAttempted?: string;
+  transitionResult: { name?: string; permitted: boolean };
+  stateDiff: Record<string, any>;
+  /** Guard-denied entries: the denying guard's suggestion, when it made one. */
+  suggestion?: Record<string, unknown>;
+  /** Commit entries: the event's sequence number. */
+  seq?: number;
+}
+
+/** Hooks around the runtime's operations (roadmap §3). Async hooks are awaited by the async operations only. */
+export interface Middleware {
+  name: string;
+  beforeDispatch?: (intent: { name: string; payload: Record<string, unknown> }) => void | Promise<void>;
+  afterDispatch?: (intent: Intent, log: LogEntry) => void | Promise<void>;
+  beforePropose?: (intent: Intent) => void | Promise<void>;
+  afterPropose?: (intent: Intent, proposal: Proposal) => void | Promise<void>;
+  beforeCommit?: (intent: Intent) => void | Promise<void>;
+  afterCommit?: (intent: Intent, log: LogEntry) => void | Promise<void>;
+  onGuardDeny?: (guard: { name: string; suggestion?: Record<string, unknown> }, ctx: Readonly<Context>) => void | Promise<void>;
+  onError?: (error: unknown, phase: Phase) => void | Promise<void>;
+}
+
+type Hook = Exclude<keyof Middleware, "name">;
+
+/** Where an error happened, as reported to {@link Middleware.onError}. */
+export type Phase = "dispatch" | "propose" | "accept" | "commit" | "subscriber" | "persist" | "middleware" | "hydrate";
+
+/** Anything with Zod's `safeParse` (and optionally `partial`): a Zod object schema, or your own. */
+export interface SchemaLike {
+  safeParse(value: unknown): { success: boolean; error?: unknown };
+  partial?: () => SchemaLike;
+}
+
+/** Options of {@link createRuntime}. */
+export interface RuntimeOptions {
+  /** Where state and events persist (clawft/storage adapters). Defaults to none (memory only). */
+  storage?: Storage;
+  /** Key prefix in the storage. Defaults to `"clp"`. */
+  storageKey?: string;
+  /** Store every commit before it is reported (needs {@link Runtime.commitAsync}). Defaults to true with a storage. */
+  persistOnCommit?: boolean;
+  /** Load the stored state when created ({@link Runtime.ready}). Defaults to true with a storage. */
+  hydrateOnInit?: boolean;
+  /** Write a snapshot (and drop the events it covers) every n commits; 0 = only on `persist()`. Defaults to 0. */
+  snapshotEvery?: number;
+  /** Hooks, run in array order. */
+  middleware?: Middleware[];
+  /** Runtime validation of payloads and proposals with Zod schemas, per intent name. */
+  validation?: { schema: Record<string, SchemaLike>; strict?: boolean };
+  /** Where non-strict validation failures and unhandled hook errors go. Defaults to `console`. */
+  logger?: { warn(...args: unknown[]): void };
+  /** Clock for timestamps, ms since the epoch. Defaults to `Date.now`. */
+  now?: () => number;
+  /** The engine core to run on. Defaults to the module's shared core. */
+  core?: ClpCore;
+}
+
+/** Options of {@link Runtime.commitAsync}. */
+export interface CommitOptions {
+  /** A commit with a key already committed does not apply again; it resolves `{ duplicate: true }`. */
+  idempotencyKey?: string;
+  /** Longest wait for async effects, ms; overrides the transition's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** What a commit produced. */
+export interface CommitResult {
+  /** The event's sequence number (the original event's, for a duplicate). */
+  seq: number;
+  /** The transition applied (undefined for a duplicate). */
+  transition?: string;
+  /** Changed paths → new values (`undefined`: deleted). */
+  diff: Record<string, any>;
+  /** The same changes with each path as segments (keys may contain dots). */
+  changes: Array<{ path: Array<string | number>; value: unknown }>;
+  /** True when the idempotency key was already committed: nothing was applied. */
+  duplicate: boolean;
+}
+
+/** Freezes plain objects and arrays, recursively (byte arrays and class instances are left alone). */
+const deepFreeze = <T>(v: T): T => {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v) && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
+};
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+
+interface Current {
+  name: string;
+  payload: Record<string, any>;
+  complete: boolean;
+  gen: number;
+}
+
+interface Pending {
+  /** Results of JavaScript guards in the order the engine reaches them: [denied, suggestion]. */
+  guards: ClaspValueInput[];
+  whens?: boolean[];
+  ops?: ClaspValueInput[];
+  /** The transition whose JavaScript effects ran (for rollback). */
+  ran?: string;
+}
+
+/**
+ * A CLP runtime over one engine. Create it with {@link createRuntime}. Not thread-safe; an
+ * async operation in flight makes other state-changing calls throw CommitError `BUSY`.
+ */
+export class Runtime {
+  readonly #core: ClpCore;
+  readonly #h: number;
+  readonly #contract: Contract;
+  readonly #fns: HostFunctions;
+  readonly #ai: AiProvider | undefined;
+  readonly #opts: RuntimeOptions;
+  readonly #mw: Middleware[];
+  readonly #log: LogEntry[] = [];
+  readonly #subs = new Map<string, { segments: string[]; callbacks: Array<(state: State) => void> }>();
+  readonly #events: EventLog;
+  #current: Current | undefined;
+  #staged: Proposal | undefined;
+  #gen = 0;
+  #view: State | undefined;
+  #busy = false;
+  #sinceSnapshot = 0;
+  /** Encoded arguments of plain commits, by confirm flag and transition name. */
+  readonly #plainArgs = new Map<string, Uint8Array>();
+  /** The contract reads `{"now": []}`: commits carry the ISO time. */
+  readonly #usesNow: boolean;
+  /** Resolves when hydration (`hydrateOnInit`) finished; rejects with its error. */
+  readonly ready: Promise<void>;
+
+  constructor(contract: Contract, ai: AiProvider | undefined, options: RuntimeOptions, core: ClpCore) {
+    const { descriptor, fns } = describe(contract);
+    this.#core = core;
+    this.#h = core.create(descriptor);
+    this.#contract = contract;
+    this.#fns = fns;
+    this.#usesNow = JSON.stringify(descriptor).includes('"now"');
+    this.#ai = ai;
+    this.#opts = options;
+    this.#mw = options.middleware ?? [];
+    this.#events = new EventLog(options.storage, options.storageKey ?? "clp");
+    const hydrate = options.hydrateOnInit ?? options.storage !== undefined;
+    this.ready = hydrate ? this.#exclusive(() => this.#hydrate()) : Promise.resolve();
+    this.ready.catch(() => undefined);
+  }
+
+  // ---- helpers
+
+  #now(): number {
+    return (this.#opts.now ?? Date.now)();
+  }
+
+  #checkIdle(): void {
+    if (this.#busy) throw new CommitError("The runtime is busy: an async commit, a hydration or a persist is in progress", "BUSY");
+  }
+
+  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.#checkIdle();
+    this.#busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Runs a hook in a synchronous operation: its throw aborts the operation; a rejected promise goes to onError. */
+  #hookSync<K extends Hook>(name: K, ...args: Parameters<NonNullable<Middleware[K]>>): void {
+    for (const m of this.#mw) {
+      const fn = m[name] as ((...a: unknown[]) => unknown) | undefined;
+      if (!fn) continue;
+      const r = fn.apply(m, args);
+      if (isThenable(r)) Promise.resolve(r).catch((e) => this.#report(e, "middleware"));
+    }
+  }
+
+  /** Runs an after-hook (or onGuardDeny): the operation is done, so a failure is reported, not thrown. */
+  #after<K extends Hook>(name: K, ...args: Parameters<NonNullable<Middleware[K]>>): void {
+    try {
+      this.#hookSync(name, ...args);
+    } catch (e) {
+      this.#report(e, "middleware");
+    }
+  }
+
+  async #hook<K extends Hook>(name: K, ...args: Parameters<NonNullable<Middleware[K]>>): Promise<void> {
+    for (const m of this.#mw) {
+      const fn = m[name] as ((...a: unknown[]) => unknown) | undefined;
+      if (fn) await fn.apply(m, args);
+    }
+  }
+
+  /** Reports an error to the onError hooks (never throws). */
+  #report(error: unknown, phase: Phase): void {
+    let handled = false;
+    for (const m of this.#mw) {
+      if (!m.onError) continue;
+      handled = true;
+      try {
+        const r = m.onError(error, phase);
+        if (isThenable(r)) Promise.resolve(r).catch((e) => (this.#opts.logger ?? console).warn("clp onError hook failed", e));
+      } catch (e) {
+        (this.#opts.logger ?? console).warn("clp onError hook failed", e);
+      }
+    }
+    if (!handled && phase === "middleware") (this.#opts.logger ?? console).warn("clp middleware failed", error);
+  }
+
+  #fail(error: unknown, phase: Phase): never {
+    this.#report(error, phase);
+    throw error;
+  }
+
+  #validate(name: string, value: unknown, partial: boolean, what: string): void {
+    const v = this.#opts.validation;
+    const schema = v?.schema[name];
+    if (!schema) return;
+    const s = partial && typeof schema.partial === "function" ? schema.partial() : schema;
+    const r = s.safeParse(value);
+    if (r.success) return;
+    const err = new ValidationError(`${what} for intent ${name} failed validation: ${String((r.error as { message?: string })?.message ?? r.error)}`, r.error);
+    if (v?.strict) throw err;
+    (this.#opts.logger ?? console).warn(err.message);
+  }
+
+  /** A frozen copy of the state, decoded once per commit. */
+  #state(): State {
+    return (this.#view ??= deepFreeze(this.#core.codec.decodeValue(this.#core.raw("state", this.#h)) as State));
+  }
+
+  #intentView(): Intent {
+    const c = this.#current!;
+    return { name: c.name, payload: c.payload, complete: c.complete };
+  }
+
+  #ctx(): Readonly<Context> {
+    return Object.freeze({ intent: Object.freeze(this.#intentView()), state: this.#state() });
+  }
+
+  #entry(fields: Partial<LogEntry> & Pick<LogEntry, "intentName" | "intentPayload">): LogEntry {
+    const e = fields as LogEntry;
+    e.timestamp = new Date(this.#now());
+    e.guardOutcomes ??= [];
+    e.transitionResult ??= { permitted: false };
+    e.stateDiff ??= {};
+    this.#log.push(e);
+    return e;
+  }
+
+  // ---- v0.1 API
+
+  /**
+   * Makes `intentName` the current intent with `payload` (copied). Clears a staged proposal
+   * (v0.1 kept it: quirk Q1).
+   * @throws IntentError `Unknown intent ${name}`; PayloadTypeError when a value does not have its input's type;
+   *   ValidationError (strict validation); CommitError `BUSY`
+   */
+  dispatch(intentName: string, payload: Record<string, unknown> = {}): void {
+    this.#checkIdle();
+    try {
+      this.#hookSync("beforeDispatch", { name: intentName, payload });
+      this.#validate(intentName, payload, true, "payload");
+      // toClasp copies the payload (Dates become ISO strings): the copy is the intent's view
+      const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
+      const [complete] = expectOk(this.#core.call("dispatch", this.#h, [intentName, normalized])) as [boolean];
+      this.#current = { name: intentName, payload: normalized, complete, gen: ++this.#gen };
+      this.#staged = undefined;
+      const entry = this.#entry({ intentName, intentPayload: normalized });
+      this.#after("afterDispatch", this.#intentView(), entry);
+    } catch (e) {
+      this.#fail(e, "dispatch");
+    }
+  }
+
+  /**
+   * Asks the AI provider for a proposal for the current intent, validates it and stages it.
+   * Resolves null when `intentName` is not current or there is no provider. The provider gets
+   * a frozen copy of the intent (v0.1 passed the live one: quirk Q5).
+   * @throws (rejects) ProposalError `Proposal contains invalid field: x`, `… override required field: x`,
+   *   or when a new intent was dispatched while the provider ran; PayloadTypeError; the provider's own error
+   */
+  async propose(intentName: string): Promise<Proposal | null> {
+    if (!this.#current || this.#current.name !== intentName || !this.#ai) return null;
+    const gen = this.#current.gen;
+    try {
+      const intent = deepFreeze(this.#intentView());
+      await this.#hook("beforePropose", intent);
+      const proposal = await this.#ai(intent);
+      if (proposal === null || proposal === undefined) return null;
+      if (this.#current?.gen !== gen) {
+        throw new ProposalError("Intent changed while the AI provider was running; proposal discarded", "STALE_PROPOSAL");
+      }
+      this.#stage(intentName, proposal);
+      await this.#hook("afterPropose", this.#intentView(), proposal).catch((e: unknown) => this.#report(e, "middleware"));
+      return proposal;
+    } catch (e) {
+      this.#fail(e, "propose");
+    }
+  }
+
+  /**
+   * Stages a proposal from the caller (e.g. a guard's suggestion) as `propose` stages the
+   * provider's: validated, logged, to be accepted with {@link acceptProposal}.
+   * @throws ProposalError; PayloadTypeError; IntentError `No matching intent`
+   */
+  stageProposal(intentName: string, proposal: Proposal): void {
+    this.#checkIdle();
+    try {
+      this.#stage(intentName, proposal);
+    } catch (e) {
+      this.#fail(e, "propose");
+    }
+  }
+
+  #stage(intentName: string, proposal: Proposal): void {
+    if (typeof proposal !== "object" || proposal === null || Array.isArray(proposal)) {
+      throw new ProposalError("A proposal must be an object of input values", "NOT_AN_OBJECT");
+    }
+    this.#validate(intentName, proposal, true, "proposal");
+    const bytes = this.#core.encode([intentName, toClasp(proposal)]);
+    expectOk(this.#core.call("propose", this.#h, bytes));
+    this.#staged = deepFreeze((this.#core.codec.decodeValue(bytes) as [string, Proposal])[1]);
+    this.#entry({ intentName, intentPayload: this.#current!.payload, stagedProposal: this.#staged });
+  }
+
+  /**
+   * Merges the staged proposal into the current intent's payload.
+   * @throws IntentError `No matching intent`; ProposalError `No staged proposal to accept`
+   */
+  acceptProposal(intentName: string): void {
+    this.#checkIdle();
+    try {
+      const [complete, payload] = expectOk(this.#core.call("accept", this.#h, [intentName])) as [boolean, Record<string, any>];
+      const accepted = this.#staged;
+      this.#current = { ...this.#current!, payload: deepFreeze(payload), complete };
+      this.#staged = undefined;
+      this.#entry({ intentName, intentPayload: this.#current.payload, acceptedProposal: accepted });
+    } catch (e) {
+      this.#fail(e, "accept");
+    }
+  }
+
+  /**
+   * Commits the current intent (clp-semantics.md §6): guards, then the named transition (its
+   * `when` is not evaluated) or the one transition whose `when` holds, then its effects, all
+   * or nothing. Subscribers run after the intent is consumed (v0.1 could apply twice: Q4).
+   * @throws CommitError (no intent, unaccepted proposal, incomplete, ambiguous, no transition,
+   *   async effects or `persistOnCommit`: use commitAsync); GuardDeniedError; RuleError;
+   *   EffectError; a guard's or transition's own error; SubscriberError after a successful commit
+   */
+  commit(transitionName?: string): void {
+    this.#checkIdle();
+    if (this.#opts.storage && (this.#opts.persistOnCommit ?? true)) {
+      throw new CommitError("This runtime persists every commit before reporting it: use commitAsync()", "ASYNC_REQUIRED");
+    }
+    const pending: Pending = { guards: [] };
+    try {
+      if (this.#current) this.#hookSync("beforeCommit", this.#intentView());
+      let answer = this.#step(transitionName, pending, undefined, true);
+      while (answer.status === NEED) {
+        const patch = this.#host(answer.value as ClaspValue[], pending);
+        if (patch !== undefined) {
+          if (isThenable(patch)) {
+            throw new CommitError(`Transition ${pending.ran} returned a Promise: commit it with commitAsync()`, "ASYNC_REQUIRED");
+          }
+          pending.ops = this.#ops(patch);
+        }
+        answer = this.#step(transitionName, pending, undefined, true);
+      }
+      this.#finish(answer, transitionName);
+    } catch (e) {
+      if (!(e instanceof SubscriberError)) void this.#rollback(pending, e);
+      this.#fail(e, "commit");
+    }
+  }
+
+  /**
+   * Commits like {@link commit}, for async effects, timeouts, idempotency keys and
+   * persistence: with a storage the event is stored before the promise resolves; when that
+   * fails the commit is rolled back (the intent stays current).
+   * @throws (rejects) like commit, plus TransitionTimeoutError and PersistError
+   */
+  async commitAsync(transitionName?: string, options: CommitOptions = {}): Promise<CommitResult> {
+    return this.#exclusive(async () => {
+      const pending: Pending = { guards: [] };
+      try {
+        if (this.#current) await this.#hook("beforeCommit", this.#intentView());
+        const key = options.idempotencyKey;
+        let answer = this.#step(transitionName, pending, key, false);
+        while (answer.status === NEED) {
+          const patch = this.#host(answer.value as ClaspValue[], pending);
+          if (patch !== undefined) pending.ops = this.#ops(await this.#settle(patch, pending.ran!, options.timeoutMs));
+          answer = this.#step(transitionName, pending, key, false);
+        }
+        if (answer.status === ERROR) return this.#finish(answer, transitionName);
+        const result = answer.value as ClaspValue[];
+        if (result[6] === true) {
+          this.#current = undefined;
+          this.#staged = undefined;
+          return { seq: Number(result[3]), diff: {}, changes: [], duplicate: true };
+        }
+        try {
+          await this.#events.persist(Number(result[3]), joinParts(result[5]));
+        } catch (cause) {
+          this.#core.plain("abort", this.#h);
+          throw new PersistError(`The commit could not be stored and was rolled back: ${String(cause)}`, cause);
+        }
+        expectOk(this.#core.plain("confirm", this.#h));
+        const done = this.#finish(answer, transitionName);
+        if (this.#opts.storage && this.#opts.snapshotEvery && ++this.#sinceSnapshot >= this.#opts.snapshotEvery) {
+          // the commit is stored already: a failed snapshot is reported, not thrown
+          await this.#snapshot().catch((e: unknown) => this.#report(e, "persist"));
+        }
+        return done;
+      } catch (e) {
+        if (!(e instanceof SubscriberError)) await this.#rollback(pending, e);
+        this.#fail(e, e instanceof PersistError ? "persist" : "commit");
+      }
+    });
+  }
+
+  /** Awaits async effects, bounded by the timeout. */
+  async #settle(patch: unknown, transition: string, timeoutMs: number | undefined): Promise<unknown> {
+    const limit = timeoutMs ?? this.#contract.transitions[transition]?.timeoutMs;
+    if (!isThenable(patch) || limit === undefined) return patch;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TransitionTimeoutError(`Transition ${transition} did not settle within ${limit} ms`, "TIMEOUT")), limit);
+    });
+    try {
+      return await Promise.race([patch, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #rollback(pending: Pending, error: unknown): Promise<void> {
+    const t = pending.ran === undefined ? undefined : this.#contract.transitions[pending.ran];
+    if (!t?.rollback || !this.#current) return;
+    try {
+      await t.rollback(this.#ctx(), error);
+    } catch (e) {
+      this.#report(e, "commit");
+    }
+  }
+
+  /** One engine call of a commit. */
+  #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean): Answer {
+    const now = this.#now();
+    if (!this.#usesNow && key === undefined && p.guards.length === 0 && !p.whens && !p.ops) {
+      // the usual rules-only call: constant arguments (encoded once), the time set apart
+      const id = `${confirm ? 1 : 0}${transition || ""}`;
+      let bytes = this.#plainArgs.get(id);
+      if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm])));
+      this.#core.clock(now);
+      return this.#core.call("commit", this.#h, bytes);
+    }
+    const iso = this.#usesNow ? new Date(now).toISOString() : null;
+    const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm];
+    return this.#core.call("commit", this.#h, args as ClaspValueInput);
+  }
+
+  /** Evaluates what a NEED answer asks for; returns the effects' patch when it ran them. */
+  #host(need: ClaspValue[], p: Pending): unknown {
+    const kind = Number(need[0]);
+    const ctx = this.#ctx();
+    if (kind === 1) {
+      // the JavaScript guards from this one on, in order, while they are JavaScript and allow
+      for (let i = Number(need[1]); i < this.#fns.deny.length; i++) {
+        const deny = this.#fns.deny[i];
+        if (!deny) break;
+        const denied = !!deny(ctx);
+        const suggest = this.#fns.suggest[i];
+        const suggestion = denied && suggest ? toClasp(suggest(ctx) ?? null) : null;
+        p.guards.push([denied, suggestion]);
+        if (denied) break;
+      }
+      return undefined;
+    }
+    if (kind === 2) {
+      p.whens = (need[1] as number[]).map((i) => !!this.#fns.when[i]!(ctx));
+      return undefined;
+    }
+    const name = String(need[1]);
+    p.ran = name;
+    const fn = this.#fns.effects[this.#fns.transitions.indexOf(name)]!;
+    return fn(ctx);
+  }
+
+  #ops(patch: unknown): ClaspValueInput[] {
+    return patchToOps(patch, (path) => this.getState(path));
+  }
+
+  /** Records a commit's outcome: log, events, subscribers; throws its error. */
+  #finish(answer: Answer, attempted: string | undefined): CommitResult {
+    const c = this.#current;
+    if (answer.status === ERROR) {
+      const e = answer.value as ClaspValue[];
+      const err = engineError(e);
+      if (c && (err instanceof GuardDeniedError || err.code === "NO_TRANSITION")) {
+        const suggestion = err instanceof GuardDeniedError ? err.suggestion : undefined;
+        const entry: Partial<LogEntry> = {
+          stagedProposal: undefined,
+          guardOutcomes: outcomesOf(e),
+          transitionAttempted: attempted,
+        };
+        if (suggestion) entry.suggestion = suggestion;
+        this.#entry({ intentName: c.name, intentPayload: c.payload, ...entry });
+        if (err instanceof GuardDeniedError) this.#after("onGuardDeny", { name: err.guard, ...(suggestion ? { suggestion } : {}) }, this.#ctx());
+      }
+      throw err;
+    }
+    const r = answer.value as ClaspValue[];
+    const [name, outcomes, diffList, seq] = r as [string, Array<[string, boolean]>, Array<[string[], ClaspValue?]>, number];
+    const diff: Record<string, any> = {};
+    const changes: CommitResult["changes"] = [];
+    for (const d of diffList) {
+      const value = d.length > 1 ? deepFreeze(d[1]) : undefined;
+      diff[pathText(d[0])] = value;
+      changes.push({ path: d[0] as Array<string | number>, value });
+    }
+    this.#events.add(joinParts(r[5]), seq);
+    this.#view = undefined;
+    this.#current = undefined;
+    this.#staged = undefined;
+    const entry = this.#entry({
+      intentName: c!.name,
+      intentPayload: c!.payload,
+      stagedProposal: undefined,
+      guardOutcomes: outcomes.map(([n, d]) => ({ name: n, denied: d })),
+      transitionAttempted: attempted || name,
+      transitionResult: { name, permitted: true },
+      stateDiff: diff,
+      seq,
+    });
+    this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entry);
+    this.#notify(diffList.map((d) => d[0].map(String)));
+    return { seq, transition: name, diff, changes, duplicate: false };
+  }
+
+  /** Calls the subscribers of changed paths (after the intent was consumed). */
+  #notify(changed: string[][]): void {
+    if (this.#subs.size === 0 || changed.length === 0) return;
+    const errors: unknown[] = [];
+    const related = (a: string[], b: string[]) => a.every((s, i) => i >= b.length || s === b[i]);
+    for (const { segments, callbacks } of this.#subs.values()) {
+      if (!changed.some((c) => related(c, segments))) continue;
+      for (const cb of [...callbacks]) {
+        try {
+          cb(this.#state());
+        } catch (e) {
+          errors.push(e);
+          this.#report(e, "subscriber");
+        }
+      }
+    }
+    if (errors.length > 0) throw new SubscriberError(errors);
+  }
+
+  /**
+   * The value at `key` (a path: `count`, `user.profile.name`, `items[0]`), or the whole state
+   * without a key. Always a fresh copy (v0.1 returned the live object: quirk Q3).
+   * @throws EffectError when the path is malformed
+   */
+  getState(key?: string): any {
+    if (key === undefined) return this.#core.codec.decodeValue(this.#core.raw("state", this.#h));
+    const [found, value] = expectOk(this.#core.call("get", this.#h, key)) as [boolean, ClaspValue];
+    return found ? value : undefined;
+  }
+
+  /**
+   * Calls `callback(state)` after each commit that changes `key`, a key above it or below it
+   * (`user` sees `user.name`; `user.name` sees `user`). The state passed is a frozen copy.
+   * @returns a function that removes this subscription
+   * @throws EffectError when the path is malformed
+   */
+  subscribe(key: string, callback: (state: State) => void): () => void {
+    let sub = this.#subs.get(key);
+    if (!sub) {
+      const segments = ((expectOk(this.#core.call("get", this.#h, key)) as ClaspValue[])[2] as ClaspValue[]).map(String);
+      sub = { segments, callbacks: [] };
+      this.#subs.set(key, sub);
+    }
+    sub.callbacks.push(callback);
+    return () => {
+      const i = sub!.callbacks.indexOf(callback);
+      if (i >= 0) sub!.callbacks.splice(i, 1);
+    };
+  }
+
+  /** The audit log, oldest first: a new array of frozen entries. */
+  getLog(): LogEntry[] {
+    return [...this.#log];
+  }
+
+  // ---- events, replay, persistence
+
+  /** The committed events since the last snapshot (all of them without one), oldest first. */
+  getEvents(fromSeq = 0): ClpEvent[] {
+    return this.#events.records(fromSeq).map((r) => decodeEvent(this.#core, r.record, r.hash));
+  }
+
+  /** The event log (docs/clp-formats.md §Event log) of the events after `fromSeq`, for replay elsewhere. */
+  exportLog(fromSeq = 0): Uint8Array {
+    return this.#events.export(fromSeq);
+  }
+
+  /** Sequence number and chain hash (hex) of the last event. */
+  head(): { seq: number; hash: string } {
+    const [seq, hash] = expectOk(this.#core.plain("head", this.#h)) as [number, Uint8Array];
+    return { seq, hash: hex(hash) };
+  }
+
+  /** SHA-256 (hex) of the state's CLASP bytes: equal states have equal hashes on every host. */
+  stateHash(): string {
+    return hex(this.#core.raw("stateHash", this.#h));
+  }
+
+  /**
+   * Applies events produced elsewhere (an event log continuing this runtime's head): the
+   * hash chain and sequence are verified, all or nothing; with a storage they are stored too.
+   * @throws (rejects) EventLogError when the log is corrupt, tampered with, or does not continue the head
+   */
+  async append(log: Uint8Array): Promise<void> {
+    await this.#exclusive(async () => {
+      const before = this.snapshot();
+      const kept = this.#events.size;
+      this.#apply(log, false);
+      const added = this.#events.records(0).slice(kept);
+      try {
+        for (const r of added) await this.#events.persist(r.seq, r.record);
+      } catch (cause) {
+        // undo: the engine back to the snapshot, the kept log back to its length, the stored records removed
+        expectOk(this.#core.bytes("restore", this.#h, before));
+        this.#events.truncate(kept);
+        this.#view = undefined;
+        await this.#events.forget(added.map((r) => r.seq)).catch(() => undefined);
+        throw new PersistError(`The events could not be stored and were not applied: ${String(cause)}`, cause);
+      }
+    });
+  }
+
+  /**
+   * Rebuilds the state from an event log that starts at event 0 (replaces the state and
+   * forgets the current intent; with a storage, what is stored is replaced by a snapshot).
+   * All or nothing.
+   * @throws (rejects) EventLogError
+   */
+  async replay(log: Uint8Array): Promise<void> {
+    await this.#exclusive(async () => {
+      this.#apply(log, true);
+      await this.#events.replaceStored(this.snapshot());
+    });
+  }
+
+  #apply(log: Uint8Array, fresh: boolean): void {
+    expectOk(this.#core.bytes(fresh ? "replay" : "append", this.#h, log));
+    this.#events.load(log, fresh);
+    this.#view = undefined;
+    if (fresh) {
+      this.#current = undefined;
+      this.#staged = undefined;
+    }
+  }
+
+  /** A snapshot of state, head and idempotency keys (docs/clp-formats.md §Snapshot). */
+  snapshot(): Uint8Array {
+    return this.#core.raw("snapshot", this.#h);
+  }
+
+  /**
+   * Replaces state, head and idempotency keys with a snapshot's; the event log restarts there.
+   * @throws SnapshotError when the snapshot is corrupt or of another version (state unchanged)
+   */
+  restore(snapshot: Uint8Array): void {
+    this.#checkIdle();
+    this.#restore(snapshot);
+  }
+
+  #restore(snapshot: Uint8Array): void {
+    const [seq, hash] = expectOk(this.#core.bytes("restore", this.#h, snapshot)) as [number, Uint8Array];
+    this.#events.reset(seq, hash);
+    this.#view = undefined;
+    this.#current = undefined;
+    this.#staged = undefined;
+  }
+
+  /** Writes a snapshot to the storage and drops the stored events it covers. */
+  async persist(): Promise<void> {
+    await this.#exclusive(() => this.#snapshot());
+  }
+
+  async #snapshot(): Promise<void> {
+    const snap = this.snapshot();
+    const [seq, hash] = expectOk(this.#core.plain("head", this.#h)) as [number, Uint8Array];
+    await this.#events.saveSnapshot(snap, seq, hash);
+    this.#sinceSnapshot = 0;
+  }
+
+  /** Loads the stored snapshot and events (what `hydrateOnInit` does). */
+  async hydrate(): Promise<void> {
+    await this.#exclusive(() => this.#hydrate());
+  }
+
+  async #hydrate(): Promise<void> {
+    try {
+      const snapshot = await this.#events.readSnapshot();
+      if (snapshot) this.#restore(snapshot);
+      const [seq, hash] = expectOk(this.#core.plain("head", this.#h)) as [number, Uint8Array];
+      const log = await this.#events.readLog(seq, hash);
+      if (log) this.#apply(log, false);
+    } catch (e) {
+      this.#report(e, "hydrate");
+      throw e;
+    }
+  }
+
+  /** Releases the engine. The runtime is unusable afterwards. */
+  close(): void {
+    this.#core.destroy(this.#h);
+  }
+}
+
+/** The event record of a commit answer: byte strings of at most 65,535 bytes, joined. */
+function joinParts(parts: ClaspValue): Uint8Array {
+  const list = parts as Uint8Array[];
+  if (list.length === 1) return list[0]!;
+  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of list) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
