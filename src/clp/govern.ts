@@ -3,56 +3,17 @@
  * on a bound pattern becomes an intent; the committed diff goes out as CLASP SETs (with the
  * router's revisions); a denial goes back to the sender as ERROR 402 with the guard's name.
  *
- * The binding works against the small router interface {@link GovernableRouter} below, which
- * the CLASP MiniRouter (and the relay) implement; tests use an in-memory router.
+ * The binding works against the small router interface `GovernableRouter`
+ * (src/clasp/governance.ts), which the relay and the in-browser hub implement (`RouterHost`);
+ * tests also use an in-memory router.
  * @module
  */
 import type { ClaspValue } from "../clasp/index.js";
+import type { GovernableRouter, InterceptVerdict, InterceptedSet } from "../clasp/governance.js";
 import { GuardDeniedError, PayloadTypeError, ProposalError, CommitError, IntentError, ValidationError } from "./errors.js";
 import type { Runtime } from "./runtime.js";
 
-/** A SET the router is about to apply. */
-export interface InterceptedSet {
-  /** The SET's address. */
-  address: string;
-  /** The SET's value. */
-  value: ClaspValue;
-  /** The sending session's id. */
-  session: string;
-  /** The revision the SET expects, when it carries one. */
-  revision?: number | bigint;
-}
-
-/**
- * What the router does with an intercepted SET: `pass` (apply it normally), `consume` (do
- * not apply it; acknowledge the sender with ACK {address}; the effects arrive as
- * {@link GovernableRouter.applySet} calls), or `deny` (apply nothing; send the sender
- * ERROR {code, message, address}).
- */
-export type InterceptVerdict = { action: "pass" } | { action: "consume" } | { action: "deny"; code: number; message: string };
-
-/** Decides about one intercepted SET; may be async (the router keeps each session's frames in order). */
-export type SetInterceptor = (set: InterceptedSet) => InterceptVerdict | Promise<InterceptVerdict>;
-
-/**
- * The interface a CLASP router offers to a governance layer.
- *
- * - `interceptSet(patterns, hook)`: from now on, every SET whose address matches one of
- *   `patterns` (CLASP router-trie semantics: `*` exactly one segment, which may be empty;
- *   `**` zero or more segments; `b*` a segment starting with b; everything else literal) is
- *   handed to `hook` after the router's own checks (scope, validators) and *before* it is
- *   applied or broadcast. Interceptors are asked in registration order; the first whose
- *   patterns match decides (`pass` moves on to the next, then to normal handling). While an
- *   async verdict is pending, later frames of the same session wait (per-session order).
- *   Returns a function that removes the interceptor.
- * - `applySet(address, value)`: writes on the governance layer's behalf: not intercepted, not
- *   subject to locks or revision checks, revision + 1, a SET with the new revision broadcast
- *   to every matching subscriber (the original sender included). Resolves the new revision.
- */
-export interface GovernableRouter {
-  interceptSet(patterns: readonly string[], hook: SetInterceptor): () => void;
-  applySet(address: string, value: ClaspValue): number | bigint | Promise<number | bigint>;
-}
+export type { InterceptedSet, InterceptVerdict, SetInterceptor, GovernableRouter } from "../clasp/governance.js";
 
 /** A pattern whose SETs become an intent. */
 export interface Binding {

@@ -9,6 +9,8 @@
  * router asks for, at least once a second.
  * @module
  */
+import { codec, type ClaspValue, type Message } from "../clasp/index.js";
+import type { GovernableRouter, InterceptVerdict, SetInterceptor } from "../clasp/governance.js";
 import type { MiniRouter, RouterStep } from "../clasp/router.js";
 import { messageTypeName, type RelayMetrics } from "./metrics.js";
 import type { StatePersister } from "./persist.js";
@@ -42,8 +44,16 @@ const MAX_TICK_MS = 1000;
 /** Messages after which a tick is run soon, so the core collects its garbage under load. */
 const TICK_EVERY_MESSAGES = 4096;
 
-/** Runs a router for peers: connect, receive, disconnect, ticks. */
-export class RouterHost {
+/** CLASP codes of the governance replies (clasp-wire.md §4.2). */
+const INVALID_VALUE = 402;
+const INTERNAL_ERROR = 500;
+
+/**
+ * Runs a router for peers: connect, receive, disconnect, ticks. It is also the router a
+ * governance layer binds to (`GovernableRouter`, src/clasp/governance.ts): SETs on governed
+ * addresses go to its interceptors before the router sees them.
+ */
+export class RouterHost implements GovernableRouter {
   readonly router: MiniRouter;
   readonly #persister: StatePersister | undefined;
   readonly #metrics: RelayMetrics;
@@ -59,6 +69,12 @@ export class RouterHost {
   #applying = false;
   /** Detaches requested during a step (a peer cut off for its queue), done right after it. */
   #detachLater: Array<[number, number]> = [];
+  /** Governance interceptors, in registration order. */
+  #interceptors: Array<{ patterns: readonly string[]; hook: SetInterceptor }> = [];
+  /** Frames of a connection waiting behind a pending interceptor verdict, in order. */
+  readonly #waiting = new Map<number, Uint8Array[]>();
+  /** Session id per connection (from the router's session events). */
+  readonly #sessions: Array<string | undefined> = [];
 
   constructor(router: MiniRouter, options: RouterHostOptions = {}) {
     this.router = router;
@@ -86,9 +102,16 @@ export class RouterHost {
     return conn;
   }
 
-  /** Hands the router one frame `conn` sent, and carries out the step. */
+  /** Hands the router one frame `conn` sent (governed SETs go to the interceptors first), and carries out the step. */
   receive(conn: number, frame: Uint8Array): void {
     if (this.#stopped || !this.#peers[conn]) return;
+    const waiting = this.#waiting.get(conn);
+    if (waiting) return void waiting.push(frame);
+    if (this.#interceptors.length > 0 && this.#govern(conn, frame)) return;
+    this.#route(conn, frame);
+  }
+
+  #route(conn: number, frame: Uint8Array): void {
     const t0 = performance.now();
     const step = this.router.receive(conn, frame);
     // A gesture move waits in the router until a tick flushes it (16 ms coalescing window).
@@ -107,6 +130,8 @@ export class RouterHost {
     if (!this.#peers[conn]) return;
     if (this.#applying) return void this.#detachLater.push([conn, seconds]);
     this.#peers[conn] = undefined;
+    this.#waiting.delete(conn);
+    this.#sessions[conn] = undefined;
     this.#connections--;
     this.#metrics.disconnect?.(seconds);
     this.apply(this.router.disconnect(conn), 0);
@@ -155,6 +180,9 @@ export class RouterHost {
         case "close":
           peers[ev.conn]?.close(ev.code);
           break;
+        case "session":
+          this.#sessions[ev.conn] = ev.session;
+          break;
         case "message":
           m.message?.(messageTypeName(ev.messageType), ev.bytes);
           break;
@@ -168,6 +196,103 @@ export class RouterHost {
           break;
       }
     }
+  }
+
+  /**
+   * Hands SETs whose address matches one of `patterns` to `hook` before the router applies
+   * them (see GovernableRouter). Returns a function that removes the interceptor.
+   * @throws ClaspPatternError when a pattern does not compile
+   */
+  interceptSet(patterns: readonly string[], hook: SetInterceptor): () => void {
+    for (const p of patterns) codec.matchPattern(p, "/"); // compiles (and caches) it, or throws
+    const entry = { patterns: [...patterns], hook };
+    this.#interceptors.push(entry);
+    return () => {
+      this.#interceptors = this.#interceptors.filter((e) => e !== entry);
+    };
+  }
+
+  /**
+   * Writes `value` at `address` for the governance layer: no interception, lock or revision
+   * check; the SET with its new revision goes to every matching subscriber.
+   * @returns the new revision
+   * @throws RangeError when the value is too large for a param
+   */
+  applySet(address: string, value: ClaspValue): number {
+    const step = this.router.hostSet(address, value);
+    const revision = step.revision;
+    this.apply(step, 0);
+    return revision;
+  }
+
+  /** Index of the first interceptor from `from` whose patterns match `address`, or -1. */
+  #interceptor(address: string, from: number): number {
+    for (let i = from; i < this.#interceptors.length; i++) {
+      if (this.#interceptors[i]!.patterns.some((p) => codec.matchPattern(p, address))) return i;
+    }
+    return -1;
+  }
+
+  /** Whether a SET in `m` (a BUNDLE, at any depth) is on a governed address. */
+  #governs(m: Message): boolean {
+    if (m.type === "SET") return this.#interceptor(m.address, 0) >= 0;
+    return m.type === "BUNDLE" && m.messages.some((inner) => this.#governs(inner));
+  }
+
+  /** Takes over `frame` when it sets a governed address; returns whether it did. */
+  #govern(conn: number, frame: Uint8Array): boolean {
+    let decoded;
+    try {
+      decoded = codec.decode(frame);
+    } catch {
+      return false; // the router answers bad frames
+    }
+    const m = decoded.message;
+    if (m.type === "BUNDLE" && this.#governs(m)) {
+      this.#reply(conn, { type: "ERROR", code: INVALID_VALUE, message: "a governed address cannot be set in a BUNDLE: set it on its own" });
+      return true;
+    }
+    if (m.type !== "SET") return false;
+    const first = this.#interceptor(m.address, 0);
+    // Unknown sessions and writes outside the scope get the router's own answer (300, 301).
+    if (first < 0 || !this.router.writable(conn, m.address)) return false;
+    this.#waiting.set(conn, []);
+    void this.#decide(conn, frame, m, decoded.flags.qos, first);
+    return true;
+  }
+
+  /** Asks interceptor `i` (then the next matching ones on `pass`) about a SET, and carries out the verdict. */
+  async #decide(conn: number, frame: Uint8Array, set: Extract<Message, { type: "SET" }>, qos: number, i: number): Promise<void> {
+    let verdict: InterceptVerdict;
+    try {
+      verdict = await this.#interceptors[i]!.hook({
+        address: set.address,
+        value: set.value,
+        session: this.#sessions[conn] ?? "",
+        ...(set.revision === undefined ? {} : { revision: set.revision }),
+      });
+    } catch (e) {
+      verdict = { action: "deny", code: INTERNAL_ERROR, message: e instanceof Error ? e.message : String(e) };
+    }
+    if (!this.#peers[conn]) return; // gone meanwhile
+    if (verdict.action === "pass") {
+      const next = this.#interceptor(set.address, i + 1);
+      if (next >= 0) return this.#decide(conn, frame, set, qos, next);
+      this.#route(conn, frame);
+    } else if (verdict.action === "consume") {
+      if (qos >= 1) this.#reply(conn, { type: "ACK", address: set.address });
+    } else {
+      this.#reply(conn, { type: "ERROR", code: verdict.code, message: verdict.message, address: set.address });
+    }
+    const waiting = this.#waiting.get(conn) ?? [];
+    this.#waiting.delete(conn);
+    for (const f of waiting) this.receive(conn, f);
+  }
+
+  /** Sends one message of the host's own to `conn` (a governance reply). */
+  #reply(conn: number, m: Message): void {
+    const frame = codec.encode(m);
+    this.#peers[conn]?.send(this.#wrap ? this.#wrap(frame) : frame, false);
   }
 
   /** Makes sure a tick runs within `ms`. */
