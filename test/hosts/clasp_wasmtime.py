@@ -7,34 +7,16 @@ stdout: JSON list, per frame: {"tape": [u32...], "reencoded": hex} where "reenco
 """
 import json
 import sys
-from pathlib import Path
 
 import wasmtime
-from wasmtime import component
 
-ROOT = Path(__file__).resolve().parents[2]
+from component_host import interface
+
 IFACE = "clawft:clasp/codec@0.1.0"
 
 
 def main() -> None:
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    comp = component.Component.from_file(engine, str(ROOT / "build" / "clasp.component.wasm"))
-    linker = component.Linker(engine)
-    instance = linker.instantiate(store, comp)
-    iface = instance.get_export_index(store, IFACE)
-
-    def func(name: str):
-        f = instance.get_func(store, instance.get_export_index(store, name, iface))
-        assert f is not None, name
-
-        def call(*args):
-            result = f(store, *args)
-            f.post_return(store)
-            return result
-
-        return call
-
+    func = interface("clasp.component.wasm", IFACE)
     decode, encode, reason = func("decode"), func("encode"), func("reason")
     out = []
     for hexframe in json.load(sys.stdin):

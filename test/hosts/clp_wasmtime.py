@@ -11,12 +11,11 @@ stdout: JSON {"core": {...}, "component": {...}} with, for each, "hash" (state S
 import json
 import struct
 import sys
-from pathlib import Path
 
 import wasmtime
-from wasmtime import component
 
-ROOT = Path(__file__).resolve().parents[2]
+from component_host import ROOT, interface
+
 IFACE = "clawft:clp/engine@0.1.0"
 
 
@@ -53,25 +52,13 @@ def run_core(contract: bytes, log: bytes) -> dict:
 
 
 def run_component(contract: bytes, log: bytes) -> dict:
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    comp = component.Component.from_file(engine, str(ROOT / "build" / "clp.component.wasm"))
-    instance = component.Linker(engine).instantiate(store, comp)
-    iface = instance.get_export_index(store, IFACE)
+    def detail(result):
+        # wasmtime-py returns the err case of result<_, clp-error> as a record value
+        if hasattr(result, "detail"):
+            raise RuntimeError(bytes(result.detail).hex())
+        return result
 
-    def func(name: str):
-        f = instance.get_func(store, instance.get_export_index(store, name, iface))
-        assert f is not None, name
-
-        def call(*args):
-            result = f(store, *args)
-            f.post_return(store)
-            # wasmtime-py returns the err case of result<_, clp-error> as a record value
-            if hasattr(result, "detail"):
-                raise RuntimeError(bytes(result.detail).hex())
-            return result
-
-        return call
+    func = interface("clp.component.wasm", IFACE, detail)
 
     try:
         h = func("create")(contract)
