@@ -22,9 +22,10 @@ import {
   FR_TRUNCATED, FR_SEQUENCE, FR_OP, AR_VALUE, AR_SHAPE, AR_NOT_PREPARED,
 } from "./error";
 import {
-  Out, rdU32, rdU64, chain, digest, sameHash, HASH, LOG_MAGIC, SNAP_MAGIC, FORMAT_VERSION,
+  Out, rdU32, rdU64, chain, sameHash, HASH, LOG_MAGIC, SNAP_MAGIC, FORMAT_VERSION,
   LOG_HEADER, SNAP_HEADER,
 } from "./log";
+import { sha256 } from "./sha256";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
 
@@ -520,7 +521,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let n = encode(this.doc.root);
     if (n == 0) return codecLimit() ? OK : ERROR;
     Raw.reset();
-    if (hash) digest(Wr.out.ptr, n, Raw.room(HASH));
+    if (hash) sha256(Wr.out.ptr, n, Raw.room(HASH));
     else Raw.bytes(Wr.out.ptr, n);
     Result.raw = true;
     return OK;
@@ -539,7 +540,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     Raw.u32(<u32>n);
     Raw.bytes(Wr.out.ptr, n);
     let sum = Raw.len;
-    digest(Raw.ptr(), sum, Raw.room(HASH));
+    sha256(Raw.ptr(), sum, Raw.room(HASH));
     Result.raw = true;
     return OK;
   }
@@ -555,7 +556,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let body = <usize>rdU32(p + 48);
     if (<u64>SNAP_HEADER + <u64>body + <u64>HASH != <u64>n) return formatFail(E_SNAPSHOT, FR_LENGTH, null);
     let sum = new ArrayBuffer(<i32>HASH);
-    digest(p, n - HASH, changetype<usize>(sum));
+    sha256(p, n - HASH, changetype<usize>(sum));
     if (!sameHash(changetype<usize>(sum), p + n - HASH)) return formatFail(E_SNAPSHOT, FR_HASH, null);
     let v = decode(p + SNAP_HEADER, body);
     if (v === null) return formatFail(E_SNAPSHOT, FR_VALUE, vNum(<f64>Err.reason));
