@@ -22,9 +22,10 @@ import {
   FR_TRUNCATED, FR_SEQUENCE, FR_OP, AR_VALUE, AR_SHAPE, AR_NOT_PREPARED,
 } from "./error";
 import {
-  Out, rdU32, rdU64, chain, digest, sameHash, HASH, LOG_MAGIC, SNAP_MAGIC, FORMAT_VERSION,
+  Out, rdU32, rdU64, chain, sameHash, HASH, LOG_MAGIC, SNAP_MAGIC, FORMAT_VERSION,
   LOG_HEADER, SNAP_HEADER,
 } from "./log";
+import { sha256 } from "./sha256";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
 
@@ -520,7 +521,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let n = encode(this.doc.root);
     if (n == 0) return codecLimit() ? OK : ERROR;
     Raw.reset();
-    if (hash) digest(Wr.out.ptr, n, Raw.room(HASH));
+    if (hash) sha256(Wr.out.ptr, n, Raw.room(HASH));
     else Raw.bytes(Wr.out.ptr, n);
     Result.raw = true;
     return OK;
@@ -539,7 +540,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     Raw.u32(<u32>n);
     Raw.bytes(Wr.out.ptr, n);
     let sum = Raw.len;
-    digest(Raw.ptr(), sum, Raw.room(HASH));
+    sha256(Raw.ptr(), sum, Raw.room(HASH));
     Result.raw = true;
     return OK;
   }
@@ -555,7 +556,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let body = <usize>rdU32(p + 48);
     if (<u64>SNAP_HEADER + <u64>body + <u64>HASH != <u64>n) return formatFail(E_SNAPSHOT, FR_LENGTH, null);
     let sum = new ArrayBuffer(<i32>HASH);
-    digest(p, n - HASH, changetype<usize>(sum));
+    sha256(p, n - HASH, changetype<usize>(sum));
     if (!sameHash(changetype<usize>(sum), p + n - HASH)) return formatFail(E_SNAPSHOT, FR_HASH, null);
     let v = decode(p + SNAP_HEADER, body);
     if (v === null) return formatFail(E_SNAPSHOT, FR_VALUE, vNum(<f64>Err.reason));
@@ -586,7 +587,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     if (version != FORMAT_VERSION << 24) return formatFail(E_EVENT_LOG, FR_VERSION, vNum(<f64>(version >>> 24)));
     let base = rdU64(p + 8);
     let startSeq = fresh ? <u64>0 : this.seq;
-    let startHash = fresh ? new ArrayBuffer(<i32>HASH) : this.head;
+    // a copy of the head: the chain hash advances in it, in place, and the head stays as it was on failure
+    let startHash = fresh ? new ArrayBuffer(<i32>HASH) : this.head.slice(0);
     if (base != startSeq) {
       fail2(E_EVENT_LOG, FR_BASE, vNum(<f64>base), vNum(<f64>startSeq));
       return ERROR;
@@ -629,30 +631,30 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     return this.headInfo();
   }
 
-  /** Verifies and applies the record at `at` (event seq + 1) onto `Pending.doc`. */
+  /** Verifies and applies the record at `at` (event seq + 1) onto `Pending.doc`, advancing `Pending.prev`. */
   private appendOne(at: usize, end: usize, seq: u64): u32 {
-    let which = vNum(<f64>(seq + 1));
+    let next = seq + 1;
     let len = end - at >= 4 + HASH ? <usize>rdU32(at) : end;
-    if (<u64>(end - at) < 4 + <u64>len + HASH) return formatFail(E_EVENT_LOG, FR_TRUNCATED, which);
-    let hash = new ArrayBuffer(<i32>HASH);
-    chain(changetype<usize>(Pending.prev), at + 4, len, changetype<usize>(hash));
-    if (!sameHash(changetype<usize>(hash), at + 4 + len)) return formatFail(E_EVENT_LOG, FR_HASH, which);
+    if (<u64>(end - at) < 4 + <u64>len + HASH) return eventFail(FR_TRUNCATED, next);
+    let prev = changetype<usize>(Pending.prev);
+    chain(prev, at + 4, len, prev);
+    if (!sameHash(prev, at + 4 + len)) return eventFail(FR_HASH, next);
     // [seq, time, intent, payload, transition, ops, key]: replay needs seq, ops and key
     let ev = decodeItems(at + 4, len, 0b1100001);
     if (ev === null) {
-      fail2(E_EVENT_LOG, FR_VALUE, which, vNum(<f64>Err.reason));
+      fail2(E_EVENT_LOG, FR_VALUE, vNum(<f64>next), vNum(<f64>Err.reason));
       return ERROR;
     }
     let sv = item(ev, 0);
     let ops = item(ev, 5);
-    if (sv === null || !isInt(sv) || <u64>sv.i != seq + 1) return formatFail(E_EVENT_LOG, FR_SEQUENCE, which);
-    if (ops === null || ops.t != ARRAY) return formatFail(E_EVENT_LOG, FR_FIELDS, which);
+    if (sv === null || !isInt(sv) || <u64>sv.i != next) return eventFail(FR_SEQUENCE, next);
+    if (ops === null || ops.t != ARRAY) return eventFail(FR_FIELDS, next);
     let doc = Pending.doc;
     for (let i = 0, m = ops.a!.length; i < m; i++) {
       if (!applyOp(doc, unchecked(ops.a![i]), false)) {
         let cause = failValue();
         clearFail();
-        fail1(E_EVENT_LOG, FR_OP, which);
+        eventFail(FR_OP, next);
         Fail.cause = cause;
         return ERROR;
       }
@@ -660,9 +662,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     doc.changed.length = 0;
     let kv = item(ev, 6);
     if (kv !== null && kv.t == STRING) {
-      mapPut(Pending.keys, kv.s!, vI64(<i64>(seq + 1)));
+      mapPut(Pending.keys, kv.s!, vI64(<i64>next));
     }
-    Pending.prev = hash;
     return OK;
   }
 }
@@ -688,6 +689,11 @@ function formatFail(code: u32, reason: u32, arg: Val | null): u32 {
   if (arg === null) fail(code, reason);
   else fail1(code, reason, arg);
   return ERROR;
+}
+
+/** An event log failure about event `n` (its number becomes a value only here, off the hot path). */
+function eventFail(reason: u32, n: u64): u32 {
+  return formatFail(E_EVENT_LOG, reason, vNum(<f64>n));
 }
 
 /** Type-checks value `v` of input `k` (index `j`) of intent `d`; errors locate it as [intent, key, …]. */

@@ -1,6 +1,6 @@
 // Errors of the CLP engine: a code (what kind of failure), a reason (which case of it), the
 // values the message needs, and where in the contract it happened. The wording lives in the
-// host (src/clp/messages.ts, docs/clp-formats.md §Errors) so that the core carries no text;
+// host (src/clp/errors.ts, docs/clp-formats.md §Errors) so that the core carries no text;
 // v0.1's messages (clp-semantics.md §12) are reproduced there word for word.
 
 import { Val, vArr } from "./val";
@@ -101,7 +101,7 @@ export function here(): Val {
 }
 
 // Reasons. E_RULE (loc = the rule):
-/** item/index outside filter, map, some, all. */
+/** item/index outside filter, map, some. */
 export const RR_ITEM: u32 = 1;
 /** args [operator, expected (X_*), got (CLASP tag)] */
 export const RR_EXPECTS: u32 = 2;
@@ -109,12 +109,8 @@ export const RR_EXPECTS: u32 = 2;
 export const RR_CONCAT_MIX: u32 = 3;
 /** A string result over 65,535 bytes. */
 export const RR_TOO_LONG: u32 = 4;
-/** args [text]: not an ISO 8601 date. */
-export const RR_DATE: u32 = 5;
 /** A suggestion that is not an object. */
 export const RR_SUGGEST: u32 = 6;
-/** args [path]: inc on a non-number. */
-export const RR_INC: u32 = 7;
 
 /** What an operator expected (RR_EXPECTS args[1]). */
 export const X_NUMBERS: u32 = 1;
@@ -231,5 +227,3 @@ export const AR_SHAPE: u32 = 2;
 export const AR_HANDLE: u32 = 3;
 /** No prepared commit. */
 export const AR_NOT_PREPARED: u32 = 4;
-/** The initial state can only be set before the first event. */
-export const AR_SEED: u32 = 5;

@@ -36,14 +36,6 @@ export const HASH: usize = 32;
     return at;
   }
 
-  u8(v: u32): void {
-    store<u8>(this.room(1), <u8>v);
-  }
-
-  u16(v: u32): void {
-    store<u16>(this.room(2), bswap<u16>(<u16>v));
-  }
-
   u32(v: u32): void {
     store<u32>(this.room(4), bswap<u32>(v));
   }
@@ -73,11 +65,6 @@ export function chain(prev: usize, event: usize, n: usize, out: usize): void {
   memory.copy(p, prev, HASH);
   memory.copy(p + HASH, event, n);
   sha256(p, n + HASH, out);
-}
-
-/** SHA-256 of [p, p + n) into `out`. */
-export function digest(p: usize, n: usize, out: usize): void {
-  sha256(p, n, out);
 }
 
 /** True when the 32 bytes at `a` and `b` are equal. */

@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4, §6.2) over linear memory, for the event log's hash chain and snapshot
 // checksums. The npm package @chainsafe/as-sha256 ships only compiled wasm (no AssemblyScript
 // sources), and wasm-crypto drags in 130 KB of Ed25519 tables, so the core carries this one
-// (verified against node:crypto by test/clp/sha256.test.ts).
+// (verified against node:crypto by test/clp/formats.test.ts).
 
 // Round constants K (FIPS 180-4 §4.2.2): first 32 bits of the fractional parts of the cube
 // roots of the first 64 primes.

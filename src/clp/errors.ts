@@ -219,7 +219,7 @@ function ruleMessage(reason: number, a: unknown[]): string {
     case 3: return '"concat" cannot mix strings and arrays';
     case 4: return "the result is longer than 65535 bytes";
     case 6: return "a suggestion must be an object";
-    default: return `inc needs a number at ${pathText(a[0])}`;
+    default: return `rule failed (reason ${reason})`;
   }
 }
 

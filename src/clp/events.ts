@@ -168,18 +168,23 @@ export class EventLog {
 
   /** The stored events after `seq` framed as a log starting there, or undefined when there are none. */
   async readLog(seq: number, hash: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!this.storage) return undefined;
+    const records = await this.readRecords(seq);
+    return records.length === 0 ? undefined : joinLog(seq, hash, records);
+  }
+
+  /** The stored records of the events after `seq`, in sequence order (unverified). */
+  async readRecords(seq: number): Promise<Uint8Array[]> {
+    if (!this.storage) return [];
     const keys = (await this.storage.keys(`${this.prefix}/e/`))
       .map((k) => ({ k, seq: Number(k.slice(k.lastIndexOf("/") + 1)) }))
       .filter((e) => Number.isSafeInteger(e.seq) && e.seq > seq)
       .sort((a, b) => a.seq - b.seq);
-    if (keys.length === 0) return undefined;
     const records: Uint8Array[] = [];
     for (const { k } of keys) {
       const r = await this.storage.get(k);
       if (r) records.push(r);
     }
-    return joinLog(seq, hash, records);
+    return records;
   }
 
   /** Replaces what is stored with a snapshot (after a replay). */
@@ -210,9 +215,10 @@ export class EventStore {
     const h = await this.#load(aggregateId);
     try {
       expectOk(this.core.bytes("append", h, log));
-      const { records } = splitLog(log);
+      // the engine verified that the records are events base + 1, base + 2, …
+      const { base, records } = splitLog(log);
       const events = new EventLog(this.storage, aggregateId);
-      for (const r of records) await events.persist(decodeEvent(this.core, r).seq, r);
+      for (const [i, r] of records.entries()) await events.persist(base + i + 1, r);
     } finally {
       this.core.destroy(h);
     }
@@ -220,9 +226,8 @@ export class EventStore {
 
   /** The stored events of an aggregate after its snapshot, oldest first. */
   async getEvents(aggregateId: string): Promise<ClpEvent[]> {
-    const log = new EventLog(this.storage, aggregateId);
-    const stored = await log.readLog(0, new Uint8Array(HASH));
-    return stored ? splitLog(stored).records.map((r) => decodeEvent(this.core, r)) : [];
+    const records = await new EventLog(this.storage, aggregateId).readRecords(0);
+    return records.map((r) => decodeEvent(this.core, r));
   }
 
   /**

@@ -64,11 +64,6 @@ export function isEffectOp(v: unknown): v is EffectOp {
   return typeof v === "object" && v !== null && OP in v;
 }
 
-/** The kind of an {@link EffectOp}. */
-export function opKind(v: EffectOp): EffectOp[typeof OP] {
-  return v[OP];
-}
-
 /**
  * Copies a JavaScript value into what the CLASP codec carries: plain objects, arrays and
  * `Uint8Array`s are copied, `Map`s become plain objects, a `Date` becomes its ISO 8601 string

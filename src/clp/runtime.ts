@@ -569,13 +569,14 @@ export class Runtime {
       seq,
     });
     this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entry);
-    this.#notify(diffList.map((d) => d[0].map(String)));
+    this.#notify(diffList);
     return { seq, transition: name, diff, changes, duplicate: false };
   }
 
-  /** Calls the subscribers of changed paths (after the intent was consumed). */
-  #notify(changed: string[][]): void {
-    if (this.#subs.size === 0 || changed.length === 0) return;
+  /** Calls the subscribers of the paths a commit's diff changed (after the intent was consumed). */
+  #notify(diffList: ReadonlyArray<readonly [ClaspValue[], ClaspValue?]>): void {
+    if (this.#subs.size === 0 || diffList.length === 0) return;
+    const changed = diffList.map((d) => d[0].map(String));
     const errors: unknown[] = [];
     const related = (a: string[], b: string[]) => a.every((s, i) => i >= b.length || s === b[i]);
     for (const { segments, callbacks } of this.#subs.values()) {

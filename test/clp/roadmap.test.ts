@@ -379,8 +379,15 @@ describe("event sourcing", () => {
     const c = createRuntime(counterContract());
     await c.replay(a.exportLog());
     await increment(a, 4);
+    await increment(a, 5);
+    // a damaged tail (the last record's hash) is refused after its first event verified: the head stays
+    const damaged = a.exportLog(3);
+    damaged[damaged.length - 1]! ^= 1;
+    const before = c.head();
+    await expect(c.append(damaged)).rejects.toThrow(/event 5: hash mismatch/);
+    expect(c.head()).toEqual(before);
     await c.append(a.exportLog(3));
-    expect(c.getState("count")).toBe(10);
+    expect(c.getState("count")).toBe(15);
     expect(c.head()).toEqual(a.head());
   });
 
