@@ -12,7 +12,7 @@ import { expose, type Endpoint } from "comlink";
 import { MiniRouter, type RouterConfig } from "../clasp/router.js";
 import type { Storage } from "../storage/index.js";
 import { hubLockName, frameBuffer, type PortControl, type PortLike } from "../transports/port.js";
-import { RouterHost, type HostPeer } from "./host.js";
+import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import type { RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
 
@@ -47,11 +47,6 @@ export interface HubStats {
   backlog: number;
 }
 
-/** WebSocket-style close codes for the router's CLASP close codes. */
-function closeCode(code: number): number {
-  return code === 300 || code === 302 ? 1008 : code === 501 ? 1013 : 1000;
-}
-
 /** A hub connection over a MessagePort. MessagePorts have no backpressure: nothing is dropped. */
 class PortPeer implements HostPeer {
   conn = 0;
@@ -61,7 +56,8 @@ class PortPeer implements HostPeer {
     this.port.postMessage(buf, [buf]);
   }
   close(code: number): void {
-    this.port.postMessage({ t: "close", code: closeCode(code), reason: code ? `CLASP ${code}` : "" } satisfies PortControl);
+    const [ws, reason] = wsClose(code);
+    this.port.postMessage({ t: "close", code: ws, reason } satisfies PortControl);
   }
 }
 
@@ -76,7 +72,8 @@ class ChannelPeer implements HostPeer {
     this.channel.postMessage({ t: "frame", to: this.id, data: frameBuffer(frame) } satisfies PortControl);
   }
   close(code: number): void {
-    this.channel.postMessage({ t: "close", to: this.id, code: closeCode(code), reason: code ? `CLASP ${code}` : "" } satisfies PortControl);
+    const [ws, reason] = wsClose(code);
+    this.channel.postMessage({ t: "close", to: this.id, code: ws, reason } satisfies PortControl);
   }
 }
 
