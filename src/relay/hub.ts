@@ -11,7 +11,7 @@
 import { expose, type Endpoint } from "comlink";
 import { MiniRouter, type RouterConfig } from "../clasp/router.js";
 import type { Storage } from "../storage/index.js";
-import { hubLockName, frameBuffer, type PortControl, type PortLike } from "../transports/port.js";
+import { HUB_READY, hubLockName, frameBuffer, type PortControl, type PortLike } from "../transports/port.js";
 import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import type { RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
@@ -40,8 +40,11 @@ export class HubBusyError extends Error {
 
 /** Counters of a running hub. */
 export interface HubStats {
+  /** Open connections (ports and channel clients). */
   connections: number;
+  /** Params the router holds. */
   params: number;
+  /** What was restored from storage at start. */
   restored: RestoreReport;
   /** State changes not yet durable. */
   backlog: number;
@@ -257,13 +260,16 @@ export interface RouterHubWorkerApi {
   start(options?: WorkerHubOptions): Promise<RestoreReport>;
   /** Attaches a connection over a transferred MessagePort. */
   connect(port: MessagePort): void;
+  /** The hub's counters. @throws Error when the hub is not started */
   stats(): HubStats;
+  /** Waits until every state change so far is durable. @throws PersistError; Error when not started */
   flush(): Promise<void>;
+  /** Stops the hub (see {@link RouterHub.close}); a no-op when it is not started. */
   close(): Promise<void>;
 }
 
-/** What {@link exposeRouterHub} posts once it listens (a worker's modules load asynchronously). */
-export const HUB_READY = "clawft-hub-ready";
+/** What {@link exposeRouterHub} posts once it listens (defined with the port protocol, transports/port.ts). */
+export { HUB_READY };
 
 /**
  * Serves a {@link RouterHub} through comlink on `endpoint` (the worker's global scope by
