@@ -104,7 +104,7 @@ export class RouterHub {
    */
   static async start(options: RouterHubOptions = {}): Promise<RouterHub> {
     const channel = options.channel === undefined ? "clawft-hub" : options.channel;
-    const release = channel ? await takeLock(hubLockName(channel)) : undefined;
+    const release = channel ? await takeLock(channel) : undefined;
     if (channel && release === undefined && (await hubAnswers(channel))) {
       throw new HubBusyError(`another hub already serves "${channel}"`);
     }
@@ -210,17 +210,18 @@ export class RouterHub {
 }
 
 /**
- * Takes the Web Lock `name` for as long as the hub runs; resolves to its release function.
+ * Takes the Web Lock of `channel` ({@link hubLockName}) for as long as the hub runs; resolves
+ * to its release function, or undefined where there are no Web Locks.
  * @throws HubBusyError when another context holds it
  */
-async function takeLock(name: string): Promise<(() => void) | undefined> {
+async function takeLock(channel: string): Promise<(() => void) | undefined> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   if (!locks) return undefined;
   return new Promise((resolve, reject) => {
     locks
-      .request(name, { ifAvailable: true }, (lock) => {
+      .request(hubLockName(channel), { ifAvailable: true }, (lock) => {
         if (!lock) {
-          reject(new HubBusyError(`another hub already serves "${name.replace(/^clawft-hub:/, "")}"`));
+          reject(new HubBusyError(`another hub already serves "${channel}"`));
           return undefined;
         }
         return new Promise<void>((release) => resolve(release));
