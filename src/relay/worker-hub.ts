@@ -38,6 +38,7 @@ function workerReady(worker: Worker, ms: number): Promise<void> {
     worker.addEventListener("error", onError);
   });
 }
+
 /** A started hub worker. */
 export interface WorkerHub {
   /** The comlink proxy of the worker's API. */
