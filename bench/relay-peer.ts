@@ -31,7 +31,7 @@ if (mode === "relay") {
       if (!isBinary) return;
       for (const [c, socket] of clients) {
         if (c === ws) continue;
-        if (batched && !(socket as Socket & { writableCorked: number }).writableCorked) {
+        if (batched && !socket.writableCorked) {
           socket.cork();
           if (corked.push(socket) === 1) process.nextTick(uncork);
         }

@@ -173,7 +173,6 @@ async function latency(c: Clients, deliveriesPerSecond: number): Promise<{ p50: 
       }
       if (now - start > WARM_MS + LAT_MS) return resolve();
       setTimeout(tick, 1); // ~1 ms steps: the clients' sockets get the rest of this process
-
     };
     tick();
   });

@@ -9,6 +9,29 @@ import { toJson, fromJson } from "../clasp/json.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
+/**
+ * Bytes from hex text (whitespace ignored).
+ * @throws TypeError when it is not an even number of hex digits (Buffer.from would silently
+ *   drop the rest)
+ */
+function unhex(text: string): Uint8Array {
+  const digits = text.replace(/\s+/g, "");
+  if (!/^(?:[0-9a-f]{2})*$/i.test(digits)) throw new TypeError(`input must be hex bytes (pairs of 0-9 a-f), got ${JSON.stringify(digits.slice(0, 40))}`);
+  return new Uint8Array(Buffer.from(digits, "hex"));
+}
+
+/** Wraps a command's action: an error (bad JSON, bad message, bad hex) prints one line, no stack, and exits 1. */
+function oneLineErrors<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      console.error(`clawft clasp: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
+  };
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -16,7 +39,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** The frames of a short session: a client connects, subscribes, sets, gets, emits, bundles. */
-export const DEMO_SESSION: Array<[string, Message]> = [
+const DEMO_SESSION: Array<[string, Message]> = [
   ["client → router", { type: "HELLO", version: 1, name: "clawft demo", features: ["param", "event", "stream"] }],
   ["router → client", { type: "WELCOME", version: 1, session: "3f1c…", name: "clawft relay", features: ["param", "event", "stream", "gesture", "timeline"], time: 1_763_750_000_000_000 }],
   ["router → client", { type: "SNAPSHOT", params: [] }],
@@ -58,23 +81,27 @@ export function registerClasp(program: Command): void {
     .command("encode [json]")
     .description("encode a message given as JSON (or read from stdin) and print the frame as hex")
     .option("--qos <n>", "frame QoS 0–3 (default: the message type's)")
-    .action(async (json: string | undefined, opts: { qos?: string }) => {
-      const message = fromJson(json ?? (await readStdin())) as Message;
-      const qos = opts.qos === undefined ? undefined : Number(opts.qos);
-      console.log(hex(codec.encode(message, qos === undefined ? undefined : { qos })));
-    });
+    .action(
+      oneLineErrors(async (json: string | undefined, opts: { qos?: string }) => {
+        const message = fromJson(json ?? (await readStdin())) as Message;
+        const qos = opts.qos === undefined ? undefined : Number(opts.qos);
+        console.log(hex(codec.encode(message, qos === undefined ? undefined : { qos })));
+      }),
+    );
   clasp
     .command("decode [hex]")
     .description("decode frames given as hex (or read from stdin), back to back, and print them as JSON")
-    .action(async (text: string | undefined) => {
-      const bytes = new Uint8Array(Buffer.from((text ?? (await readStdin())).replace(/\s+/g, ""), "hex"));
-      let failed = false;
-      for (const r of codec.decodeAll(bytes)) {
-        if (r instanceof ClaspDecodeError) {
-          failed = true;
-          console.error(r.message);
-        } else console.log(toJson(r));
-      }
-      if (failed) process.exitCode = 1;
-    });
+    .action(
+      oneLineErrors(async (text: string | undefined) => {
+        const bytes = unhex(text ?? (await readStdin()));
+        let failed = false;
+        for (const r of codec.decodeAll(bytes)) {
+          if (r instanceof ClaspDecodeError) {
+            failed = true;
+            console.error(r.message);
+          } else console.log(toJson(r));
+        }
+        if (failed) process.exitCode = 1;
+      }),
+    );
 }

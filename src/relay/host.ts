@@ -39,6 +39,20 @@ export interface RouterHostOptions {
   wrapFrame?: (frame: Uint8Array) => Uint8Array;
 }
 
+/**
+ * The WebSocket close code (RFC 6455 §7.4.1) and reason for a CLASP close code of a router
+ * `close` event (codes: clasp-wire.md "Error codes"): 300/302 (unauthorized, token expired) →
+ * 1008, 501 (service unavailable: too many sessions) → 1013, 0 (idle past `sessionTimeout`)
+ * and anything else → 1000. Used by every transport that closes peers (the relay's
+ * WebSockets, the hub's ports and channel).
+ * @returns [close code, reason]
+ */
+export function wsClose(code: number): [number, string] {
+  if (code === 300 || code === 302) return [1008, "unauthorized"];
+  if (code === 501) return [1013, "too many sessions"];
+  return [1000, code === 0 ? "idle" : `closed (${code})`];
+}
+
 /** Longest wait between ticks, ms: TTLs, idle sessions and garbage collection need them. */
 const MAX_TICK_MS = 1000;
 /** Messages after which a tick is run soon, so the core collects its garbage under load. */

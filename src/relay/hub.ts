@@ -11,8 +11,8 @@
 import { expose, type Endpoint } from "comlink";
 import { MiniRouter, type RouterConfig } from "../clasp/router.js";
 import type { Storage } from "../storage/index.js";
-import { hubLockName, frameBuffer, type PortControl, type PortLike } from "../transports/port.js";
-import { RouterHost, type HostPeer } from "./host.js";
+import { HUB_READY, hubLockName, frameBuffer, type PortControl, type PortLike } from "../transports/port.js";
+import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import type { RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
 
@@ -40,16 +40,14 @@ export class HubBusyError extends Error {
 
 /** Counters of a running hub. */
 export interface HubStats {
+  /** Open connections (ports and channel clients). */
   connections: number;
+  /** Params the router holds. */
   params: number;
+  /** What was restored from storage at start. */
   restored: RestoreReport;
   /** State changes not yet durable. */
   backlog: number;
-}
-
-/** WebSocket-style close codes for the router's CLASP close codes. */
-function closeCode(code: number): number {
-  return code === 300 || code === 302 ? 1008 : code === 501 ? 1013 : 1000;
 }
 
 /** A hub connection over a MessagePort. MessagePorts have no backpressure: nothing is dropped. */
@@ -61,7 +59,8 @@ class PortPeer implements HostPeer {
     this.port.postMessage(buf, [buf]);
   }
   close(code: number): void {
-    this.port.postMessage({ t: "close", code: closeCode(code), reason: code ? `CLASP ${code}` : "" } satisfies PortControl);
+    const [ws, reason] = wsClose(code);
+    this.port.postMessage({ t: "close", code: ws, reason } satisfies PortControl);
   }
 }
 
@@ -76,7 +75,8 @@ class ChannelPeer implements HostPeer {
     this.channel.postMessage({ t: "frame", to: this.id, data: frameBuffer(frame) } satisfies PortControl);
   }
   close(code: number): void {
-    this.channel.postMessage({ t: "close", to: this.id, code: closeCode(code), reason: code ? `CLASP ${code}` : "" } satisfies PortControl);
+    const [ws, reason] = wsClose(code);
+    this.channel.postMessage({ t: "close", to: this.id, code: ws, reason } satisfies PortControl);
   }
 }
 
@@ -104,7 +104,7 @@ export class RouterHub {
    */
   static async start(options: RouterHubOptions = {}): Promise<RouterHub> {
     const channel = options.channel === undefined ? "clawft-hub" : options.channel;
-    const release = channel ? await takeLock(hubLockName(channel)) : undefined;
+    const release = channel ? await takeLock(channel) : undefined;
     if (channel && release === undefined && (await hubAnswers(channel))) {
       throw new HubBusyError(`another hub already serves "${channel}"`);
     }
@@ -210,17 +210,18 @@ export class RouterHub {
 }
 
 /**
- * Takes the Web Lock `name` for as long as the hub runs; resolves to its release function.
+ * Takes the Web Lock of `channel` ({@link hubLockName}) for as long as the hub runs; resolves
+ * to its release function, or undefined where there are no Web Locks.
  * @throws HubBusyError when another context holds it
  */
-async function takeLock(name: string): Promise<(() => void) | undefined> {
+async function takeLock(channel: string): Promise<(() => void) | undefined> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   if (!locks) return undefined;
   return new Promise((resolve, reject) => {
     locks
-      .request(name, { ifAvailable: true }, (lock) => {
+      .request(hubLockName(channel), { ifAvailable: true }, (lock) => {
         if (!lock) {
-          reject(new HubBusyError(`another hub already serves "${name.replace(/^clawft-hub:/, "")}"`));
+          reject(new HubBusyError(`another hub already serves "${channel}"`));
           return undefined;
         }
         return new Promise<void>((release) => resolve(release));
@@ -260,13 +261,16 @@ export interface RouterHubWorkerApi {
   start(options?: WorkerHubOptions): Promise<RestoreReport>;
   /** Attaches a connection over a transferred MessagePort. */
   connect(port: MessagePort): void;
+  /** The hub's counters. @throws Error when the hub is not started */
   stats(): HubStats;
+  /** Waits until every state change so far is durable. @throws PersistError; Error when not started */
   flush(): Promise<void>;
+  /** Stops the hub (see {@link RouterHub.close}); a no-op when it is not started. */
   close(): Promise<void>;
 }
 
-/** What {@link exposeRouterHub} posts once it listens (a worker's modules load asynchronously). */
-export const HUB_READY = "clawft-hub-ready";
+/** What {@link exposeRouterHub} posts once it listens (defined with the port protocol, transports/port.ts). */
+export { HUB_READY };
 
 /**
  * Serves a {@link RouterHub} through comlink on `endpoint` (the worker's global scope by

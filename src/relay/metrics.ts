@@ -43,8 +43,22 @@ export function messageTypeName(code: number): string {
   return code === 0 ? "INVALID" : (NAMES[code] ?? `0x${code.toString(16).padStart(2, "0")}`);
 }
 
-/** The hook names of {@link RelayMetrics}. */
-const HOOKS = ["connect", "disconnect", "message", "fanout", "stateUpdate", "error", "sent", "dropped", "slowDisconnect", "step"] as const;
+/**
+ * The hook names of {@link RelayMetrics}, checked by the compiler to be all of them (a hook
+ * missing here would be dropped by {@link combineMetrics} without a word).
+ */
+const HOOKS = Object.keys({
+  connect: 1,
+  disconnect: 1,
+  message: 1,
+  fanout: 1,
+  stateUpdate: 1,
+  error: 1,
+  sent: 1,
+  dropped: 1,
+  slowDisconnect: 1,
+  step: 1,
+} satisfies Record<keyof RelayMetrics, 1>) as Array<keyof RelayMetrics>;
 
 /** Hooks that call each of `sinks` in turn. */
 export function combineMetrics(...sinks: RelayMetrics[]): RelayMetrics {

@@ -15,7 +15,7 @@ import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import { MiniRouter } from "../clasp/router.js";
 import type { Storage } from "../storage/index.js";
 import { defaultConfig, openStorage, type RelayConfig } from "./config.js";
-import { RouterHost, type HostPeer } from "./host.js";
+import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import { combineMetrics, type RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
 import { PrometheusMetrics } from "./prometheus.js";
@@ -55,13 +55,6 @@ function pageOf(dir: string): string | undefined {
 }
 
 const SIZES = new URL("../../build/sizes.json", import.meta.url);
-
-/** WebSocket close codes (RFC 6455 §7.4.1) for the router's CLASP close codes. */
-function wsCloseCode(code: number): [number, string] {
-  if (code === 300 || code === 302) return [1008, "unauthorized"];
-  if (code === 501) return [1013, "too many sessions"];
-  return [1000, code === 0 ? "idle" : `closed (${code})`];
-}
 
 /** Milliseconds a closing peer has to finish the close handshake before its socket is destroyed. */
 const CLOSE_GRACE_MS = 2000;
@@ -159,7 +152,7 @@ class WsPeer implements HostPeer {
   }
 
   close(code: number): void {
-    this.closeWith(...wsCloseCode(code));
+    this.closeWith(...wsClose(code));
   }
 
   /** Closes with a WebSocket code once the queue is flushed. */

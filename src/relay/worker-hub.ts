@@ -9,11 +9,9 @@
  * @module
  */
 import { transfer, wrap, releaseProxy, type Remote } from "comlink";
-import { MessagePortTransport, type PortTransportOptions } from "../transports/port.js";
+import { HUB_READY, MessagePortTransport, type PortTransportOptions } from "../transports/port.js";
 import type { HubStats, RouterHubWorkerApi, WorkerHubOptions } from "./hub.js";
-
-/** `HUB_READY` of hub.ts (not imported: that module holds the router, which pages do not need). */
-const HUB_READY = "clawft-hub-ready";
+import type { RestoreReport } from "./persist.js";
 
 /** Resolves when the worker's hub listens; rejects when its script fails to load. */
 function workerReady(worker: Worker, ms: number): Promise<void> {
@@ -40,7 +38,6 @@ function workerReady(worker: Worker, ms: number): Promise<void> {
     worker.addEventListener("error", onError);
   });
 }
-import type { RestoreReport } from "./persist.js";
 
 /** A started hub worker. */
 export interface WorkerHub {

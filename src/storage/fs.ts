@@ -11,6 +11,20 @@ function fileName(key: string): string {
 }
 
 /**
+ * The key a file name stands for, or undefined when {@link fileName} did not make it (a
+ * temporary file, or a file someone else put in the directory: `get` would not find it).
+ */
+function keyOf(name: string): string | undefined {
+  let key: string;
+  try {
+    key = decodeURIComponent(name);
+  } catch {
+    return undefined; // e.g. "100%": not percent-encoding
+  }
+  return fileName(key) === name ? key : undefined;
+}
+
+/**
  * File-system {@link Storage} (Node): one file per key in `dir`. Writes go to a temporary file
  * that is fsync'd and then renamed over the old one, and the directory is fsync'd, so a
  * crash (even `kill -9` mid-write) leaves the previous or the new value, never a torn file.
@@ -77,13 +91,13 @@ export class FileStorage implements Storage {
     }
   }
 
+  /** Keys of the files this storage wrote; other files in the directory are passed over. */
   async keys(prefix = ""): Promise<string[]> {
     await this.#ready;
     const keys: string[] = [];
     for (const name of await readdir(this.dir)) {
-      if (name.startsWith(TMP)) continue;
-      const key = decodeURIComponent(name);
-      if (key.startsWith(prefix)) keys.push(key);
+      const key = keyOf(name);
+      if (key?.startsWith(prefix)) keys.push(key);
     }
     return keys;
   }

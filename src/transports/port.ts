@@ -35,6 +35,12 @@ export type PortControl =
   | { t: "who" }
   | { t: "here" };
 
+/**
+ * What a hub worker posts on its global scope once it listens (`{ t: HUB_READY }`): messages
+ * sent to a module worker before its modules have loaded are lost, so the page waits for it.
+ */
+export const HUB_READY = "clawft-hub-ready";
+
 /** The Web Lock a hub holds while it serves `channel`. */
 export function hubLockName(channel: string): string {
   return `clawft-hub:${channel}`;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { encode } from "../../src/clasp/index.js";
-import type { Relay } from "../../src/relay/index.js";
+import { combineMetrics, type Relay } from "../../src/relay/index.js";
 import { RawClient, sleep, startRelay, until } from "./helpers.js";
 
 // The 3.3.2 client reads the global WebSocket (clasp-wire.md §10).
@@ -184,6 +184,22 @@ describe("relay with the real @clasp-to/core 3.3.2 client", () => {
     expect(busy.ws.readyState).toBe(WebSocket.OPEN);
     busy.close();
     await short.close();
+  });
+
+  it("calls extra metric hooks beside its own Prometheus metrics", async () => {
+    const seen: string[] = [];
+    const other: string[] = [];
+    const r = await startRelay({
+      metrics: combineMetrics({ message: (type) => seen.push(type), connect: (refused) => seen.push(`connect ${refused}`) }, { message: (type) => other.push(type) }),
+    });
+    const c = await RawClient.hello(r.url);
+    c.send({ type: "PING" });
+    await c.next("PONG");
+    expect(seen).toEqual(["connect false", "HELLO", "PING"]);
+    expect(other).toEqual(["HELLO", "PING"]);
+    expect(await r.metrics.text()).toMatch(/^clawft_relay_messages_total\{type="PING"\} 1$/m);
+    c.close();
+    await r.close();
   });
 
   it("answers plain HTTP probes and serves Prometheus metrics", async () => {

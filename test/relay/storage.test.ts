@@ -1,7 +1,7 @@
 // Relay state storage: write-behind coalescing, retries, restarts with state and revisions
 // back (file system, Redis), TTL deletions, clean shutdown on SIGTERM and a kill -9 mid-write
 // (real child processes).
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -180,6 +180,19 @@ describe("relay restart", () => {
     c.send({ type: "SET", address: "/p/0", value: 0 });
     expect((await c.next("ACK")).revision).toBe(4);
     c.close();
+    await b.close();
+  });
+
+  it("passes over files it did not write in an fs: state directory", async () => {
+    const dir = await tempDir();
+    const a = await startRelay({ storage: `fs:${dir}` });
+    const written = await writeParams(a.url, 3, 1);
+    await a.close();
+    // Files an operator or another tool left there: not percent-encoding, not ours.
+    for (const name of ["100%", "notes.txt", "relay%2Fparam%2Fx%zz"]) await writeFile(join(dir, name), "stray");
+    const b = await startRelay({ storage: `fs:${dir}` });
+    expect(b.restored).toEqual({ restored: 3, refused: 0, unreadable: 0 });
+    expect(await readParams(b.url)).toEqual(written);
     await b.close();
   });
 

@@ -12,8 +12,11 @@ const VOICES = ["en-us", "en-gb", "en-gb-scotland", "de", "fr", "es", "it", "nl"
 const SAMPLE =
   "On March 3rd, 1998, Dr. Eleanor Vance opened a small bookshop on Main St. She paid $12,500 for the lease, and by the end of the first year the shop held more than 4,000 books.";
 
-/** Plays MP3 chunks as they arrive through Media Source Extensions; resolves when all are appended. */
-async function playStreaming(audio: HTMLAudioElement, chunks: AsyncIterable<Uint8Array>, onFirst: () => void): Promise<void> {
+/**
+ * Plays MP3 chunks as they arrive through Media Source Extensions (playback starts with the
+ * first chunk); resolves when all are appended.
+ */
+async function playStreaming(audio: HTMLAudioElement, chunks: AsyncIterable<Uint8Array>): Promise<void> {
   const ms = new MediaSource();
   audio.src = URL.createObjectURL(ms);
   await new Promise((r) => ms.addEventListener("sourceopen", r, { once: true }));
@@ -25,7 +28,6 @@ async function playStreaming(audio: HTMLAudioElement, chunks: AsyncIterable<Uint
     await appended();
     if (first) {
       first = false;
-      onFirst();
       void audio.play().catch(() => {});
     }
   }
@@ -97,7 +99,7 @@ export function mountSpeakPanel(el: HTMLElement): void {
     })();
     try {
       if (typeof MediaSource !== "undefined" && MediaSource.isTypeSupported("audio/mpeg")) {
-        await playStreaming(audio, counted, () => {});
+        await playStreaming(audio, counted);
       } else {
         const parts: Uint8Array[] = [];
         for await (const c of counted) parts.push(c);
