@@ -211,7 +211,9 @@ export class HnswIndex {
     this.#vector(vector, "add");
     label(label_);
     const c = this.#core;
-    c.f32.set(vector, c.io(this.#dim * 4) >>> 2);
+    // Reserve IO first: growing it may grow memory, which detaches any view taken before.
+    const at = c.io(this.#dim * 4) >>> 2;
+    c.f32.set(vector, at);
     this.#done(c.x.add(label_), "add");
   }
 
@@ -362,7 +364,8 @@ export class HnswIndex {
     if (!(bytes instanceof Uint8Array)) throw new HnswArgumentError("load: expected a Uint8Array", bytes);
     const c = await this.#instantiate();
     if (bytes.length > 0xffffffff) throw new HnswArgumentError(`load: snapshot of ${bytes.length} bytes is too big`, bytes.length);
-    c.u8.set(bytes.subarray(0, 64), c.io(64));
+    const header = c.io(64); // before taking the view: growing IO may detach it
+    c.u8.set(bytes.subarray(0, 64), header);
     c.check(c.x.loadBegin(bytes.length), "load");
     let o = 0;
     for (let i = 0; i < 5; i++) {
