@@ -305,7 +305,8 @@ export class HnswIndex {
   resize(maxElements: number): void {
     const c = this.#core;
     int("maxElements", maxElements, 1, 0xffffffff);
-    const stored = this.stats().size + this.stats().deleted;
+    const { size, deleted } = this.stats();
+    const stored = size + deleted;
     if (maxElements < stored) throw new HnswArgumentError(`resize: ${maxElements} is below the ${stored} elements stored`, maxElements);
     c.check(c.x.resizeIndex(maxElements), "resize");
   }
@@ -362,8 +363,8 @@ export class HnswIndex {
    */
   async load(bytes: Uint8Array): Promise<void> {
     if (!(bytes instanceof Uint8Array)) throw new HnswArgumentError("load: expected a Uint8Array", bytes);
-    const c = await this.#instantiate();
     if (bytes.length > 0xffffffff) throw new HnswArgumentError(`load: snapshot of ${bytes.length} bytes is too big`, bytes.length);
+    const c = await this.#instantiate();
     const header = c.io(64); // before taking the view: growing IO may detach it
     c.u8.set(bytes.subarray(0, 64), header);
     c.check(c.x.loadBegin(bytes.length), "load");
