@@ -54,9 +54,11 @@ export interface SearchOptions {
   filter?: Filter;
 }
 
-/** Neighbours of one query, nearest first. */
+/** Neighbours of one query, nearest first (both arrays of the same length, at most k). */
 export interface SearchResult {
+  /** Labels of the neighbours (u32). */
   labels: Uint32Array;
+  /** Their distances to the query in the index's space (see {@link Space}). */
   distances: Float32Array;
 }
 
@@ -64,13 +66,21 @@ export interface SearchResult {
 export interface HnswStats {
   /** Live (not deleted) elements. */
   size: number;
+  /** Elements marked deleted (still stored, still routing searches). */
   deleted: number;
+  /** Elements the index can hold, deleted ones included. */
   maxElements: number;
+  /** Highest graph level in use (0 for an empty index). */
   maxLevel: number;
+  /** Floats per vector. */
   dim: number;
+  /** Distance space. */
   space: Space;
+  /** Links per element on levels ≥ 1. */
   M: number;
+  /** Candidate list size used while building. */
   efConstruction: number;
+  /** Default search candidate list size. */
   ef: number;
   /** Bytes of wasm linear memory the index holds (all of it: vectors, graph, buffers). */
   memoryBytes: number;
