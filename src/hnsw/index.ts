@@ -9,7 +9,7 @@
 import type { Storage } from "../storage/index.js";
 import type { WasmSource } from "../core/loader.js";
 import { Core, E, INFO, hasSimd, instantiate } from "./core.js";
-import { HnswArgumentError, HnswDimensionError, HnswValueError } from "./errors.js";
+import { HnswArgumentError, HnswDimensionError, HnswError, HnswValueError } from "./errors.js";
 
 export * from "./errors.js";
 export { hasSimd } from "./core.js";
@@ -43,7 +43,10 @@ export interface IndexOptions {
 /** A vector: `dim` finite numbers. */
 export type Vector = Float32Array | ArrayLike<number>;
 
-/** Restricts results: labels that may be returned, or a predicate over labels (not across Workers). */
+/**
+ * Restricts results: labels that may be returned, or a predicate over labels (not across
+ * Workers; it must not call the index, which throws {@link HnswError} while a search runs it).
+ */
 export type Filter = ArrayLike<number> | Iterable<number> | ((label: number) => boolean);
 
 /** Options of a search. */
@@ -112,8 +115,9 @@ export async function loadIndex(
 
 /** An HNSW index in its own wasm instance. Methods are synchronous except loading. */
 export class HnswIndex {
-  #core!: Core;
+  #instance!: Core;
   #dim = 0;
+  /** The filter predicate of the search in progress, if any. */
   #predicate: ((label: number) => boolean) | undefined;
   #thrown: { error: unknown } | undefined;
   readonly #simd: boolean;
@@ -140,11 +144,22 @@ export class HnswIndex {
     ] as const;
     int("ef", o.ef, 1, 0xffffffff);
     const index = new HnswIndex(simd, o.source);
-    const c = (index.#core = await index.#instantiate());
+    const c = (index.#instance = await index.#instantiate());
     c.check(c.x.init(...args), "createIndex");
     index.ef = o.ef;
     index.#dim = o.dim;
     return index;
+  }
+
+  /**
+   * The running core. A filter predicate runs in the middle of a search, so a call back into
+   * the index from it would reuse the search's state (and a nested add would run filtered,
+   * calling the predicate again): refused instead.
+   * @throws {@link HnswError} when called from inside a search's filter predicate
+   */
+  get #core(): Core {
+    if (this.#predicate) throw new HnswError("the index cannot be used from inside a search filter predicate", undefined);
+    return this.#instance;
   }
 
   #instantiate(): Promise<Core> {
@@ -386,7 +401,7 @@ export class HnswIndex {
       o += n;
     }
     c.check(c.x.loadEnd(new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(o, true)), "load");
-    this.#core = c;
+    this.#instance = c;
     c.x.stats();
     this.#dim = c.info(INFO.stats + 5);
   }
