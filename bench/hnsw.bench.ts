@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
 import { createIndex } from "../src/hnsw/index.js";
 import { bruteForce, gaussianMixture, recall, type DataSpace } from "./hnsw-data.js";
+import { median } from "./util.js";
 
 const M = 16;
 const EF_CONSTRUCTION = 200;
@@ -44,8 +45,6 @@ interface Contender {
   /** Memory measure, for the table's footnote. */
   measure: string;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Wall and CPU seconds of `fn` (CPU: this process's user + system time, which other load disturbs less). */
 async function timed(fn: () => unknown): Promise<{ wall: number; cpu: number }> {

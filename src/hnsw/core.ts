@@ -36,8 +36,8 @@ export interface HnswExports extends CoreExports {
 /** Word offsets into INFO (assembly/hnsw/error.ts). */
 export const INFO = { result: 0, found: 1, code: 2, value: 3, flag: 4, segments: 5, crc: 15, stats: 16 } as const;
 
-/** Error codes of the core. */
-export const E = { notFinite: 2 } as const;
+/** Error codes of the core that the face maps to typed errors (assembly/hnsw/error.ts E_*). */
+export const E = { argument: 1, notFinite: 2, full: 3, unknownLabel: 4, memory: 5, snapshot: 6 } as const;
 
 const SNAPSHOT_PROBLEMS: SnapshotProblem[] = ["length", "magic", "version", "params", "checksum", "graph", "vector", "labels"];
 const PARAMETERS = ["dim", "space", "M", "efConstruction", "maxElements", "ef", "mode", "IO size"];
@@ -120,15 +120,15 @@ export class Core {
     if (code === 0) return;
     const value = this.info(INFO.value);
     switch (code) {
-      case 1:
+      case E.argument:
         throw new HnswArgumentError(`${op}: ${PARAMETERS[value] ?? "parameter"} out of range`, PARAMETERS[value]);
-      case 3:
+      case E.full:
         throw new HnswFullError(`${op}: the index is full (maxElements ${value}); resize it first`, value);
-      case 4:
+      case E.unknownLabel:
         throw new HnswLabelError(`${op}: no element has label ${value}`, value);
-      case 5:
+      case E.memory:
         throw new HnswMemoryError(`${op}: cannot grow wasm memory (asked for ${value})`, value);
-      case 6: {
+      case E.snapshot: {
         const why = SNAPSHOT_PROBLEMS[value - 1] ?? "params";
         throw new HnswSnapshotError(`${op}: snapshot refused (${why})`, why);
       }

@@ -9,7 +9,7 @@
 import type { Storage } from "../storage/index.js";
 import type { WasmSource } from "../core/loader.js";
 import { Core, E, INFO, hasSimd, instantiate } from "./core.js";
-import { HnswArgumentError, HnswDimensionError, HnswValueError } from "./errors.js";
+import { HnswArgumentError, HnswDimensionError, HnswError, HnswValueError } from "./errors.js";
 
 export * from "./errors.js";
 export { hasSimd } from "./core.js";
@@ -43,7 +43,10 @@ export interface IndexOptions {
 /** A vector: `dim` finite numbers. */
 export type Vector = Float32Array | ArrayLike<number>;
 
-/** Restricts results: labels that may be returned, or a predicate over labels (not across Workers). */
+/**
+ * Restricts results: labels that may be returned, or a predicate over labels (not across
+ * Workers; it must not call the index, which throws {@link HnswError} while a search runs it).
+ */
 export type Filter = ArrayLike<number> | Iterable<number> | ((label: number) => boolean);
 
 /** Options of a search. */
@@ -54,9 +57,11 @@ export interface SearchOptions {
   filter?: Filter;
 }
 
-/** Neighbours of one query, nearest first. */
+/** Neighbours of one query, nearest first (both arrays of the same length, at most k). */
 export interface SearchResult {
+  /** Labels of the neighbours (u32). */
   labels: Uint32Array;
+  /** Their distances to the query in the index's space (see {@link Space}). */
   distances: Float32Array;
 }
 
@@ -64,13 +69,21 @@ export interface SearchResult {
 export interface HnswStats {
   /** Live (not deleted) elements. */
   size: number;
+  /** Elements marked deleted (still stored, still routing searches). */
   deleted: number;
+  /** Elements the index can hold, deleted ones included. */
   maxElements: number;
+  /** Highest graph level in use (0 for an empty index). */
   maxLevel: number;
+  /** Floats per vector. */
   dim: number;
+  /** Distance space. */
   space: Space;
+  /** Links per element on levels ≥ 1. */
   M: number;
+  /** Candidate list size used while building. */
   efConstruction: number;
+  /** Default search candidate list size. */
   ef: number;
   /** Bytes of wasm linear memory the index holds (all of it: vectors, graph, buffers). */
   memoryBytes: number;
@@ -102,8 +115,9 @@ export async function loadIndex(
 
 /** An HNSW index in its own wasm instance. Methods are synchronous except loading. */
 export class HnswIndex {
-  #core!: Core;
+  #instance!: Core;
   #dim = 0;
+  /** The filter predicate of the search in progress, if any. */
   #predicate: ((label: number) => boolean) | undefined;
   #thrown: { error: unknown } | undefined;
   readonly #simd: boolean;
@@ -130,11 +144,22 @@ export class HnswIndex {
     ] as const;
     int("ef", o.ef, 1, 0xffffffff);
     const index = new HnswIndex(simd, o.source);
-    const c = (index.#core = await index.#instantiate());
+    const c = (index.#instance = await index.#instantiate());
     c.check(c.x.init(...args), "createIndex");
     index.ef = o.ef;
     index.#dim = o.dim;
     return index;
+  }
+
+  /**
+   * The running core. A filter predicate runs in the middle of a search, so a call back into
+   * the index from it would reuse the search's state (and a nested add would run filtered,
+   * calling the predicate again): refused instead.
+   * @throws {@link HnswError} when called from inside a search's filter predicate
+   */
+  get #core(): Core {
+    if (this.#predicate) throw new HnswError("the index cannot be used from inside a search filter predicate", undefined);
+    return this.#instance;
   }
 
   #instantiate(): Promise<Core> {
@@ -211,7 +236,9 @@ export class HnswIndex {
     this.#vector(vector, "add");
     label(label_);
     const c = this.#core;
-    c.f32.set(vector, c.io(this.#dim * 4) >>> 2);
+    // Reserve IO first: growing it may grow memory, which detaches any view taken before.
+    const at = c.io(this.#dim * 4) >>> 2;
+    c.f32.set(vector, at);
     this.#done(c.x.add(label_), "add");
   }
 
@@ -303,7 +330,8 @@ export class HnswIndex {
   resize(maxElements: number): void {
     const c = this.#core;
     int("maxElements", maxElements, 1, 0xffffffff);
-    const stored = this.stats().size + this.stats().deleted;
+    const { size, deleted } = this.stats();
+    const stored = size + deleted;
     if (maxElements < stored) throw new HnswArgumentError(`resize: ${maxElements} is below the ${stored} elements stored`, maxElements);
     c.check(c.x.resizeIndex(maxElements), "resize");
   }
@@ -360,9 +388,10 @@ export class HnswIndex {
    */
   async load(bytes: Uint8Array): Promise<void> {
     if (!(bytes instanceof Uint8Array)) throw new HnswArgumentError("load: expected a Uint8Array", bytes);
-    const c = await this.#instantiate();
     if (bytes.length > 0xffffffff) throw new HnswArgumentError(`load: snapshot of ${bytes.length} bytes is too big`, bytes.length);
-    c.u8.set(bytes.subarray(0, 64), c.io(64));
+    const c = await this.#instantiate();
+    const header = c.io(64); // before taking the view: growing IO may detach it
+    c.u8.set(bytes.subarray(0, 64), header);
     c.check(c.x.loadBegin(bytes.length), "load");
     let o = 0;
     for (let i = 0; i < 5; i++) {
@@ -372,7 +401,7 @@ export class HnswIndex {
       o += n;
     }
     c.check(c.x.loadEnd(new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(o, true)), "load");
-    this.#core = c;
+    this.#instance = c;
     c.x.stats();
     this.#dim = c.info(INFO.stats + 5);
   }

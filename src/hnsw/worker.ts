@@ -16,7 +16,9 @@ import { HnswArgumentError, dataToError } from "./errors.js";
 
 /** Search options across a Worker: `filter` is a list of allowed labels only. */
 export interface WorkerSearchOptions {
+  /** Candidate list size; at least `k` is used. Defaults to the index's `ef`. */
   ef?: number;
+  /** Only these labels are returned; others still route the search. */
   filter?: ArrayLike<number> | Iterable<number>;
 }
 

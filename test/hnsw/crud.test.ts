@@ -97,6 +97,23 @@ describe("hnsw deletes, updates and resizing", () => {
     expect(r.distances[1]).toBeCloseTo(1, 6);
   });
 
+  it("adds the first vector even when making room for it grows wasm memory", async () => {
+    // The first add sizes the IO region; across these shapes that sometimes crosses a page,
+    // so memory grows and every view of the old buffer is detached.
+    let grew = 0;
+    for (let dim = 1500; dim < 1600; dim += 7) {
+      for (const maxElements of [7, 100, 1000]) {
+        const index = await createIndex({ dim, maxElements });
+        const before = index.stats().memoryBytes;
+        const v = new Float32Array(dim).fill(0.5);
+        index.add(v, 1);
+        expect(index.getPoint(1)).toEqual(v);
+        if (index.stats().memoryBytes > before) grew++;
+      }
+    }
+    expect(grew).toBeGreaterThan(0); // the case that matters was exercised
+  });
+
   it("takes labels up to 2^32 - 1 and reports them unsigned", async () => {
     const index = await createIndex({ dim: 2, maxElements: 4 });
     index.add([0, 0], 0xffffffff);

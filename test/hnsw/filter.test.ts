@@ -71,4 +71,29 @@ describe("hnsw filtered search", () => {
     index.add(row(queries, DIM, 3), N + 1); // construction is unfiltered again
     expect(index.search(row(queries, DIM, 3), 1).labels[0]).toBe(N + 1);
   });
+
+  it("a predicate that calls back into the index is refused, and the index is unchanged", async () => {
+    const { queries, index } = await built();
+    const q = row(queries, DIM, 4);
+    const before = index.save();
+    let label = N;
+    const reentrant = [
+      () => index.add(row(queries, DIM, 5), label++), // would run filtered, calling the predicate again
+      () => index.search(q, 1),
+      () => index.remove(0),
+    ];
+    for (const call of reentrant) {
+      let first = true;
+      const filter = () => {
+        if (first) {
+          first = false;
+          call();
+        }
+        return true;
+      };
+      expect(() => index.search(q, K, { filter })).toThrow(/inside a search filter/);
+    }
+    expect(Buffer.compare(index.save(), before)).toBe(0); // (toEqual walks 400 kB slowly)
+    expect(index.search(q, K, { filter: (l) => l % 2 === 0 }).labels).toHaveLength(K);
+  });
 });
