@@ -382,7 +382,11 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
     s.output.close();
   };
 
+  /** A node's inactivity timeout in ms: its own, else the run's, else the default. */
+  const timeoutOf = (s: Stage): number => s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
   // Enforces each node's inactivity timeout; the clock pauses while the node waits on a neighbour.
+  // It looks four times per shortest timeout (every 10 ms to 1 s).
   const watchdog = setInterval(() => {
     const now = Date.now();
     for (const s of stages) {
@@ -391,13 +395,13 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
         s.lastProgress = now;
         continue;
       }
-      const limit = s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const limit = timeoutOf(s);
       if (now - s.lastProgress > limit) {
         fail(s, "TIMEOUT", `no progress for ${limit} ms (inactivity timeout)`);
         return;
       }
     }
-  }, Math.max(10, Math.min(1000, Math.floor(Math.min(...stages.map((s) => s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS)) / 4))));
+  }, Math.max(10, Math.min(1000, Math.floor(Math.min(...stages.map(timeoutOf)) / 4))));
 
   const runStage = async (s: Stage): Promise<void> => {
     const { plugin } = s.node;
@@ -438,16 +442,19 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
     // Every plugin must be gone (reaped) before the run settles.
     await Promise.all(stages.map((s) => s.proc?.exited));
   });
+  const settle = (): void => {
+    clearInterval(watchdog);
+    options.signal?.removeEventListener("abort", onAbortSignal);
+  };
   const done = all.then(
     () => {
-      clearInterval(watchdog);
-      options.signal?.removeEventListener("abort", onAbortSignal);
+      settle();
       finished = true;
       if (failure) throw failure;
       return { ...progress(), warnings };
     },
     (e: unknown) => {
-      clearInterval(watchdog);
+      settle();
       throw e;
     },
   );
