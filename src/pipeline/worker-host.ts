@@ -199,7 +199,7 @@ export function startWorkerPlugin(worker: WorkerLike, plugin: PluginInfo): Plugi
 
 /**
  * Starts a `wasi` plugin: checks that `module` is a WASI preview1 command, then creates its worker
- * (which runs {@link serveWasi}) and sends it the module, argv (`[plugin id, ...manifest args]`)
+ * (which runs `serveWasi` of wasi-host.ts) and sends it the module, argv (`[plugin id, ...manifest args]`)
  * and `CLAWFT_PROTOCOL`.
  * @param createWorker called only once the module passed the check
  * @param sharedMemory stream stdin through a SharedArrayBuffer mailbox of
