@@ -18,11 +18,10 @@ import { iterateStream } from "../src/pipeline/executor.js";
 import { encodeFrame, END_FRAME } from "../src/pipeline/frames.js";
 import { encodeHandshake, PROTOCOL_VERSION } from "../src/pipeline/protocol.js";
 import { PipelineHost } from "../src/pipeline/node/host.js";
-import { pluginFromManifest } from "../src/pipeline/manifest.js";
 import type { ResolvedPipeline } from "../src/pipeline/orchestration.js";
+import { median, table } from "./util.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const PARAGRAPH = `The lighthouse on Gull Rock was built in 1874, and for 112 years a keeper climbed its 97 steps every evening.
 Dr. Margaret Hale, who kept the light from 1951 to 1986, wrote that the lamp burned 3.5 litres of oil a night.
@@ -142,31 +141,29 @@ export default async function (): Promise<void> {
   const firstMs = median(ours.map((r) => r.firstMs));
   const peerMs = median(peer);
   console.log(`Text → MP3: ${TEXT.length} characters, ${audio.toFixed(1)} s of speech, ${RUNS} runs, medians.\n`);
-  console.log("| | pipeline (normalize → speak → mp3, 3 plugins) | monolith (eSpeak NG + LAME in one process) | pipeline / monolith |");
-  console.log("|---|---:|---:|---:|");
-  console.log(`| wall time | ${oursMs.toFixed(0)} ms | ${peerMs.toFixed(0)} ms | ${(oursMs / peerMs).toFixed(2)} |`);
-  console.log(`| real-time factor (s of audio per s) | ${(audio / (oursMs / 1000)).toFixed(1)}× | ${(audio / (peerMs / 1000)).toFixed(1)}× | ${(peerMs / oursMs).toFixed(2)} |`);
-  console.log(`| time to first output byte | ${firstMs.toFixed(0)} ms | ${peerMs.toFixed(0)} ms (batch) | ${(firstMs / peerMs).toFixed(2)} |`);
-
-  const fault = pluginFromManifest(await readFile(join(root, "test/pipeline/fixtures/plugins/fault/plugin.toml"), "utf8"), new URL("../test/pipeline/fixtures/plugins/fault/", import.meta.url));
-  const faultHost = await PipelineHost.open({ pluginDirs: [], verify: false, cacheFile: null });
-  const echo3 = await (async () => {
-    faultHost.plugins.set("fault", fault);
-    return faultHost.prepare(`[input]\ntype = "application/octet-stream"\n[[nodes]]\nid = "a"\nplugin = "fault"\n[[nodes]]\nid = "b"\nplugin = "fault"\n[[nodes]]\nid = "c"\nplugin = "fault"\n`);
-  })();
-  const entry = join(root, "test/pipeline/fixtures/plugins/fault/fault.mjs");
+  table(
+    ["", "pipeline (normalize → speak → mp3, 3 plugins)", "monolith (eSpeak NG + LAME in one process)", "pipeline / monolith"],
+    [
+      ["wall time", `${oursMs.toFixed(0)} ms`, `${peerMs.toFixed(0)} ms`, (oursMs / peerMs).toFixed(2)],
+      ["real-time factor (s of audio per s)", `${(audio / (oursMs / 1000)).toFixed(1)}×`, `${(audio / (peerMs / 1000)).toFixed(1)}×`, (peerMs / oursMs).toFixed(2)],
+      ["time to first output byte", `${firstMs.toFixed(0)} ms`, `${peerMs.toFixed(0)} ms (batch)`, (firstMs / peerMs).toFixed(2)],
+    ],
+  );
+  // The test fixture `fault` plugin in its default mode echoes every frame back.
+  const fixtures = join(root, "test/pipeline/fixtures/plugins");
+  const ECHO3 = `[input]\ntype = "application/octet-stream"\n[[nodes]]\nid = "a"\nplugin = "fault"\n[[nodes]]\nid = "b"\nplugin = "fault"\n[[nodes]]\nid = "c"\nplugin = "fault"\n`;
+  const entry = join(fixtures, "fault/fault.mjs");
   console.log("\nExecutor overhead: 3 pass-through plugins (Node processes), the executor vs kernel pipes between them (`sh -c \"a | b | c\"`).");
   console.log("Host CPU is this process's user+system time: with the executor it frames, parses and copies every frame at every stage;");
   console.log("with kernel pipes it only writes the input and reads the output.\n");
-  console.log("| frames × size | wall: executor | wall: kernel pipes | executor / pipes | host CPU: executor | host CPU: pipes | host CPU per frame per stage |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  const rows: string[][] = [];
   for (const [frames, size] of [
     [20_000, 1024],
     [2_000, 16 * 1024],
     [200, 256 * 1024],
   ] as const) {
-    const h = await PipelineHost.open({ ...faultHost.options, maxFrame: size, pluginDirs: [] });
-    h.plugins.set("fault", fault);
+    const h = await PipelineHost.open({ pluginDirs: [fixtures], verify: false, cacheFile: null, maxFrame: size });
+    const echo3 = await h.prepare(ECHO3);
     const e: Array<{ ms: number; cpuUs: number }> = [];
     const d: Array<{ ms: number; cpuUs: number }> = [];
     for (let i = 0; i < RUNS; i++) {
@@ -177,8 +174,7 @@ export default async function (): Promise<void> {
     const dm = median(d.map((x) => x.ms));
     const ec = median(e.map((x) => x.cpuUs));
     const dc = median(d.map((x) => x.cpuUs));
-    console.log(
-      `| ${frames} × ${size / 1024} KiB | ${em.toFixed(0)} ms | ${dm.toFixed(0)} ms | ${(em / dm).toFixed(2)} | ${(ec / 1000).toFixed(0)} ms | ${(dc / 1000).toFixed(0)} ms | ${((ec - dc) / frames / 3).toFixed(1)} µs |`,
-    );
+    rows.push([`${frames} × ${size / 1024} KiB`, `${em.toFixed(0)} ms`, `${dm.toFixed(0)} ms`, (em / dm).toFixed(2), `${(ec / 1000).toFixed(0)} ms`, `${(dc / 1000).toFixed(0)} ms`, `${((ec - dc) / frames / 3).toFixed(1)} µs`]);
   }
+  table(["frames × size", "wall: executor", "wall: kernel pipes", "executor / pipes", "host CPU: executor", "host CPU: pipes", "host CPU per frame per stage"], rows);
 }

@@ -1,4 +1,4 @@
-/** Shared benchmark helpers: timing with warm-up and medians, and markdown tables. */
+/** Shared benchmark helpers: same-run comparisons with warm-up and medians, and markdown tables. */
 
 /** Median of a list of numbers. */
 export function median(xs: number[]): number {
@@ -8,25 +8,19 @@ export function median(xs: number[]): number {
 }
 
 /**
- * Runs `fn` (which processes `items` items per call) repeatedly: a warm-up, then `runs` timed
- * rounds of at least `minMs` each. Returns the median throughput in items per second.
+ * Calls `fn` (which processes `items` items per call) for at least `minMs` milliseconds and
+ * returns the rate in items per second.
  */
-export function throughput(fn: () => void, items: number, { runs = 7, minMs = 150 } = {}): number {
-  const warm = performance.now();
-  while (performance.now() - warm < minMs) fn();
-  const rates: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    let calls = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    while (t1 - t0 < minMs) {
-      fn();
-      calls++;
-      t1 = performance.now();
-    }
-    rates.push((calls * items * 1000) / (t1 - t0));
+function rate(fn: () => void, items: number, minMs: number): number {
+  let calls = 0;
+  const t0 = performance.now();
+  let t1 = t0;
+  while (t1 - t0 < minMs) {
+    fn();
+    calls++;
+    t1 = performance.now();
   }
-  return median(rates);
+  return (calls * items * 1000) / (t1 - t0);
 }
 
 /** Formats a number with thousands separators and no decimals (or `digits` decimals). */
@@ -34,7 +28,7 @@ export function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-/** Prints a markdown table. */
+/** Prints a markdown table to stdout: `head` is the header row; the first column is left-aligned, the others right-aligned. */
 export function table(head: string[], rows: Array<Array<string | number>>): void {
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
@@ -47,25 +41,14 @@ export function table(head: string[], rows: Array<Array<string | number>>): void
  * each (items/s) and the median of the per-round ratios a/b.
  */
 export function compare(a: () => void, b: () => void, items: number, { rounds = 9, minMs = 120 } = {}): { a: number; b: number; ratio: number } {
-  const rate = (fn: () => void) => {
-    let calls = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    while (t1 - t0 < minMs) {
-      fn();
-      calls++;
-      t1 = performance.now();
-    }
-    return (calls * items * 1000) / (t1 - t0);
-  };
-  rate(a);
-  rate(b);
+  rate(a, items, minMs); // warm-up
+  rate(b, items, minMs);
   const as: number[] = [];
   const bs: number[] = [];
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const x = rate(a);
-    const y = rate(b);
+    const x = rate(a, items, minMs);
+    const y = rate(b, items, minMs);
     as.push(x);
     bs.push(y);
     ratios.push(x / y);

@@ -52,49 +52,35 @@ class Parser {
     if (this.at >= this.text.length) return null;
     const c = this.text.charCodeAt(this.at);
     const v = new JValue();
-    if (c == 123) {
-      v.kind = J_OBJ;
+    if (c == 123 || c == 91) {
+      // Object or array: the same loop; an object member has a key and a colon first.
+      const isObj = c == 123;
+      const close = isObj ? 125 : 93;
+      v.kind = isObj ? J_OBJ : J_ARR;
       this.at++;
       this.ws();
-      if (this.peek() == 125) {
+      if (this.peek() == close) {
         this.at++;
         return v;
       }
       while (true) {
-        this.ws();
-        if (this.peek() != 34) return null;
-        const k = this.str();
-        if (k === null) return null;
-        this.ws();
-        if (this.peek() != 58) return null;
-        this.at++;
-        const item = this.value(depth + 1);
-        if (item === null) return null;
-        v.keys.push(k);
-        v.items.push(item);
-        this.ws();
-        const d = this.peek();
-        this.at++;
-        if (d == 125) return v;
-        if (d != 44) return null;
-      }
-    }
-    if (c == 91) {
-      v.kind = J_ARR;
-      this.at++;
-      this.ws();
-      if (this.peek() == 93) {
-        this.at++;
-        return v;
-      }
-      while (true) {
+        if (isObj) {
+          this.ws();
+          if (this.peek() != 34) return null;
+          const k = this.str();
+          if (k === null) return null;
+          this.ws();
+          if (this.peek() != 58) return null;
+          this.at++;
+          v.keys.push(k);
+        }
         const item = this.value(depth + 1);
         if (item === null) return null;
         v.items.push(item);
         this.ws();
         const d = this.peek();
         this.at++;
-        if (d == 93) return v;
+        if (d == close) return v;
         if (d != 44) return null;
       }
     }

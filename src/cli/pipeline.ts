@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { pipeline as streamPipeline } from "node:stream/promises";
 import { OrchestrationError, PipelineError, PluginInstallError } from "../pipeline/errors.js";
 import type { RunProgress } from "../pipeline/executor.js";
-import { BUNDLED_PLUGINS, PipelineHost } from "../pipeline/node/host.js";
+import { BUNDLED_PLUGINS, describePipeline, PipelineHost } from "../pipeline/node/host.js";
 
 /** Plugin directories: `--plugins` if given, else `<orchestration dir>/plugins`, `./plugins`, the bundled ones. */
 function pluginDirs(given: string[] | undefined, orchestration?: string): string[] {
@@ -141,7 +141,7 @@ export function registerPipeline(program: Command): void {
     try {
       const host = await PipelineHost.open(hostOptions(o, file));
       const p = await host.prepare(await readFile(file, "utf8"));
-      if (o.json) process.stdout.write(`${JSON.stringify({ valid: true, nodes: p.nodes.map((n) => ({ id: n.id, plugin: n.plugin.id, input_type: n.inputType, output_type: n.outputType, options: n.options })) }, null, 2)}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify({ valid: true, ...describePipeline(p) }, null, 2)}\n`);
       else {
         process.stdout.write(`${file}: valid (${p.inputType} → ${p.outputType})\n`);
         for (const n of p.nodes) process.stdout.write(`  ${n.id} [${n.plugin.id} ${n.plugin.manifest.version}] ${n.inputType} → ${n.outputType} ${JSON.stringify(n.options)}\n`);

@@ -7,9 +7,8 @@
  * @module
  */
 import type { PluginInfo } from "./manifest.js";
-import { PROTOCOL_VERSION } from "./protocol.js";
-import type { Runner, Runners } from "./runner.js";
-import { canShareMemory, SHARED_CAPACITY, SHARED_HEADER, workerProcess, type WorkerLike } from "./worker-host.js";
+import type { Runners } from "./runner.js";
+import { canShareMemory, compileOncePerUrl, startWasiPlugin, startWorkerPlugin, type WorkerLike } from "./worker-host.js";
 
 /** Options of {@link browserRunners}. */
 export interface BrowserRunnerOptions {
@@ -32,27 +31,10 @@ async function compileUrl(url: string): Promise<WebAssembly.Module> {
 
 /** Runners for `wasi` and `worker` plugins in Web Workers. */
 export function browserRunners(options: BrowserRunnerOptions): Runners {
-  const modules = new Map<string, Promise<WebAssembly.Module>>();
-  const compile = options.compile ?? compileUrl;
+  const compile = compileOncePerUrl(options.compile ?? compileUrl);
   const shared = options.sharedMemory ?? canShareMemory();
-  const env = { CLAWFT_PROTOCOL: PROTOCOL_VERSION };
-
-  const wasi: Runner = async (plugin) => {
-    let m = modules.get(plugin.entrypointUrl);
-    if (!m) {
-      m = compile(plugin.entrypointUrl);
-      modules.set(plugin.entrypointUrl, m);
-      m.catch(() => modules.delete(plugin.entrypointUrl));
-    }
-    const module = await m;
-    const bad = WebAssembly.Module.imports(module).find((i) => i.module !== "wasi_snapshot_preview1");
-    if (bad) throw new Error(`${plugin.entrypointUrl} imports ${bad.module}.${bad.name}; a WASI command may only import wasi_snapshot_preview1`);
-    const sab = shared ? new SharedArrayBuffer(SHARED_HEADER + SHARED_CAPACITY) : undefined;
-    return workerProcess(options.createWorker(plugin), { type: "start", plugin: plugin.id, args: [plugin.id, ...plugin.manifest.args], env, module }, sab);
+  return {
+    wasi: async (plugin) => startWasiPlugin(plugin, await compile(plugin.entrypointUrl), () => options.createWorker(plugin), shared),
+    worker: async (plugin) => startWorkerPlugin(options.createWorker(plugin), plugin),
   };
-
-  const worker: Runner = async (plugin) =>
-    workerProcess(options.createWorker(plugin), { type: "start", plugin: plugin.id, args: plugin.manifest.args, env });
-
-  return { wasi, worker };
 }

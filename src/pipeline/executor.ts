@@ -6,7 +6,7 @@
  * @module
  */
 import { FrameError, PipelineError, type PipelineErrorCode, type PluginErrorFrame } from "./errors.js";
-import { chunkPayload, DEFAULT_MAX_FRAME, END_FRAME, FrameReader, frameHeader } from "./frames.js";
+import { chunkPayload, DEFAULT_MAX_FRAME, encodeFrame, END_FRAME, FrameReader, frameHeader } from "./frames.js";
 import type { ResolvedNode, ResolvedPipeline } from "./orchestration.js";
 import { encodeHandshake, isCompatibleProtocol, parseErrorFrame, PROTOCOL_VERSION } from "./protocol.js";
 import type { ExitStatus, PluginProcess, Runners } from "./runner.js";
@@ -168,6 +168,16 @@ async function* inputChunks(input: PipelineInput): AsyncGenerator<Uint8Array> {
   }
 }
 
+/** Payloads up to this size are copied behind their header and written once; larger ones go as two writes. */
+const COALESCE_BYTES = 4096;
+
+/** Writes one frame to a plugin's stdin: one write (a copy) for a small payload, header then payload for a large one. */
+async function writeFrame(proc: PluginProcess, payload: Uint8Array): Promise<void> {
+  if (payload.length <= COALESCE_BYTES) return proc.write(encodeFrame(payload));
+  await proc.write(frameHeader(payload.length));
+  await proc.write(payload);
+}
+
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_OUTPUT = 2 ** 31;
 const DEFAULT_BUFFER = 256 * 1024;
@@ -275,8 +285,7 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
         fail(s, "PROTOCOL_VIOLATION", `handshake of ${handshake.length} bytes exceeds max_frame ${maxFrame}`);
         return;
       }
-      await proc.write(frameHeader(handshake.length));
-      await proc.write(handshake);
+      await writeFrame(proc, handshake);
       s.touch();
       for (;;) {
         s.starved = true;
@@ -285,8 +294,7 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
         s.touch();
         if (chunk === null) break;
         for (const part of chunkPayload(chunk, maxFrame)) {
-          await proc.write(frameHeader(part.length));
-          await proc.write(part);
+          await writeFrame(proc, part);
           s.bytesIn += part.length;
           s.touch();
         }
@@ -382,7 +390,11 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
     s.output.close();
   };
 
+  /** A node's inactivity timeout in ms: its own, else the run's, else the default. */
+  const timeoutOf = (s: Stage): number => s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
   // Enforces each node's inactivity timeout; the clock pauses while the node waits on a neighbour.
+  // It looks four times per shortest timeout (every 10 ms to 1 s).
   const watchdog = setInterval(() => {
     const now = Date.now();
     for (const s of stages) {
@@ -391,13 +403,13 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
         s.lastProgress = now;
         continue;
       }
-      const limit = s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const limit = timeoutOf(s);
       if (now - s.lastProgress > limit) {
         fail(s, "TIMEOUT", `no progress for ${limit} ms (inactivity timeout)`);
         return;
       }
     }
-  }, Math.max(10, Math.min(1000, Math.floor(Math.min(...stages.map((s) => s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS)) / 4))));
+  }, Math.max(10, Math.min(1000, Math.floor(Math.min(...stages.map(timeoutOf)) / 4))));
 
   const runStage = async (s: Stage): Promise<void> => {
     const { plugin } = s.node;
@@ -438,16 +450,19 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
     // Every plugin must be gone (reaped) before the run settles.
     await Promise.all(stages.map((s) => s.proc?.exited));
   });
+  const settle = (): void => {
+    clearInterval(watchdog);
+    options.signal?.removeEventListener("abort", onAbortSignal);
+  };
   const done = all.then(
     () => {
-      clearInterval(watchdog);
-      options.signal?.removeEventListener("abort", onAbortSignal);
+      settle();
       finished = true;
       if (failure) throw failure;
       return { ...progress(), warnings };
     },
     (e: unknown) => {
-      clearInterval(watchdog);
+      settle();
       throw e;
     },
   );

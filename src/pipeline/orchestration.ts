@@ -141,10 +141,11 @@ export function validateOrchestration(
   options: ValidateOptions = {},
 ): ResolvedPipeline {
   const issues: OrchestrationIssue[] = [];
-  const found: Array<{ id: string; plugin: PluginInfo | undefined; node: Orchestration["nodes"][number] }> = [];
+  const found: Array<{ id: string; plugin: PluginInfo | undefined; node: Orchestration["nodes"][number]; values: Record<string, OptionValue> }> = [];
   for (const node of orch.nodes) {
     const id = node.id ?? node.plugin;
     const plugin = plugins.get(node.plugin);
+    let values: Record<string, OptionValue> = {};
     if (!plugin) {
       const known = [...plugins.keys()].sort();
       issues.push({ node: id, code: "UNKNOWN_PLUGIN", message: `unknown plugin "${node.plugin}" (available: ${known.join(", ") || "none"})` });
@@ -157,11 +158,11 @@ export function validateOrchestration(
       }
       const problem = options.checkPlugin?.(plugin);
       if (problem) issues.push({ node: id, code: "UNVERIFIED_PLUGIN", message: problem });
-      for (const msg of resolveOptions(plugin.manifest.options, node.options).issues) {
-        issues.push({ node: id, code: "INVALID_OPTION", message: msg });
-      }
+      const resolved = resolveOptions(plugin.manifest.options, node.options);
+      for (const msg of resolved.issues) issues.push({ node: id, code: "INVALID_OPTION", message: msg });
+      values = resolved.values;
     }
-    found.push({ id, plugin, node });
+    found.push({ id, plugin, node, values });
   }
 
   // Type check: what flows into each node must be something it accepts.
@@ -192,14 +193,14 @@ export function validateOrchestration(
   // Pick concrete edge types, preferring each producer's order.
   const nodes: ResolvedNode[] = [];
   let inputType = orch.input.type;
-  found.forEach(({ id, plugin, node }, i) => {
+  found.forEach(({ id, plugin, node, values }, i) => {
     const caps = plugin!.manifest.capabilities;
     const next = found[i + 1]?.plugin?.manifest.capabilities.input;
     const outputType = next ? caps.output.find((t) => next.includes(t))! : (wanted ?? caps.output[0]!);
     nodes.push({
       id,
       plugin: plugin!,
-      options: resolveOptions(plugin!.manifest.options, node.options).values,
+      options: values,
       inputType,
       outputType,
       timeoutMs: node.timeout_ms ?? plugin!.manifest.timeout_ms,

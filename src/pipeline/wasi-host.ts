@@ -45,6 +45,8 @@ export interface WasiStart {
   readonly maxInputBytes?: number;
 }
 
+/** Default of {@link WasiStart.maxInputBytes}: 64 MiB. */
+const DEFAULT_MAX_INPUT = 64 * 1024 * 1024;
 const ERRNO_SUCCESS = 0;
 const ERRNO_FAULT = 21;
 
@@ -79,9 +81,10 @@ export function serveWasi(port: PortLike, createWasi: CreateWasi): void {
     } else if (m.type === "stdin" && start && !overflow) {
       post({ type: "stdin-ack", bytes: m.data.length });
       pendingBytes += m.data.length;
-      if (pendingBytes > (start.maxInputBytes ?? 64 * 1024 * 1024)) {
+      const limit = start.maxInputBytes ?? DEFAULT_MAX_INPUT;
+      if (pendingBytes > limit) {
         overflow = true;
-        const msg = new TextEncoder().encode(JSON.stringify({ type: "INPUT_LIMIT", message: `input exceeds ${start.maxInputBytes ?? 64 * 1024 * 1024} bytes (no shared memory: this host collects a wasi plugin's whole input first)`, fatal: true }));
+        const msg = new TextEncoder().encode(JSON.stringify({ type: "INPUT_LIMIT", message: `input exceeds ${limit} bytes (no shared memory: this host collects a wasi plugin's whole input first)`, fatal: true }));
         post({ type: "stdout", data: END_FRAME.slice() });
         post({ type: "stdout", data: frameHeader(msg.length) });
         post({ type: "stdout", data: msg });

@@ -6,6 +6,8 @@
  * module can block in `fd_read` while the host streams. Runs in every host (no Node modules).
  * @module
  */
+import type { PluginInfo } from "./manifest.js";
+import { PROTOCOL_VERSION } from "./protocol.js";
 import type { ExitStatus, PluginProcess } from "./runner.js";
 import { TailBuffer } from "./runner.js";
 
@@ -181,5 +183,50 @@ export function workerProcess(worker: WorkerLike, start: HostToWorker & { type: 
       finish({ code: null, signal: "terminated" });
     },
     stderrTail: () => stderr.toString(),
+  };
+}
+
+/** Environment every worker and wasi plugin gets (docs/plugin-protocol.md §7). */
+const PLUGIN_ENV: Readonly<Record<string, string>> = { CLAWFT_PROTOCOL: PROTOCOL_VERSION };
+
+/**
+ * Starts a `worker` plugin in `worker` (a module using `self.postMessage`): its `start` message
+ * carries the plugin id, the manifest's `args` and `CLAWFT_PROTOCOL`.
+ */
+export function startWorkerPlugin(worker: WorkerLike, plugin: PluginInfo): PluginProcess {
+  return workerProcess(worker, { type: "start", plugin: plugin.id, args: plugin.manifest.args, env: PLUGIN_ENV });
+}
+
+/**
+ * Starts a `wasi` plugin: checks that `module` is a WASI preview1 command, then creates its worker
+ * (which runs `serveWasi` of wasi-host.ts) and sends it the module, argv (`[plugin id, ...manifest args]`)
+ * and `CLAWFT_PROTOCOL`.
+ * @param createWorker called only once the module passed the check
+ * @param sharedMemory stream stdin through a SharedArrayBuffer mailbox of
+ *   {@link SHARED_CAPACITY} bytes; otherwise the worker collects the whole input first
+ * @throws Error when the module imports anything outside `wasi_snapshot_preview1` (the executor
+ *   reports it as `SPAWN_FAILED`)
+ */
+export function startWasiPlugin(plugin: PluginInfo, module: WebAssembly.Module, createWorker: () => WorkerLike, sharedMemory: boolean): PluginProcess {
+  const bad = WebAssembly.Module.imports(module).find((i) => i.module !== "wasi_snapshot_preview1");
+  if (bad) throw new Error(`${plugin.entrypointUrl} imports ${bad.module}.${bad.name}; a WASI command may only import wasi_snapshot_preview1`);
+  const shared = sharedMemory ? new SharedArrayBuffer(SHARED_HEADER + SHARED_CAPACITY) : undefined;
+  return workerProcess(createWorker(), { type: "start", plugin: plugin.id, args: [plugin.id, ...plugin.manifest.args], env: PLUGIN_ENV, module }, shared);
+}
+
+/**
+ * Wraps `compile` so each URL is compiled once (concurrent callers share the promise); a failed
+ * compilation is forgotten so a later call retries.
+ */
+export function compileOncePerUrl(compile: (url: string) => Promise<WebAssembly.Module>): (url: string) => Promise<WebAssembly.Module> {
+  const modules = new Map<string, Promise<WebAssembly.Module>>();
+  return (url) => {
+    let m = modules.get(url);
+    if (!m) {
+      m = compile(url);
+      modules.set(url, m);
+      m.catch(() => modules.delete(url));
+    }
+    return m;
   };
 }

@@ -27,7 +27,7 @@ import { iterateStream, type PipelineRun, type RunProgress } from "../executor.j
 import type { OptionSpec, PluginInfo } from "../manifest.js";
 import type { ResolvedPipeline } from "../orchestration.js";
 import type { VerifyResult } from "../verify.js";
-import { BUNDLED_PLUGINS, PipelineHost } from "./host.js";
+import { BUNDLED_PLUGINS, describePipeline, PipelineHost } from "./host.js";
 
 const configSchema = z.strictObject({
   server: z.strictObject({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7420) }).default({ host: "127.0.0.1", port: 7420 }),
@@ -156,15 +156,6 @@ function pluginSummary(p: PluginInfo, v: VerifyResult | undefined): object {
     mode: m.capabilities.mode,
     verified: v ? v.ok : null,
     ...(v && !v.ok && { verify_error: v.error }),
-  };
-}
-
-function describePipeline(p: ResolvedPipeline): object {
-  return {
-    name: p.name ?? null,
-    input_type: p.inputType,
-    output_type: p.outputType,
-    nodes: p.nodes.map((n) => ({ id: n.id, plugin: n.plugin.id, input_type: n.inputType, output_type: n.outputType, options: n.options })),
   };
 }
 

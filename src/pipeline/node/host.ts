@@ -18,6 +18,21 @@ import { VerifyCache } from "./verify.js";
 /** The reference plugins shipped with clawft (`plugins/` at the package root). */
 export const BUNDLED_PLUGINS = fileURLToPath(new URL("../../../plugins/", import.meta.url));
 
+/**
+ * The JSON shape of a validated pipeline, in the protocol's snake_case: `{name, input_type,
+ * output_type, nodes: [{id, plugin, input_type, output_type, options}]}` (`name` null when the
+ * orchestration has none). The daemon's `/pipeline/validate` and `clawft pipeline validate --json`
+ * both print it.
+ */
+export function describePipeline(p: ResolvedPipeline): object {
+  return {
+    name: p.name ?? null,
+    input_type: p.inputType,
+    output_type: p.outputType,
+    nodes: p.nodes.map((n) => ({ id: n.id, plugin: n.plugin.id, input_type: n.inputType, output_type: n.outputType, options: n.options })),
+  };
+}
+
 /** Limits and defaults of a host (the daemon reads them from daemon.toml). */
 export interface HostOptions {
   /** Directories scanned for plugins, in priority order. */

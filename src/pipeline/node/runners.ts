@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import type { PluginInfo } from "../manifest.js";
 import { PROTOCOL_VERSION } from "../protocol.js";
 import { TailBuffer, type ExitStatus, type PluginProcess, type Runner, type Runners } from "../runner.js";
-import { SHARED_CAPACITY, SHARED_HEADER, workerProcess, type WorkerLike } from "../worker-host.js";
+import { compileOncePerUrl, startWasiPlugin, startWorkerPlugin, type WorkerLike } from "../worker-host.js";
 
 /** Live child processes, killed if the host process exits first (no orphans). */
 const live = new Set<ChildProcess>();
@@ -183,23 +183,12 @@ export function workerRunner(): Runner {
     await access(fileURLToPath(entry), constants.R_OK).catch(() => {
       throw new Error(`entrypoint ${fileURLToPath(entry)} does not exist or is not readable`);
     });
-    const w = startWorker(entry);
-    return workerProcess(asWorkerLike(w), { type: "start", plugin: plugin.id, args: plugin.manifest.args, env: { CLAWFT_PROTOCOL: PROTOCOL_VERSION } });
+    return startWorkerPlugin(asWorkerLike(startWorker(entry)), plugin);
   };
 }
 
-const modules = new Map<string, Promise<WebAssembly.Module>>();
-
 /** Compiles (once per URL) a plugin's WASI module. */
-function compileWasm(url: string): Promise<WebAssembly.Module> {
-  let m = modules.get(url);
-  if (!m) {
-    m = readFile(fileURLToPath(url)).then((bytes) => WebAssembly.compile(bytes));
-    modules.set(url, m);
-    m.catch(() => modules.delete(url));
-  }
-  return m;
-}
+const compileWasm = compileOncePerUrl(async (url) => WebAssembly.compile(await readFile(fileURLToPath(url))));
 
 /**
  * Runs `wasi` plugins: the command module runs with `node:wasi` in a worker thread, stdin
@@ -210,16 +199,7 @@ export function wasiRunner(): Runner {
   const entry = new URL(fromSource ? "./wasi-worker.ts" : "./wasi-worker.js", here);
   return async (plugin) => {
     const module = await compileWasm(plugin.entrypointUrl);
-    const imports = WebAssembly.Module.imports(module);
-    const bad = imports.find((i) => i.module !== "wasi_snapshot_preview1");
-    if (bad) throw new Error(`${plugin.entrypointUrl} imports ${bad.module}.${bad.name}; a WASI command may only import wasi_snapshot_preview1`);
-    const shared = new SharedArrayBuffer(SHARED_HEADER + SHARED_CAPACITY);
-    const w = startWorker(entry);
-    return workerProcess(
-      asWorkerLike(w),
-      { type: "start", plugin: plugin.id, args: [plugin.id, ...plugin.manifest.args], env: { CLAWFT_PROTOCOL: PROTOCOL_VERSION }, module },
-      shared,
-    );
+    return startWasiPlugin(plugin, module, () => asWorkerLike(startWorker(entry)), true);
   };
 }
 
