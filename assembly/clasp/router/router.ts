@@ -171,7 +171,6 @@ export function clearDue(): void {
 
 class Step {
   static now: u64 = 0;
-  static session: Session | null = null;
   static frame: usize = 0;
   static frameLen: usize = 0;
   static qos: u32 = 0;
@@ -551,11 +550,7 @@ function handleSubscribe(s: Session): void {
   takeString();
   let mask = take();
   if (mask == 0) mask = 0xff;
-  let maxRate: u32 = present() ? take() : 0;
-  let epsilon: f64 = 0;
-  if (present()) epsilon = reinterpret<f64>(take64());
-  let history: u32 = present() ? take() : 0;
-  let window: u32 = present() ? take() : 0;
+  // The options (max rate, epsilon, history, window) that follow are not applied (docs/router.md).
   let pattern = compilePattern(sp, sl);
   if (pattern === null) {
     ml = 0;
@@ -572,7 +567,7 @@ function handleSubscribe(s: Session): void {
     refuse(s.conn, 301, T_FORBIDDEN, sp, sl);
     return;
   }
-  let sub = new Subscription(s, id, pattern, mask, maxRate, epsilon, history, window);
+  let sub = new Subscription(s, id, pattern, mask);
   let subs = s.subs;
   if (index >= 0) {
     trie.remove(unchecked(subs[index])); // reusing an id replaces the subscription (no ghost)
@@ -1088,7 +1083,6 @@ export function receive(conn: u32, p: usize, len: usize, now: u64): bool {
   let s = sessionOf(conn);
   if (!s) return false;
   Step.now = now;
-  Step.session = s;
   s.lastActive = now;
   if (len > <usize>Config.maxMessageSize) {
     event(EV_MESSAGE, conn, 0, <u32>len);

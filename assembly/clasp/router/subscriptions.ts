@@ -26,11 +26,6 @@ export class Subscription {
     public pattern: Pattern,
     /** Signal type mask (param 0x01 … timeline 0x10). */
     public mask: u32,
-    /** SUBSCRIBE options as received (max rate, epsilon, history, window; 0 = absent). */
-    public maxRate: u32,
-    public epsilon: f64,
-    public history: u32,
-    public window: u32,
   ) {}
 }
 
