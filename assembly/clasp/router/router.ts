@@ -13,7 +13,7 @@ import { STRING, RAW, encodeTagged } from "../value";
 import { decodeFrame, encodeFrame, MAX_PAYLOAD } from "../frame";
 import { decodeValueAt } from "../codec";
 import * as M from "../message";
-import { Region } from "../../abi/buffer";
+import { Region, copyBytes } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
 import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, splitAddress, matchSplit } from "../pattern";
 import { Trie, Subscription } from "./subscriptions";
@@ -618,12 +618,8 @@ class SetOp {
   hasTtl: bool = false;
   ttl: u32 = 0;
   constructor(ap: usize, an: usize, vp: usize, vn: usize) {
-    let address = new ArrayBuffer(<i32>an);
-    memory.copy(changetype<usize>(address), ap, an);
-    let value = new ArrayBuffer(<i32>vn);
-    memory.copy(changetype<usize>(value), vp, vn);
-    this.address = address;
-    this.value = value;
+    this.address = copyBytes(ap, an);
+    this.value = copyBytes(vp, vn);
   }
 }
 
@@ -863,19 +859,15 @@ function handlePublish(s: Session): void {
     let g = changetype<Gesture | null>(gestures.get(gestureKey.ptr, gestureKeyLen));
     if (phase == 0) {
       if (!g) {
-        let addr = new ArrayBuffer(<i32>an);
-        memory.copy(changetype<usize>(addr), ap, an);
-        g = new Gesture(addr);
+        g = new Gesture(copyBytes(ap, an));
         gestures.set(gestureKey.ptr, gestureKeyLen, g);
       }
     } else if (phase == 1 && g) {
-      let copy = new ArrayBuffer(<i32>Step.frameLen);
-      memory.copy(changetype<usize>(copy), Step.frame, Step.frameLen);
       if (g.pending === null) {
         g.due = Step.now + GESTURE_WINDOW;
         if (dueAt == 0 || g.due < dueAt) dueAt = g.due;
       }
-      g.pending = copy;
+      g.pending = copyBytes(Step.frame, Step.frameLen);
       g.sender = s;
       return;
     } else if (g) {
@@ -902,8 +894,7 @@ function handleBundle(s: Session): void {
       let signal = take() & 7;
       take();
       takeString();
-      let addr = new ArrayBuffer(<i32>sl);
-      memory.copy(changetype<usize>(addr), sp, sl);
+      let addr = copyString();
       // Re-encode the inner PUBLISH as a frame of its own, from its tape: its type word
       // becomes a frame word (version 1, default QoS) for the encoder, then is put back.
       Tr.pos = at - 4;
@@ -913,9 +904,7 @@ function handleBundle(s: Session): void {
       writeAt(0);
       encodeFrame();
       store<u32>(at - 4, saved);
-      let bytes = new ArrayBuffer(<i32>writtenBytes());
-      memory.copy(changetype<usize>(bytes), valueBuf.ptr, writtenBytes());
-      publishes.push(bytes);
+      publishes.push(copyBytes(valueBuf.ptr, writtenBytes()));
       pubAddr.push(addr);
       pubSignal.push(signal > 4 ? 1 : signal);
       if (!canWrite(s, changetype<usize>(addr), <usize>addr.byteLength)) {
@@ -996,10 +985,9 @@ class Signal extends Keyed {
 
 const signals = new BytesMap();
 
+/** A copy of the string last read by `takeString`. */
 function copyString(): ArrayBuffer {
-  let b = new ArrayBuffer(<i32>sl);
-  memory.copy(changetype<usize>(b), sp, sl);
-  return b;
+  return copyBytes(sp, sl);
 }
 
 function handleAnnounce(s: Session): void {
