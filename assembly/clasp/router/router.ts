@@ -408,17 +408,11 @@ function allows(scopes: Array<Pattern> | null): bool {
   return false;
 }
 
-/** Whether session `s` may read the address [p, p + n). Splits it (Segments). */
-function canRead(s: Session, p: usize, n: usize): bool {
-  if (s.read === null) return true;
+/** Whether the address [p, p + n) is in `scopes` (a session's read or write scope). Splits it (Segments). */
+function inScope(scopes: Array<Pattern> | null, p: usize, n: usize): bool {
+  if (scopes === null) return true;
   splitAddress(p, n);
-  return allows(s.read);
-}
-
-function canWrite(s: Session, p: usize, n: usize): bool {
-  if (s.write === null) return true;
-  splitAddress(p, n);
-  return allows(s.write);
+  return allows(scopes);
 }
 
 /** Trie filter: not the excluded sender, and readable by the subscriber (Segments = address). */
@@ -563,7 +557,7 @@ function handleSubscribe(s: Session): void {
     refuse(s.conn, 429, T_TOO_MANY_SUBSCRIPTIONS, sp, sl);
     return;
   }
-  if (pattern.literal && !canRead(s, sp, sl)) {
+  if (pattern.literal && !inScope(s.read, sp, sl)) {
     refuse(s.conn, 301, T_FORBIDDEN, sp, sl);
     return;
   }
@@ -652,7 +646,7 @@ class Simulated extends Keyed {
 /** Why `op` from `s` would fail against `sim`: a CLASP code (0 ok), its text built by msg…(). */
 function check(s: Session, op: SetOp, sim: Simulated, newParams: u32): u32 {
   let ap = changetype<usize>(op.address), an = <usize>op.address.byteLength;
-  if (!canWrite(s, ap, an)) {
+  if (!inScope(s.write, ap, an)) {
     msg(T_FORBIDDEN);
     return 301;
   }
@@ -782,7 +776,7 @@ function handleSet(s: Session): void {
 
 function handleGet(s: Session): void {
   takeString();
-  if (!canRead(s, sp, sl)) {
+  if (!inScope(s.read, sp, sl)) {
     refuse(s.conn, 301, T_FORBIDDEN, sp, sl);
     return;
   }
@@ -840,7 +834,7 @@ function handlePublish(s: Session): void {
   let phase = take();
   takeString();
   let ap = sp, an = sl;
-  if (!canWrite(s, ap, an)) {
+  if (!inScope(s.write, ap, an)) {
     refuse(s.conn, 301, T_FORBIDDEN, ap, an);
     return;
   }
@@ -907,7 +901,7 @@ function handleBundle(s: Session): void {
       publishes.push(copyBytes(valueBuf.ptr, writtenBytes()));
       pubAddr.push(addr);
       pubSignal.push(signal > 4 ? 1 : signal);
-      if (!canWrite(s, changetype<usize>(addr), <usize>addr.byteLength)) {
+      if (!inScope(s.write, changetype<usize>(addr), <usize>addr.byteLength)) {
         refuse(s.conn, 301, T_FORBIDDEN, changetype<usize>(addr), <usize>addr.byteLength);
         return;
       }
@@ -1016,7 +1010,7 @@ function handleAnnounce(s: Session): void {
       if (present()) takeString();
     }
     sig.expires = Step.now + ANNOUNCE_LIFETIME;
-    if (canWrite(s, changetype<usize>(sig.address), <usize>sig.address.byteLength)) {
+    if (inScope(s.write, changetype<usize>(sig.address), <usize>sig.address.byteLength)) {
       signals.set(changetype<usize>(sig.address), <usize>sig.address.byteLength, sig);
     }
   }
@@ -1179,7 +1173,7 @@ export function tick(now: u64): u64 {
  */
 export function writable(conn: u32, p: usize, n: usize): bool {
   let s = sessionOf(conn);
-  return s !== null && s.active && canWrite(s, p, n);
+  return s !== null && s.active && inScope(s.write, p, n);
 }
 
 /** Writer id of the host's own writes (`hostSet`): the router's name. */
