@@ -133,7 +133,9 @@ describe("decode errors", () => {
 
   it("refuses nesting deeper than 64", () => {
     const deep = (n: number) => [...Array(n)].flatMap(() => [0x0a, 0x00, 0x01]).concat([0x00]);
-    expect(decodeValue(new Uint8Array(deep(64)))).toBeDefined();
+    let nested: unknown = null;
+    for (let i = 0; i < 64; i++) nested = [nested];
+    expect(decodeValue(new Uint8Array(deep(64)))).toEqual(nested);
     expect(() => decodeValue(new Uint8Array(deep(65)))).toThrow(/nesting deeper than 64/);
   });
 
