@@ -826,7 +826,7 @@ function flushGesture(g: Gesture): void {
   let pending = g.pending;
   if (pending === null) return;
   g.pending = null;
-  forward(changetype<usize>(g.address), <usize>g.address.byteLength, 3, changetype<usize>(pending), <usize>pending.byteLength, g.sender);
+  forward(changetype<usize>(g.address), <usize>g.address.byteLength, M.SIGNAL_GESTURE, changetype<usize>(pending), <usize>pending.byteLength, g.sender);
 }
 
 function handlePublish(s: Session): void {
@@ -838,7 +838,7 @@ function handlePublish(s: Session): void {
     refuse(s.conn, 301, T_FORBIDDEN, ap, an);
     return;
   }
-  if (signal > 4) signal = 1;
+  if (signal > M.SIGNAL_TIMELINE) signal = M.SIGNAL_EVENT; // unknown signal: an event
   let kind = take();
   if (kind == 1) skipValue();
   else if (kind == 2) {
@@ -848,7 +848,7 @@ function handlePublish(s: Session): void {
   if (present()) take64();
   let hasId = present();
   let id: u32 = hasId ? take() : 0;
-  if (signal == 3 && hasId) {
+  if (signal == M.SIGNAL_GESTURE && hasId) {
     keyOf(ap, an, id);
     let g = changetype<Gesture | null>(gestures.get(gestureKey.ptr, gestureKeyLen));
     if (phase == 0) {
@@ -900,7 +900,7 @@ function handleBundle(s: Session): void {
       store<u32>(at - 4, saved);
       publishes.push(copyBytes(valueBuf.ptr, writtenBytes()));
       pubAddr.push(addr);
-      pubSignal.push(signal > 4 ? 1 : signal);
+      pubSignal.push(signal > M.SIGNAL_TIMELINE ? M.SIGNAL_EVENT : signal);
       if (!inScope(s.write, changetype<usize>(addr), <usize>addr.byteLength)) {
         refuse(s.conn, 301, T_FORBIDDEN, changetype<usize>(addr), <usize>addr.byteLength);
         return;
