@@ -117,12 +117,16 @@ export class ClaspCodec {
     return bytes.length;
   }
 
-  /** Opens the tape reader on the `bytes` tape bytes the last core call wrote (INFO OUT, BASE). */
-  #open(bytes: number, widths: boolean | undefined): TapeReader {
+  /**
+   * Opens the tape reader on the tape the last core call wrote (INFO OUT and BASE): `bytes`
+   * long, or INFO BYTES when not given. Re-makes the memory views first (the call may have
+   * grown memory).
+   */
+  #open(widths: boolean | undefined, bytes?: number): TapeReader {
     this.#views();
     const r = this.#reader;
     r.widths = widths ?? false;
-    r.open(this.#infoWord(OUT), bytes, this.#infoWord(BASE));
+    r.open(this.#infoWord(OUT), bytes ?? this.#infoWord(BYTES), this.#infoWord(BASE));
     return r;
   }
 
@@ -207,7 +211,7 @@ export class ClaspCodec {
   }
 
   #readFrames(count: number, widths: boolean | undefined, bias?: Int32Array): Array<DecodedFrame | ClaspDecodeError> {
-    const r = this.#open(this.#infoWord(BYTES), widths);
+    const r = this.#open(widths);
     const out: Array<DecodedFrame | ClaspDecodeError> = new Array(count);
     for (let i = 0; i < count; i++) out[i] = r.frame(this.#reason, bias ? bias[i] : 0);
     return out;
@@ -224,8 +228,7 @@ export class ClaspCodec {
     this.#views();
     this.#u32[bound] = bytes.length;
     this.#core.decode(bytes.length, 1);
-    this.#views();
-    const result = this.#open(this.#infoWord(BYTES), options?.widths).frame(this.#reason);
+    const result = this.#open(options?.widths).frame(this.#reason);
     if (result instanceof ClaspDecodeError) throw result;
     return result;
   }
@@ -292,7 +295,7 @@ export class ClaspCodec {
     if (len === 0) {
       throw new ClaspDecodeError(this.#infoWord(ERR_CODE), this.#infoWord(ERR_AT), this.#reason(this.#infoWord(ERR_REASON)));
     }
-    return this.#open(len, options?.widths).value();
+    return this.#open(options?.widths, len).value();
   }
 
   /** Copies `text` as UTF-8 into the core's input region; returns its length in bytes. */
@@ -339,7 +342,7 @@ export class ClaspCodec {
 
   /** @internal Feeds a chunk to stream `handle` and reads what completed. */
   _push(handle: number, chunk: Uint8Array, widths: boolean): Array<DecodedFrame | ClaspDecodeError> {
-    const r = this.#open(this.#core.streamPush(handle, this.#put(chunk)), widths);
+    const r = this.#open(widths, this.#core.streamPush(handle, this.#put(chunk)));
     const out: Array<DecodedFrame | ClaspDecodeError> = [];
     while (!r.done) out.push(r.frame(this.#reason));
     return out;
