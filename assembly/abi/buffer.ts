@@ -1,4 +1,5 @@
-// Growable byte regions in linear memory, shared by every core's host boundary.
+// Growable byte regions in linear memory, shared by every core's host boundary, and owned
+// copies of bytes read out of them.
 //
 // A host writes its input into a region and reads results out of one; regions are reused
 // across calls, so the steady state allocates nothing. Growth doubles, so a run of calls
@@ -24,4 +25,11 @@
     this.cap = cap;
     return p;
   }
+}
+
+/** A new ArrayBuffer holding a copy of bytes [p, p + n) (e.g. a key or value read from a frame). */
+export function copyBytes(p: usize, n: usize): ArrayBuffer {
+  let b = new ArrayBuffer(<i32>n);
+  memory.copy(changetype<usize>(b), p, n);
+  return b;
 }

@@ -5,6 +5,8 @@
 // map owns, values are managed references, so the GC sees them. Values share one base class
 // (`Keyed`) rather than a type parameter: one copy of the code serves every map.
 
+import { copyBytes } from "../abi/buffer";
+
 /** FNV-1a over bytes [p, p + n). */
 export function hashBytes(p: usize, n: usize): u32 {
   let h: u32 = 0x811c9dc5;
@@ -65,10 +67,8 @@ export class BytesMap {
       i = (i + 1) & mask;
     }
     if (unchecked(this.hashes[i]) == 0) this.used++;
-    let key = new ArrayBuffer(<i32>n);
-    memory.copy(changetype<usize>(key), p, n);
     unchecked((this.hashes[i] = h));
-    unchecked((this.keys[i] = key));
+    unchecked((this.keys[i] = copyBytes(p, n)));
     unchecked((this.vals[i] = v));
     this.size++;
   }

@@ -34,14 +34,13 @@ export const R_TOO_MANY_ENTRIES: u32 = 15;
 export const R_BAD_TAPE: u32 = 16;
 export const R_FRAME_TOO_LARGE: u32 = 17;
 export const R_SLIP_ESCAPE: u32 = 18;
-export const R_INNER_TOO_LARGE: u32 = 19;
 
 /**
  * Human-readable text of each reason, in R_* order, separated by "|": one string keeps the
  * static data small (one header, not twenty).
  */
 // prettier-ignore
-export const REASON_TEXT = "no error|frame shorter than its header|bad magic byte (expected 0x53)|frame length runs past the end of the input|empty payload (no message type byte)|unknown message type|message truncated|unknown value type|invalid UTF-8 in string|nesting deeper than 64 levels|legacy MessagePack payloads are not supported|unknown FEDERATION_SYNC op|trailing bytes after value|payload over 65535 bytes|string or bytes over 65535 bytes|array, map or list over 65535 entries|malformed tape|frame over the stream's maximum size|invalid SLIP escape|bundle element over 65535 bytes";
+export const REASON_TEXT = "no error|frame shorter than its header|bad magic byte (expected 0x53)|frame length runs past the end of the input|empty payload (no message type byte)|unknown message type|message truncated|unknown value type|invalid UTF-8 in string|nesting deeper than 64 levels|legacy MessagePack payloads are not supported|unknown FEDERATION_SYNC op|trailing bytes after value|payload over 65535 bytes|string or bytes over 65535 bytes|array, map or list over 65535 entries|malformed tape|frame over the stream's maximum size|invalid SLIP escape";
 
 /** Length (UTF-16 code units) of the text `textPart` last returned. */
 export let partLength: usize = 0;

@@ -35,6 +35,7 @@ export const QUERY: u32 = 0x60;
 export const RESULT: u32 = 0x61;
 
 /** Signal type codes (clasp-wire.md §4.2). */
+export const SIGNAL_EVENT: u32 = 1;
 export const SIGNAL_STREAM: u32 = 2;
 export const SIGNAL_GESTURE: u32 = 3;
 export const SIGNAL_TIMELINE: u32 = 4;

@@ -7,7 +7,7 @@
 // zero or more characters; every other character is literal (including ? [ ] { } . + ( ),
 // which upstream's regex-based compiler chokes on). Matching is case-sensitive, on bytes.
 
-import { Region } from "../abi/buffer";
+import { Region, copyBytes } from "../abi/buffer";
 
 export const LITERAL: u8 = 0;
 export const STAR: u8 = 1;
@@ -117,9 +117,7 @@ export function compilePattern(p: usize, n: usize): Pattern | null {
       start = end + 1;
     }
   }
-  let text = new ArrayBuffer(<i32>n);
-  memory.copy(changetype<usize>(text), p, n);
-  return new Pattern(text, kinds, starts, lens);
+  return new Pattern(copyBytes(p, n), kinds, starts, lens);
 }
 
 /** Kind of the pattern segment [p, p + n). */

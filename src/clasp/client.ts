@@ -431,7 +431,16 @@ export class ClaspClient {
     else this.#pending.delete(key);
   }
 
-  #request<T>(key: string, kind: Pending["kind"], what: string): Promise<T> {
+  /**
+   * Sends `message` and waits for the answer settled under `key` and `kind`; rejects with
+   * ClaspConnectionError when not connected, ClaspTimeoutError without an answer in time.
+   */
+  #ask<T>(message: Message, key: string, kind: Pending["kind"], what: string): Promise<T> {
+    try {
+      this.#send(message);
+    } catch (err) {
+      return quiet(Promise.reject(err as Error));
+    }
     const ms = this.#options.requestTimeoutMs ?? 5000;
     return quiet(
       new Promise<T>((resolve, reject) => {
@@ -496,12 +505,7 @@ export class ClaspClient {
    *   forbidden, 501 state full), ClaspConnectionError, ClaspTimeoutError
    */
   set(address: string, value: ClaspValueInput, options: Pick<SetMessage, "revision" | "lock" | "unlock" | "ttl"> = {}): Promise<U64> {
-    try {
-      this.#send({ type: "SET", address, value: value as ClaspValue, ...options });
-    } catch (err) {
-      return quiet(Promise.reject(err as Error));
-    }
-    return this.#request<U64>(address, "set", `SET ${address}`);
+    return this.#ask<U64>({ type: "SET", address, value: value as ClaspValue, ...options }, address, "set", `SET ${address}`);
   }
 
   /**
@@ -512,12 +516,7 @@ export class ClaspClient {
   get(address: string): Promise<ClaspValue> {
     const cached = this.#cache.get(address);
     if (cached && this.#welcome && [...this.#subs.values()].some((s) => this.#wants(s, "param", address))) return Promise.resolve(cached.value);
-    try {
-      this.#send({ type: "GET", address });
-    } catch (err) {
-      return quiet(Promise.reject(err as Error));
-    }
-    return this.#request<ClaspValue>(address, "get", `GET ${address}`);
+    return this.#ask<ClaspValue>({ type: "GET", address }, address, "get", `GET ${address}`);
   }
 
   /** The cached value and revision of a param, if the client has seen it. */
@@ -560,12 +559,7 @@ export class ClaspClient {
       if ("emit" in it) return { type: "PUBLISH", address: it.emit[0], signal: "event", value: (it.emit[1] ?? null) as ClaspValue };
       return it;
     });
-    try {
-      this.#send({ type: "BUNDLE", messages, ...(at !== undefined ? { timestamp: at } : {}) });
-    } catch (err) {
-      return quiet(Promise.reject(err as Error));
-    }
-    return this.#request<U64 | undefined>("", "bundle", "BUNDLE");
+    return this.#ask<U64 | undefined>({ type: "BUNDLE", messages, ...(at !== undefined ? { timestamp: at } : {}) }, "", "bundle", "BUNDLE");
   }
 
   /** Closes the connection for good (no reconnect); pending requests reject. */

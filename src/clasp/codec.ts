@@ -109,6 +109,27 @@ export class ClaspCodec {
     }
   }
 
+  /** Copies `bytes` into the core's input region; returns their length. */
+  #put(bytes: Uint8Array): number {
+    const input = this.#core.input(bytes.length);
+    this.#views();
+    this.#u8.set(bytes, input);
+    return bytes.length;
+  }
+
+  /**
+   * Opens the tape reader on the tape the last core call wrote (INFO OUT and BASE): `bytes`
+   * long, or INFO BYTES when not given. Re-makes the memory views first (the call may have
+   * grown memory).
+   */
+  #open(widths: boolean | undefined, bytes?: number): TapeReader {
+    this.#views();
+    const r = this.#reader;
+    r.widths = widths ?? false;
+    r.open(this.#infoWord(OUT), bytes ?? this.#infoWord(BYTES), this.#infoWord(BASE));
+    return r;
+  }
+
   #infoWord(i: number): number {
     return this.#u32[this.#info + i]!;
   }
@@ -189,11 +210,8 @@ export class ClaspCodec {
     return frames;
   }
 
-  #readFrames(count: number, widths: boolean, bias?: Int32Array): Array<DecodedFrame | ClaspDecodeError> {
-    this.#views();
-    const r = this.#reader;
-    r.widths = widths;
-    r.open(this.#infoWord(OUT), this.#infoWord(BYTES), this.#infoWord(BASE));
+  #readFrames(count: number, widths: boolean | undefined, bias?: Int32Array): Array<DecodedFrame | ClaspDecodeError> {
+    const r = this.#open(widths);
     const out: Array<DecodedFrame | ClaspDecodeError> = new Array(count);
     for (let i = 0; i < count; i++) out[i] = r.frame(this.#reason, bias ? bias[i] : 0);
     return out;
@@ -205,17 +223,12 @@ export class ClaspCodec {
    *   message, 102 unsupported version) and the byte offset
    */
   decode(bytes: Uint8Array, options?: DecodeOptions): DecodedFrame {
-    const input = this.#core.input(bytes.length);
+    this.#put(bytes);
     const bound = this.#core.aux(4) >>> 2;
     this.#views();
-    this.#u8.set(bytes, input);
     this.#u32[bound] = bytes.length;
     this.#core.decode(bytes.length, 1);
-    this.#views();
-    const r = this.#reader;
-    r.widths = options?.widths ?? false;
-    r.open(this.#infoWord(OUT), this.#infoWord(BYTES), this.#infoWord(BASE));
-    const result = r.frame(this.#reason);
+    const result = this.#open(options?.widths).frame(this.#reason);
     if (result instanceof ClaspDecodeError) throw result;
     return result;
   }
@@ -241,7 +254,7 @@ export class ClaspCodec {
       this.#u32[bounds + i] = at;
     }
     const n = this.#core.decode(total, frames.length);
-    return this.#readFrames(n, options?.widths ?? false, starts);
+    return this.#readFrames(n, options?.widths, starts);
   }
 
   /**
@@ -250,11 +263,8 @@ export class ClaspCodec {
    * @returns the frames and errors in order; error offsets are relative to `bytes`
    */
   decodeAll(bytes: Uint8Array, options?: DecodeOptions): Array<DecodedFrame | ClaspDecodeError> {
-    const input = this.#core.input(bytes.length);
-    this.#views();
-    this.#u8.set(bytes, input);
-    const n = this.#core.decode(bytes.length, 0);
-    return this.#readFrames(n, options?.widths ?? false);
+    const n = this.#core.decode(this.#put(bytes), 0);
+    return this.#readFrames(n, options?.widths);
   }
 
   /**
@@ -280,18 +290,12 @@ export class ClaspCodec {
    * @throws ClaspDecodeError (code 101) with the offset of the first bad byte
    */
   decodeValue(bytes: Uint8Array, options?: DecodeOptions): ClaspValue {
-    const input = this.#core.input(bytes.length);
-    this.#views();
-    this.#u8.set(bytes, input);
-    const len = this.#core.decodeValue(bytes.length);
+    const len = this.#core.decodeValue(this.#put(bytes));
     this.#views();
     if (len === 0) {
       throw new ClaspDecodeError(this.#infoWord(ERR_CODE), this.#infoWord(ERR_AT), this.#reason(this.#infoWord(ERR_REASON)));
     }
-    const r = this.#reader;
-    r.widths = options?.widths ?? false;
-    r.open(this.#infoWord(OUT), len, this.#infoWord(BASE));
-    return r.value();
+    return this.#open(options?.widths, len).value();
   }
 
   /** Copies `text` as UTF-8 into the core's input region; returns its length in bytes. */
@@ -338,14 +342,7 @@ export class ClaspCodec {
 
   /** @internal Feeds a chunk to stream `handle` and reads what completed. */
   _push(handle: number, chunk: Uint8Array, widths: boolean): Array<DecodedFrame | ClaspDecodeError> {
-    const input = this.#core.input(chunk.length);
-    this.#views();
-    this.#u8.set(chunk, input);
-    const bytes = this.#core.streamPush(handle, chunk.length);
-    this.#views();
-    const r = this.#reader;
-    r.widths = widths;
-    r.open(this.#infoWord(OUT), bytes, this.#infoWord(BASE));
+    const r = this.#open(widths, this.#core.streamPush(handle, this.#put(chunk)));
     const out: Array<DecodedFrame | ClaspDecodeError> = [];
     while (!r.done) out.push(r.frame(this.#reason));
     return out;

@@ -134,22 +134,23 @@ export class MiniRouter {
     );
     const seed = crypto.getRandomValues(new Uint32Array(2));
     core.seed(seed[0]!, seed[1]!);
-    if (config.name !== undefined) router.#write(utf8.encode(config.name), (n) => core.setName(n));
+    if (config.name !== undefined) core.setName(router.#put(utf8.encode(config.name)));
     for (const t of config.tokens ?? []) {
       const spec = encodeValue([t.token, t.read ? [...t.read] : null, t.write ? [...t.write] : null]);
-      if (!router.#write(spec, (n) => core.addToken(n))) {
+      if (!core.addToken(router.#put(spec))) {
         throw new RouterConfigError(`token ${JSON.stringify(t.token.slice(0, 8))}…: empty token or a scope pattern that does not compile`);
       }
     }
     return router;
   }
 
-  /** Copies `bytes` into the core's input region and calls `fn` with their length. */
-  #write<T>(bytes: Uint8Array, fn: (len: number) => T): T {
-    const p = this.#core.input(bytes.length);
+  /** Copies `bytes`, then `more` right after them, into the core's input region; returns the length of `bytes`. */
+  #put(bytes: Uint8Array, more?: Uint8Array): number {
+    const p = this.#core.input(bytes.length + (more?.length ?? 0));
     this.#views();
     this.#u8.set(bytes, p);
-    return fn(bytes.length);
+    if (more) this.#u8.set(more, p + bytes.length);
+    return bytes.length;
   }
 
   #u8 = new Uint8Array(0);
@@ -253,10 +254,7 @@ export class MiniRouter {
    * @throws RangeError when `conn` is not an open connection
    */
   receive(conn: number, frame: Uint8Array, now = nowMicros()): RouterStep {
-    const p = this.#core.input(frame.length);
-    this.#views();
-    this.#u8.set(frame, p);
-    if (!this.#core.receive(conn, frame.length, now)) throw new RangeError(`connection ${conn} is not open`);
+    if (!this.#core.receive(conn, this.#put(frame), now)) throw new RangeError(`connection ${conn} is not open`);
     return this.#step();
   }
 
@@ -274,11 +272,7 @@ export class MiniRouter {
    * @returns false when the record is malformed, from another format version, or expired
    */
   restore(address: string, record: Uint8Array, now = nowMicros()): boolean {
-    const a = utf8.encode(address);
-    const both = new Uint8Array(a.length + record.length);
-    both.set(a);
-    both.set(record, a.length);
-    return !!this.#write(both, () => this.#core.restoreParam(a.length, record.length, now));
+    return !!this.#core.restoreParam(this.#put(utf8.encode(address), record), record.length, now);
   }
 
   /**
@@ -286,7 +280,7 @@ export class MiniRouter {
    * its write scope). A governance layer asks before it takes a SET over.
    */
   writable(conn: number, address: string): boolean {
-    return !!this.#write(utf8.encode(address), (n) => this.#core.writable(conn, n));
+    return !!this.#core.writable(conn, this.#put(utf8.encode(address)));
   }
 
   /**
@@ -299,10 +293,7 @@ export class MiniRouter {
   hostSet(address: string, value: ClaspValueInput, now = nowMicros()): RouterStep & { revision: number } {
     const a = utf8.encode(address);
     const v = encodeValue(value);
-    const both = new Uint8Array(a.length + v.length);
-    both.set(a);
-    both.set(v, a.length);
-    const revision = this.#write(both, () => this.#core.hostSet(a.length, v.length, now));
+    const revision = this.#core.hostSet(this.#put(a, v), v.length, now);
     if (revision === 0) throw new RangeError(`value at ${address} is too large for a param (${a.length + v.length} bytes)`);
     return Object.assign(this.#step(), { revision });
   }

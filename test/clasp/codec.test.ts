@@ -7,6 +7,7 @@ import {
   encodeBatch,
   encodeValue,
   decodeValue,
+  ClaspCodec,
   ClaspDecodeError,
   ClaspEncodeError,
   i8,
@@ -133,7 +134,9 @@ describe("decode errors", () => {
 
   it("refuses nesting deeper than 64", () => {
     const deep = (n: number) => [...Array(n)].flatMap(() => [0x0a, 0x00, 0x01]).concat([0x00]);
-    expect(decodeValue(new Uint8Array(deep(64)))).toBeDefined();
+    let nested: unknown = null;
+    for (let i = 0; i < 64; i++) nested = [nested];
+    expect(decodeValue(new Uint8Array(deep(64)))).toEqual(nested);
     expect(() => decodeValue(new Uint8Array(deep(65)))).toThrow(/nesting deeper than 64/);
   });
 
@@ -158,6 +161,19 @@ describe("decode errors", () => {
     expect(out.map((x) => (x instanceof ClaspDecodeError ? x.code : x.message.type))).toEqual(["PING", 101, "PONG", 100]);
     expect((out[1] as ClaspDecodeError).offset).toBe(9);
     expect((out[3] as ClaspDecodeError).offset).toBe(15);
+  });
+
+  it("reads the tape right when decoding grows the core's memory", async () => {
+    const fresh = await ClaspCodec.load();
+    const ping = unhex("5301000141");
+    const n = 50_000; // 250 KB of frames, whose tape outgrows the memory the input fits in
+    const all = new Uint8Array(n * ping.length);
+    for (let i = 0; i < n; i++) all.set(ping, i * ping.length);
+    const out = fresh.decodeAll(all);
+    expect(out).toHaveLength(n);
+    expect(out.every((x) => !(x instanceof ClaspDecodeError) && x.message.type === "PING")).toBe(true);
+    const batch = fresh.decodeBatch(Array.from({ length: n }, () => ping));
+    expect(batch.every((x) => !(x instanceof ClaspDecodeError) && x.message.type === "PING")).toBe(true);
   });
 });
 

@@ -59,7 +59,14 @@ describe("the component transpiled by jco", () => {
 
   it("reports encode failures as codec-error results", async () => {
     const { codec } = (await import("../../build/jco/clasp/clasp.js")) as { codec: { encode(t: Uint32Array, a: Uint8Array, n: number): Uint8Array } };
-    expect(() => codec.encode(new Uint32Array([0x21]), new Uint8Array(), 1)).toThrow();
+    // jco throws the codec-error record itself: a SET frame node with no fields is a malformed tape.
+    let thrown: unknown;
+    try {
+      codec.encode(new Uint32Array([0x21]), new Uint8Array(), 1);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toEqual({ code: 1002, offset: 0, message: "malformed tape" });
   });
 });
 

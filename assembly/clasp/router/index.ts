@@ -10,7 +10,7 @@
 //   [8..9] f64: µs time by which `tick` must run because of this step (gesture moves), or 0
 // Times are µs since the Unix epoch, passed as f64 (exact below 2^53).
 
-import { Region } from "../../abi/buffer";
+import { Region, copyBytes } from "../../abi/buffer";
 import { Err, clearError } from "../error";
 import { Tw, readTape, take, arenaRef } from "../tape";
 import { decodeValueAt } from "../codec";
@@ -68,9 +68,7 @@ export function configure(
 
 /** Sets the router name sent in WELCOME: UTF-8 bytes in input[0, len). */
 export function setName(len: usize): void {
-  let name = new ArrayBuffer(<i32>len);
-  memory.copy(changetype<usize>(name), IN.ptr, len);
-  R.Config.name = name;
+  R.Config.name = copyBytes(IN.ptr, len);
 }
 
 /** Seeds the generator of session ids (UUID v4); give it 64 random bits. */

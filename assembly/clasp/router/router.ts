@@ -13,7 +13,7 @@ import { STRING, RAW, encodeTagged } from "../value";
 import { decodeFrame, encodeFrame, MAX_PAYLOAD } from "../frame";
 import { decodeValueAt } from "../codec";
 import * as M from "../message";
-import { Region } from "../../abi/buffer";
+import { Region, copyBytes } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
 import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, splitAddress, matchSplit } from "../pattern";
 import { Trie, Subscription } from "./subscriptions";
@@ -171,7 +171,6 @@ export function clearDue(): void {
 
 class Step {
   static now: u64 = 0;
-  static session: Session | null = null;
   static frame: usize = 0;
   static frameLen: usize = 0;
   static qos: u32 = 0;
@@ -409,17 +408,11 @@ function allows(scopes: Array<Pattern> | null): bool {
   return false;
 }
 
-/** Whether session `s` may read the address [p, p + n). Splits it (Segments). */
-function canRead(s: Session, p: usize, n: usize): bool {
-  if (s.read === null) return true;
+/** Whether the address [p, p + n) is in `scopes` (a session's read or write scope). Splits it (Segments). */
+function inScope(scopes: Array<Pattern> | null, p: usize, n: usize): bool {
+  if (scopes === null) return true;
   splitAddress(p, n);
-  return allows(s.read);
-}
-
-function canWrite(s: Session, p: usize, n: usize): bool {
-  if (s.write === null) return true;
-  splitAddress(p, n);
-  return allows(s.write);
+  return allows(scopes);
 }
 
 /** Trie filter: not the excluded sender, and readable by the subscriber (Segments = address). */
@@ -551,11 +544,7 @@ function handleSubscribe(s: Session): void {
   takeString();
   let mask = take();
   if (mask == 0) mask = 0xff;
-  let maxRate: u32 = present() ? take() : 0;
-  let epsilon: f64 = 0;
-  if (present()) epsilon = reinterpret<f64>(take64());
-  let history: u32 = present() ? take() : 0;
-  let window: u32 = present() ? take() : 0;
+  // The options (max rate, epsilon, history, window) that follow are not applied (docs/router.md).
   let pattern = compilePattern(sp, sl);
   if (pattern === null) {
     ml = 0;
@@ -568,11 +557,11 @@ function handleSubscribe(s: Session): void {
     refuse(s.conn, 429, T_TOO_MANY_SUBSCRIPTIONS, sp, sl);
     return;
   }
-  if (pattern.literal && !canRead(s, sp, sl)) {
+  if (pattern.literal && !inScope(s.read, sp, sl)) {
     refuse(s.conn, 301, T_FORBIDDEN, sp, sl);
     return;
   }
-  let sub = new Subscription(s, id, pattern, mask, maxRate, epsilon, history, window);
+  let sub = new Subscription(s, id, pattern, mask);
   let subs = s.subs;
   if (index >= 0) {
     trie.remove(unchecked(subs[index])); // reusing an id replaces the subscription (no ghost)
@@ -623,12 +612,8 @@ class SetOp {
   hasTtl: bool = false;
   ttl: u32 = 0;
   constructor(ap: usize, an: usize, vp: usize, vn: usize) {
-    let address = new ArrayBuffer(<i32>an);
-    memory.copy(changetype<usize>(address), ap, an);
-    let value = new ArrayBuffer(<i32>vn);
-    memory.copy(changetype<usize>(value), vp, vn);
-    this.address = address;
-    this.value = value;
+    this.address = copyBytes(ap, an);
+    this.value = copyBytes(vp, vn);
   }
 }
 
@@ -661,7 +646,7 @@ class Simulated extends Keyed {
 /** Why `op` from `s` would fail against `sim`: a CLASP code (0 ok), its text built by msg…(). */
 function check(s: Session, op: SetOp, sim: Simulated, newParams: u32): u32 {
   let ap = changetype<usize>(op.address), an = <usize>op.address.byteLength;
-  if (!canWrite(s, ap, an)) {
+  if (!inScope(s.write, ap, an)) {
     msg(T_FORBIDDEN);
     return 301;
   }
@@ -791,7 +776,7 @@ function handleSet(s: Session): void {
 
 function handleGet(s: Session): void {
   takeString();
-  if (!canRead(s, sp, sl)) {
+  if (!inScope(s.read, sp, sl)) {
     refuse(s.conn, 301, T_FORBIDDEN, sp, sl);
     return;
   }
@@ -841,7 +826,7 @@ function flushGesture(g: Gesture): void {
   let pending = g.pending;
   if (pending === null) return;
   g.pending = null;
-  forward(changetype<usize>(g.address), <usize>g.address.byteLength, 3, changetype<usize>(pending), <usize>pending.byteLength, g.sender);
+  forward(changetype<usize>(g.address), <usize>g.address.byteLength, M.SIGNAL_GESTURE, changetype<usize>(pending), <usize>pending.byteLength, g.sender);
 }
 
 function handlePublish(s: Session): void {
@@ -849,11 +834,11 @@ function handlePublish(s: Session): void {
   let phase = take();
   takeString();
   let ap = sp, an = sl;
-  if (!canWrite(s, ap, an)) {
+  if (!inScope(s.write, ap, an)) {
     refuse(s.conn, 301, T_FORBIDDEN, ap, an);
     return;
   }
-  if (signal > 4) signal = 1;
+  if (signal > M.SIGNAL_TIMELINE) signal = M.SIGNAL_EVENT; // unknown signal: an event
   let kind = take();
   if (kind == 1) skipValue();
   else if (kind == 2) {
@@ -863,24 +848,20 @@ function handlePublish(s: Session): void {
   if (present()) take64();
   let hasId = present();
   let id: u32 = hasId ? take() : 0;
-  if (signal == 3 && hasId) {
+  if (signal == M.SIGNAL_GESTURE && hasId) {
     keyOf(ap, an, id);
     let g = changetype<Gesture | null>(gestures.get(gestureKey.ptr, gestureKeyLen));
     if (phase == 0) {
       if (!g) {
-        let addr = new ArrayBuffer(<i32>an);
-        memory.copy(changetype<usize>(addr), ap, an);
-        g = new Gesture(addr);
+        g = new Gesture(copyBytes(ap, an));
         gestures.set(gestureKey.ptr, gestureKeyLen, g);
       }
     } else if (phase == 1 && g) {
-      let copy = new ArrayBuffer(<i32>Step.frameLen);
-      memory.copy(changetype<usize>(copy), Step.frame, Step.frameLen);
       if (g.pending === null) {
         g.due = Step.now + GESTURE_WINDOW;
         if (dueAt == 0 || g.due < dueAt) dueAt = g.due;
       }
-      g.pending = copy;
+      g.pending = copyBytes(Step.frame, Step.frameLen);
       g.sender = s;
       return;
     } else if (g) {
@@ -907,8 +888,7 @@ function handleBundle(s: Session): void {
       let signal = take() & 7;
       take();
       takeString();
-      let addr = new ArrayBuffer(<i32>sl);
-      memory.copy(changetype<usize>(addr), sp, sl);
+      let addr = copyString();
       // Re-encode the inner PUBLISH as a frame of its own, from its tape: its type word
       // becomes a frame word (version 1, default QoS) for the encoder, then is put back.
       Tr.pos = at - 4;
@@ -918,12 +898,10 @@ function handleBundle(s: Session): void {
       writeAt(0);
       encodeFrame();
       store<u32>(at - 4, saved);
-      let bytes = new ArrayBuffer(<i32>writtenBytes());
-      memory.copy(changetype<usize>(bytes), valueBuf.ptr, writtenBytes());
-      publishes.push(bytes);
+      publishes.push(copyBytes(valueBuf.ptr, writtenBytes()));
       pubAddr.push(addr);
-      pubSignal.push(signal > 4 ? 1 : signal);
-      if (!canWrite(s, changetype<usize>(addr), <usize>addr.byteLength)) {
+      pubSignal.push(signal > M.SIGNAL_TIMELINE ? M.SIGNAL_EVENT : signal);
+      if (!inScope(s.write, changetype<usize>(addr), <usize>addr.byteLength)) {
         refuse(s.conn, 301, T_FORBIDDEN, changetype<usize>(addr), <usize>addr.byteLength);
         return;
       }
@@ -1001,10 +979,9 @@ class Signal extends Keyed {
 
 const signals = new BytesMap();
 
+/** A copy of the string last read by `takeString`. */
 function copyString(): ArrayBuffer {
-  let b = new ArrayBuffer(<i32>sl);
-  memory.copy(changetype<usize>(b), sp, sl);
-  return b;
+  return copyBytes(sp, sl);
 }
 
 function handleAnnounce(s: Session): void {
@@ -1033,7 +1010,7 @@ function handleAnnounce(s: Session): void {
       if (present()) takeString();
     }
     sig.expires = Step.now + ANNOUNCE_LIFETIME;
-    if (canWrite(s, changetype<usize>(sig.address), <usize>sig.address.byteLength)) {
+    if (inScope(s.write, changetype<usize>(sig.address), <usize>sig.address.byteLength)) {
       signals.set(changetype<usize>(sig.address), <usize>sig.address.byteLength, sig);
     }
   }
@@ -1088,7 +1065,6 @@ export function receive(conn: u32, p: usize, len: usize, now: u64): bool {
   let s = sessionOf(conn);
   if (!s) return false;
   Step.now = now;
-  Step.session = s;
   s.lastActive = now;
   if (len > <usize>Config.maxMessageSize) {
     event(EV_MESSAGE, conn, 0, <u32>len);
@@ -1197,7 +1173,7 @@ export function tick(now: u64): u64 {
  */
 export function writable(conn: u32, p: usize, n: usize): bool {
   let s = sessionOf(conn);
-  return s !== null && s.active && canWrite(s, p, n);
+  return s !== null && s.active && inScope(s.write, p, n);
 }
 
 /** Writer id of the host's own writes (`hostSet`): the router's name. */

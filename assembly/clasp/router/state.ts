@@ -1,6 +1,7 @@
 // Router state: params with revisions, writers, locks and TTLs (clasp-wire.md §6), and the
 // versioned record a param is persisted as (docs/router.md §Persistence).
 
+import { copyBytes } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
 import { Subscriber } from "./subscriptions";
 import { writeU8, writeU32, writeU64, writeBytes, Rd, readFrom, can, readU8, readU32, readU64 } from "../wire";
@@ -104,17 +105,13 @@ export function readRecord(ap: usize, an: usize, rp: usize, rn: usize): Param | 
   let vn = rp + rn - vp;
   if (vn == 0 || revision == 0) return null;
   if (decodeValueAt(vp, vn) == 0) return null;
-  let addr = new ArrayBuffer(<i32>an);
-  memory.copy(changetype<usize>(addr), ap, an);
-  let p = new Param(addr);
+  let p = new Param(copyBytes(ap, an));
   p.revision = revision;
   p.timestamp = timestamp;
   p.expires = expires;
   p.hasTtl = hasTtl;
   p.ttl = ttl;
-  p.writer = new ArrayBuffer(<i32>wn);
-  memory.copy(changetype<usize>(p.writer), wp, wn);
-  p.value = new ArrayBuffer(<i32>vn);
-  memory.copy(changetype<usize>(p.value), vp, vn);
+  p.writer = copyBytes(wp, wn);
+  p.value = copyBytes(vp, vn);
   return p;
 }

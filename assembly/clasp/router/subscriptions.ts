@@ -2,6 +2,7 @@
 // each (trie node, segment position) once, so a match costs O(trie nodes × segments) at
 // worst whatever the patterns, and no memory is allocated per match or per delivery.
 
+import { copyBytes } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
 import { Pattern, LITERAL, STAR, DSTAR, PARTIAL, Segments, segStart, segLen, globSegment, matchSplit } from "../pattern";
 
@@ -26,11 +27,6 @@ export class Subscription {
     public pattern: Pattern,
     /** Signal type mask (param 0x01 … timeline 0x10). */
     public mask: u32,
-    /** SUBSCRIBE options as received (max rate, epsilon, history, window; 0 = absent). */
-    public maxRate: u32,
-    public epsilon: f64,
-    public history: u32,
-    public window: u32,
   ) {}
 }
 
@@ -102,8 +98,7 @@ export class Trie {
         let t = unchecked(list[k]).text;
         if (<usize>t.byteLength == n && memory.compare(changetype<usize>(t), p, n) == 0) return unchecked(list[k]).node;
       }
-      let key = new ArrayBuffer(<i32>n);
-      memory.copy(changetype<usize>(key), p, n);
+      let key = copyBytes(p, n);
       let next = this.node(node, kind, key);
       list.push(new Partial(key, next));
       return next;
@@ -111,9 +106,7 @@ export class Trie {
     if (!node.literal) node.literal = new BytesMap();
     let found = changetype<TrieNode | null>(node.literal!.get(p, n));
     if (found) return found;
-    let key = new ArrayBuffer(<i32>n);
-    memory.copy(changetype<usize>(key), p, n);
-    let next = this.node(node, kind, key);
+    let next = this.node(node, kind, copyBytes(p, n));
     node.literal!.set(p, n, next);
     return next;
   }
