@@ -5,15 +5,7 @@
  * @module
  */
 import { ClaspDecodeError } from "./errors.js";
-
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
-function unhex(s: string): Uint8Array {
-  if (s.length % 2 || /[^0-9a-f]/i.test(s)) throw new SyntaxError(`$bytes must be hex, got ${JSON.stringify(s.slice(0, 16))}`);
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
+import { toHex, fromHex } from "../core/hex.js";
 
 /** Serialises `value` (messages, frames, values, decode errors) as JSON. */
 export function toJson(value: unknown, space?: number): string {
@@ -21,7 +13,7 @@ export function toJson(value: unknown, space?: number): string {
     value,
     (_k, v) => {
       if (typeof v === "bigint") return { $bigint: v.toString() };
-      if (v instanceof Uint8Array) return { $bytes: hex(v) };
+      if (v instanceof Uint8Array) return { $bytes: toHex(v) };
       if (v instanceof ClaspDecodeError) return { error: { code: v.code, offset: v.offset, reason: v.reason } };
       return v;
     },
@@ -35,7 +27,7 @@ export function fromJson(text: string): unknown {
     if (v && typeof v === "object" && !Array.isArray(v)) {
       const keys = Object.keys(v);
       if (keys.length === 1 && typeof v.$bigint === "string") return BigInt(v.$bigint);
-      if (keys.length === 1 && typeof v.$bytes === "string") return unhex(v.$bytes);
+      if (keys.length === 1 && typeof v.$bytes === "string") return fromHex(v.$bytes);
     }
     return v;
   });

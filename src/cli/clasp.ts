@@ -6,21 +6,9 @@
 import type { Command } from "commander";
 import { codec, ClaspDecodeError, type Message } from "../clasp/index.js";
 import { toJson, fromJson } from "../clasp/json.js";
+import { toHex, fromHex } from "../core/hex.js";
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-/**
- * Bytes from hex text (whitespace ignored).
- * @throws TypeError when it is not an even number of hex digits (Buffer.from would silently
- *   drop the rest)
- */
-function unhex(text: string): Uint8Array {
-  const digits = text.replace(/\s+/g, "");
-  if (!/^(?:[0-9a-f]{2})*$/i.test(digits)) throw new TypeError(`input must be hex bytes (pairs of 0-9 a-f), got ${JSON.stringify(digits.slice(0, 40))}`);
-  return new Uint8Array(Buffer.from(digits, "hex"));
-}
-
-/** Wraps a command's action: an error (bad JSON, bad message, bad hex) prints one line, no stack, and exits 1. */
+/** Wraps a command's action: an error (bad JSON, bad message, bad hex: HexError) prints one line, no stack, and exits 1. */
 function oneLineErrors<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args) => {
     try {
@@ -65,14 +53,14 @@ export function registerClasp(program: Command): void {
         const f = frames[i]!;
         const back = codec.decode(f);
         console.log(`${dir}  ${m.type}  ${f.length} bytes  qos ${back.flags.qos}`);
-        console.log(`  ${hex(f)}`);
+        console.log(`  ${toHex(f)}`);
         console.log(`  ${toJson(back.message)}`);
       });
       const bad = new Uint8Array([0x53, 0x41, 0x00, 0x05, 0x21, 0x07, 0x00]);
       try {
         codec.decode(bad);
       } catch (e) {
-        console.log(`a truncated frame ${hex(bad)} is refused: ${(e as ClaspDecodeError).message}`);
+        console.log(`a truncated frame ${toHex(bad)} is refused: ${(e as ClaspDecodeError).message}`);
       }
     });
 
@@ -85,7 +73,7 @@ export function registerClasp(program: Command): void {
       oneLineErrors(async (json: string | undefined, opts: { qos?: string }) => {
         const message = fromJson(json ?? (await readStdin())) as Message;
         const qos = opts.qos === undefined ? undefined : Number(opts.qos);
-        console.log(hex(codec.encode(message, qos === undefined ? undefined : { qos })));
+        console.log(toHex(codec.encode(message, qos === undefined ? undefined : { qos })));
       }),
     );
   clasp
@@ -93,7 +81,7 @@ export function registerClasp(program: Command): void {
     .description("decode frames given as hex (or read from stdin), back to back, and print them as JSON")
     .action(
       oneLineErrors(async (text: string | undefined) => {
-        const bytes = unhex(text ?? (await readStdin()));
+        const bytes = fromHex((text ?? (await readStdin())).replace(/\s+/g, "")); // spaced hex is fine
         let failed = false;
         for (const r of codec.decodeAll(bytes)) {
           if (r instanceof ClaspDecodeError) {

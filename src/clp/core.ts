@@ -182,9 +182,6 @@ export class ClpCore {
   }
 }
 
-/** Lowercase hex of bytes (hashes in reports and results). */
-export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
 /** Throws the engine error an ERROR answer carries; returns the value otherwise. */
 export function expectOk(answer: Answer): ClaspValue {
   if (answer.status === ERROR) throw engineError(answer.value as ClaspValue[]);

@@ -5,7 +5,8 @@
  * through the component (test/hosts/clp_wasmtime.py).
  * @module
  */
-import { ClpCore, expectOk, hex } from "./core.js";
+import { ClpCore, expectOk } from "./core.js";
+import { toHex } from "../core/hex.js";
 
 
 /**
@@ -17,7 +18,7 @@ export function replayStateHash(core: ClpCore, log: Uint8Array): { hash: string;
   const h = core.create({ intents: {}, transitions: {} });
   try {
     const [seq, head] = expectOk(core.bytes("replay", h, log)) as [number, Uint8Array];
-    return { hash: hex(core.raw("stateHash", h)), state: core.raw("state", h), seq, head: hex(head) };
+    return { hash: toHex(core.raw("stateHash", h)), state: core.raw("state", h), seq, head: toHex(head) };
   } finally {
     core.destroy(h);
   }

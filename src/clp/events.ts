@@ -9,7 +9,8 @@
  */
 import type { ClaspValue } from "../clasp/index.js";
 import type { Storage } from "../storage/index.js";
-import { ClpCore, expectOk, hex } from "./core.js";
+import { ClpCore, expectOk } from "./core.js";
+import { toHex } from "../core/hex.js";
 
 /** A committed event, decoded (docs/clp-formats.md §Event). */
 export interface ClpEvent {
@@ -44,7 +45,7 @@ export function decodeEvent(core: ClpCore, record: Uint8Array, hash?: Uint8Array
     payload: payload as Record<string, unknown>,
     transition: String(transition),
     ops: ops as unknown[],
-    hash: hex(hash ?? record.subarray(4 + len, 4 + len + HASH)),
+    hash: toHex(hash ?? record.subarray(4 + len, 4 + len + HASH)),
   };
   if (typeof key === "string") e.key = key;
   return e;

@@ -6,7 +6,8 @@
  */
 import type { ClaspValue, ClaspValueInput } from "../clasp/index.js";
 import type { Storage } from "../storage/index.js";
-import { ClpCore, NEED, ERROR, expectOk, hex, type Answer } from "./core.js";
+import { ClpCore, NEED, ERROR, expectOk, type Answer } from "./core.js";
+import { toHex } from "../core/hex.js";
 import { describe, type Contract, type Context, type HostFunctions, type Intent, type State } from "./contract.js";
 import { patchToOps, toClasp } from "./ops.js";
 import {
@@ -644,12 +645,12 @@ export class Runtime {
   /** Sequence number and chain hash (hex) of the last event. */
   head(): { seq: number; hash: string } {
     const [seq, hash] = expectOk(this.#core.plain("head", this.#h)) as [number, Uint8Array];
-    return { seq, hash: hex(hash) };
+    return { seq, hash: toHex(hash) };
   }
 
   /** SHA-256 (hex) of the state's CLASP bytes: equal states have equal hashes on every host. */
   stateHash(): string {
-    return hex(this.#core.raw("stateHash", this.#h));
+    return toHex(this.#core.raw("stateHash", this.#h));
   }
 
   /**

@@ -33,7 +33,7 @@ describe("clawft clasp", () => {
     const cases: Array<[string[], RegExp]> = [
       [["clasp", "encode", '{"type":"NOPE"}'], /^clawft clasp: message\.type must be a CLASP message type/],
       [["clasp", "encode", "not json"], /^clawft clasp: .*JSON/],
-      [["clasp", "decode", "5301000"], /^clawft clasp: input must be hex bytes/], // odd digit count
+      [["clasp", "decode", "5301000"], /^clawft clasp: expected hex bytes/], // odd digit count
       [["clasp", "decode", "53010009 21"], /^CLASP 100: /], // a frame cut short
     ];
     const results = await Promise.all(cases.map(([args]) => clawft(args)));
