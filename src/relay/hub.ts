@@ -161,6 +161,8 @@ export class RouterHub {
       if (m.t === "who") {
         ch.postMessage({ t: "here" } satisfies PortControl);
       } else if (m.t === "hello" && typeof m.from === "string") {
+        const old = this.#channelPeers.get(m.from);
+        if (old) this.host.detach(old.conn); // a repeated hello replaces the connection; the old one would linger
         const peer = new ChannelPeer(ch, m.from);
         const conn = this.host.attach(peer);
         if (conn === 0) return void ch.postMessage({ t: "close", to: m.from, code: 1013, reason: "router full" } satisfies PortControl);

@@ -82,7 +82,11 @@ export class MessagePortTransport implements Transport {
     this.port.addEventListener("message", this.#listener);
     this.port.start?.();
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.#opened?.(false, `no hub answered within ${this.#timeout} ms`), this.#timeout);
+      const timer = setTimeout(() => {
+        // A hub that attaches the port later reads this first and ends the session it made.
+        this.port.postMessage({ t: "close", code: 1000, reason: "timed out" } satisfies PortControl);
+        this.#opened?.(false, `no hub answered within ${this.#timeout} ms`);
+      }, this.#timeout);
       this.#opened = (ok, why) => {
         clearTimeout(timer);
         this.#opened = undefined;
@@ -165,7 +169,11 @@ export class BroadcastChannelTransport implements Transport {
     const ch = new BroadcastChannel(this.channel);
     this.#channel = ch;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(`no hub answered on channel "${this.channel}" within ${this.#timeout} ms`), this.#timeout);
+      const timer = setTimeout(() => {
+        // A hub that answers the hello late sees this after it and ends the session it made.
+        ch.postMessage({ t: "close", from: this.id, code: 1000, reason: "timed out" } satisfies PortControl);
+        fail(`no hub answered on channel "${this.channel}" within ${this.#timeout} ms`);
+      }, this.#timeout);
       const fail = (why: string) => {
         clearTimeout(timer);
         this.#shut();

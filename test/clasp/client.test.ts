@@ -266,4 +266,28 @@ describe("ClaspClient to the in-process hub", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("leaves no session behind for a client that gave up or said hello twice", async () => {
+    const hub = await RouterHub.start({ channel: "test-hub-leaks" });
+    try {
+      // a port transport times out before the hub attaches its port: the late session ends at once
+      const { port1, port2 } = new MessageChannel();
+      await expect(new MessagePortTransport(port1 as unknown as PortLike, { timeoutMs: 50 }).open({ frame() {}, close() {} })).rejects.toThrow(/no hub answered/);
+      hub.connect(port2 as unknown as PortLike);
+      await until(() => hub.stats().connections === 0, 2000, "late port session ended");
+      // a repeated hello on the channel replaces the connection instead of adding one
+      const ch = new BroadcastChannel("test-hub-leaks");
+      const opened: unknown[] = [];
+      ch.onmessage = (ev: MessageEvent) => (ev.data?.t === "open" ? opened.push(ev.data) : undefined);
+      ch.postMessage({ t: "hello", from: "tab-1" });
+      ch.postMessage({ t: "hello", from: "tab-1" });
+      await until(() => opened.length === 2, 2000, "two opens");
+      expect(hub.stats().connections).toBe(1);
+      ch.postMessage({ t: "close", from: "tab-1" });
+      await until(() => hub.stats().connections === 0, 2000, "closed");
+      ch.close();
+    } finally {
+      await hub.close();
+    }
+  });
 });
