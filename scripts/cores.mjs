@@ -39,6 +39,16 @@ export const cores = [
     component: { entry: "assembly/hnsw/component.ts", wit: "wit/hnsw.wit", world: "hnsw" },
   },
   {
+    // clawft.wasm, the WASI agent (assembly/agent/, docs/agent.md) as a preview1 command for
+    // WAMR and node:wasi. It links every core as AssemblyScript; the incremental runtime
+    // collects garbage by itself, since the agent's loop allocates between no fixed points.
+    // Scalar: WAMR's interpreters run no SIMD.
+    name: "clawft.p1",
+    entry: "assembly/agent/p1.ts",
+    command: true,
+    flags: ["--runtime", "incremental", "--disable", "simd"],
+  },
+  {
     // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
     name: "hnsw.scalar",
     entry: "assembly/hnsw/index.ts",
