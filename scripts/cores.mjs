@@ -49,6 +49,13 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd"],
   },
   {
+    // Test fixture, not a product: the agent's JSON, SSE and TOML parsers behind a raw ABI
+    // (test/fixtures/parsers.ts) for test/agent/{json,sse,toml}.test.ts, with clawft.p1's runtime.
+    name: "parsers",
+    entry: "test/fixtures/parsers.ts",
+    flags: ["--runtime", "incremental", "--disable", "simd"],
+  },
+  {
     // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
     name: "hnsw.scalar",
     entry: "assembly/hnsw/index.ts",

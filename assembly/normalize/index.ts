@@ -3,7 +3,7 @@
 // common abbreviations, whitespace. Streams: output follows every input frame.
 
 import { fd_read, fd_write } from "bindings/wasi_snapshot_preview1";
-import { J_BOOL, J_NUM, J_OBJ, J_STR, parseJson, quote } from "./json";
+import { J_BOOL, J_NUM, J_OBJ, J_STR, parseJsonBytes, quote } from "../json";
 import { Normalizer, Settings } from "./text";
 
 const CHUNK: i32 = 65536;
@@ -144,7 +144,7 @@ function main(): void {
   if (!readExact(hsBuf, hsLen)) process.exit(1);
   const hsOk = utf8Prefix(hsBuf, hsLen, true);
   if (hsOk != hsLen) fail("INVALID_INPUT", "handshake is not UTF-8");
-  const hs = parseJson(String.UTF8.decodeUnsafe(hsBuf, hsLen));
+  const hs = parseJsonBytes(hsBuf, hsLen);
   heap.free(hsBuf);
   if (hs === null || hs.kind != J_OBJ) fail("INVALID_INPUT", "handshake is not a JSON object");
   const proto = hs!.get("protocol");
