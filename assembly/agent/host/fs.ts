@@ -9,11 +9,13 @@
 import {
   fd_prestat_get, fd_prestat_dir_name, path_open, fd_read, fd_write, fd_close, fd_readdir,
   path_create_directory, path_rename, path_filestat_get, path_unlink_file, fd_filestat_get,
-  lookupflags, oflags, fdflags, filetype, errno, errnoToString,
+  lookupflags, oflags, fdflags, filetype, filestat, prestat, errno, errnoToString,
 } from "bindings/wasi_snapshot_preview1";
 
-/** Rights asked for every file opened here (read, write, seek, stat, readdir …): all of them. */
-const ALL_RIGHTS: u64 = 0x1FFFFFFF;
+/** Rights asked for every file opened here: every file and directory right (bits 0–26), none of the
+ * socket rights (poll_fd_readwrite, sock_shutdown), which a preopen does not pass on (uvwasi
+ * refuses the open with ENOTCAPABLE). */
+const ALL_RIGHTS: u64 = 0x07FFFFFF;
 
 const SCRATCH: usize = memory.data(64, 8);
 
@@ -47,7 +49,7 @@ export class Fs {
 
 /** Name of preopen `fd`, or null when `fd` is not a preopened directory (preopens are fds 3, 4, …). */
 function preopenName(fd: i32): string | null {
-  if (fd_prestat_get(fd, changetype<usize>(SCRATCH)) != errno.SUCCESS) return null;
+  if (fd_prestat_get(fd, changetype<prestat>(SCRATCH)) != errno.SUCCESS) return null;
   if (load<u8>(SCRATCH) != 0) return null;
   let n = load<u32>(SCRATCH, 4);
   let buf = heap.alloc(n + 1);
@@ -113,11 +115,11 @@ function full(rel: string): string {
   return r.length > 0 ? Fs.prefix + r : Fs.prefix.substring(0, Fs.prefix.length - 1);
 }
 
-function open(rel: string, follow: bool, of: u16, flags: u16): i32 {
+function open(rel: string, follow: bool, how: u16, flags: u16): i32 {
   let p = String.UTF8.encode(full(rel));
   let e = path_open(
     Fs.fd, follow ? lookupflags.SYMLINK_FOLLOW : 0, changetype<usize>(p), p.byteLength,
-    of, ALL_RIGHTS, ALL_RIGHTS, flags, SCRATCH,
+    how, ALL_RIGHTS, ALL_RIGHTS, flags, SCRATCH,
   );
   Fs.errno = e;
   return e == errno.SUCCESS ? <i32>load<u32>(SCRATCH) : -1;
@@ -127,7 +129,7 @@ function open(rel: string, follow: bool, of: u16, flags: u16): i32 {
 export function stat(rel: string, follow: bool = false): Stat | null {
   let p = String.UTF8.encode(full(rel));
   let st = heap.alloc(64);
-  let e = path_filestat_get(Fs.fd, follow ? lookupflags.SYMLINK_FOLLOW : 0, changetype<usize>(p), p.byteLength, st);
+  let e = path_filestat_get(Fs.fd, follow ? lookupflags.SYMLINK_FOLLOW : 0, changetype<usize>(p), p.byteLength, changetype<filestat>(st));
   Fs.errno = e;
   let r: Stat | null = e == errno.SUCCESS ? new Stat(load<u8>(st, 16), load<u64>(st, 32)) : null;
   heap.free(st);
@@ -140,7 +142,7 @@ export function readFile(rel: string, limit: u64 = 64 << 20): ArrayBuffer | null
   if (fd < 0) return null;
   let st = heap.alloc(64);
   let size: u64 = 0;
-  if (fd_filestat_get(fd, st) == errno.SUCCESS) size = load<u64>(st, 32);
+  if (fd_filestat_get(fd, changetype<filestat>(st)) == errno.SUCCESS) size = load<u64>(st, 32);
   heap.free(st);
   if (size > limit) {
     fd_close(fd);
