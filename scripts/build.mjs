@@ -6,18 +6,20 @@
 // asc (component entry) -> rename exports to canonical names -> embed WIT -> componentNew
 // -> build/<name>.component.wasm -> jco transpile -> build/jco/<name>/. Then tsc -> dist/,
 // then a size table of every artifact (raw and gzip -9) that fails the build when one is
-// over budgets.json.
+// over budgets.json. A WASI command core with an `adapter` world instead becomes a WASI 0.2
+// command component: asc -> embed WIT -> componentNew with jco's preview1 command adapter ->
+// build/<name>.wasm (and its debug twin) -> jco transpile -> build/jco/<name>/.
 //
 // Usage: node scripts/build.mjs [--only <name>[,<name>…]] [--no-ts] [--readme]
 //   --only    build just these cores (the size check then covers just their artifacts)
 //   --no-ts   skip the TypeScript compile
 //   --readme  rewrite the size table between the README's <!-- sizes --> markers
 
-import { readFile, writeFile, mkdir, rm } from "node:fs/promises";
+import { readFile, writeFile, mkdir, rm, cp } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
 import asc from "assemblyscript/asc";
@@ -29,6 +31,8 @@ import { cores } from "./cores.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
+/** jco's lib/: the preview1 adapters and WASI's WIT (not in its package exports: found beside its entry). */
+const jcoLib = fileURLToPath(new URL("../lib/", import.meta.resolve("@bytecodealliance/jco")));
 
 const { values: opts } = parseArgs({
   options: {
@@ -127,6 +131,19 @@ function renameExports(binary, witText) {
 // no files and cannot read a WIT path (toolchain.md).
 _setPreopens({ "/": "/" });
 
+/** Embeds `world` of the WIT at `witPath` (a file, or a folder with deps/) into `binary`; makes the component. */
+async function makeComponent(binary, witPath, world, adapters = []) {
+  return componentNew(await componentEmbed({ binary, witPath, world }), adapters);
+}
+
+/** Transpiles `component` with jco into build/jco/<name>/. */
+async function transpile(name, component) {
+  const outDir = join(build, "jco", name);
+  await rm(outDir, { recursive: true, force: true });
+  const { files } = await transpileBytes(component, { name, outDir });
+  await writeFiles(files);
+}
+
 /** Builds the component of `core` and transpiles it with jco. */
 async function buildComponent(core) {
   const { entry, wit, world } = core.component;
@@ -134,14 +151,35 @@ async function buildComponent(core) {
   const coreBin = await compile(entry, "release", tmp, [...(core.flags ?? []), ...(core.releaseFlags ?? [])]);
   const witPath = join(root, wit);
   const renamed = renameExports(coreBin, await readFile(witPath, "utf8"));
-  const embedded = await componentEmbed({ binary: renamed, witPath, world });
-  const component = await componentNew(embedded);
-  const out = join(build, `${core.name}.component.wasm`);
-  await writeFile(out, component);
-  const outDir = join(build, "jco", core.name);
-  await rm(outDir, { recursive: true, force: true });
-  const { files } = await transpileBytes(component, { name: core.name, outDir });
-  await writeFiles(files);
+  const component = await makeComponent(renamed, witPath, world);
+  await writeFile(join(build, `${core.name}.component.wasm`), component);
+  await transpile(core.name, component);
+}
+
+/**
+ * Makes WASI preview1 command modules into wasi:cli/run command components with jco's
+ * preview1 command adapter, which maps preview1 onto WASI 0.2 and exports `run` (calling the
+ * module's `_start`). The world `core.adapter` names what the module imports directly; its
+ * wasi: packages resolve from jco's WIT of the WASI version the world file names, laid out
+ * as deps/ beside a copy of the world file. `outputs` maps each core binary to its component file.
+ */
+async function adaptCommand(core, outputs) {
+  const { wit, world } = core.adapter;
+  const text = await readFile(join(root, wit), "utf8");
+  const version = /\bwasi:[a-z-]+\/[a-z-]+@(\d+\.\d+\.\d+)/.exec(text)?.[1];
+  if (!version) throw new Error(`${wit} imports no versioned wasi: interface`);
+  const witDir = join(build, "tmp", `${core.name}-wit`);
+  await mkdir(witDir, { recursive: true });
+  await writeFile(join(witDir, basename(wit)), text);
+  await cp(join(jcoLib, "wit/builtin", version), join(witDir, "deps"), { recursive: true });
+  const adapter = await readFile(join(jcoLib, "wasi_snapshot_preview1.command.wasm"));
+  const components = [];
+  for (const [binary, out] of outputs) {
+    const component = await makeComponent(binary, witDir, world, [["wasi_snapshot_preview1", adapter]]);
+    await writeFile(out, component);
+    components.push(component);
+  }
+  return components;
 }
 
 /** Gzip -9 size of a file. */
@@ -178,9 +216,17 @@ async function main() {
   for (const core of selected) {
     const t0 = performance.now();
     const extra = [...(core.command ? COMMAND_FLAGS : []), ...(core.flags ?? [])];
-    await compile(core.entry, "release", join(build, `${core.name}.wasm`), [...extra, ...(core.releaseFlags ?? [])], !!core.command);
-    await compile(core.entry, "debug", join(build, "debug", `${core.name}.wasm`), extra, !!core.command);
+    // An adapted command's modules are steps on the way to its components.
+    const [release, debug] = [join(build, `${core.name}.wasm`), join(build, "debug", `${core.name}.wasm`)];
+    const [releaseCore, debugCore] = core.adapter ? [join(build, "tmp", `${core.name}.core.wasm`), join(build, "tmp", `${core.name}.debug.wasm`)] : [release, debug];
+    const releaseBin = await compile(core.entry, "release", releaseCore, [...extra, ...(core.releaseFlags ?? [])], !!core.command);
+    const debugBin = await compile(core.entry, "debug", debugCore, extra, !!core.command);
     artifacts.push(`build/${core.name}.wasm`);
+    if (core.adapter) {
+      const [component] = await adaptCommand(core, [[releaseBin, release], [debugBin, debug]]);
+      await transpile(core.name, component);
+      artifacts.push(`build/jco/${core.name}/${core.name}.js`);
+    }
     if (core.component) {
       await buildComponent(core);
       artifacts.push(`build/${core.name}.component.wasm`);

@@ -7,8 +7,12 @@
 // component  optional: { entry, wit, world } for the WASI preview2 component build/<name>.component.wasm,
 //            transpiled by jco into build/jco/<name>/
 // command    true for a WASI preview1 command module (uses @assemblyscript/wasi-shim)
+// adapter    optional, with `command`: { wit, world } of what the module imports besides
+//            preview1; build/<name>.wasm (and build/debug/<name>.wasm) is then the WASI 0.2
+//            command component made with jco's preview1 command adapter, transpiled by jco
+//            into build/jco/<name>/
 
-/** @type {Array<{name: string, entry: string, flags?: string[], releaseFlags?: string[], component?: {entry: string, wit: string, world: string}, command?: boolean}>} */
+/** @type {Array<{name: string, entry: string, flags?: string[], releaseFlags?: string[], component?: {entry: string, wit: string, world: string}, command?: boolean, adapter?: {wit: string, world: string}}>} */
 export const cores = [
   {
     name: "clasp",
@@ -49,10 +53,36 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd"],
   },
   {
+    // clawft.wasm itself: the same program as a WASI 0.2 command component (wasi:cli/run) with
+    // HTTP over wasi:http, for Wasmtime and Node (jco). SIMD stays on: both run it.
+    name: "clawft",
+    entry: "assembly/agent/p2.ts",
+    command: true,
+    flags: ["--runtime", "incremental"],
+    adapter: { wit: "wit/clawft.wit", world: "clawft" },
+  },
+  {
+    // Test fixture: one HTTP request through wasi:http, printed (test/agent/http.test.ts),
+    // built exactly like clawft.wasm so the HTTP layer is proved on its own.
+    name: "http-probe",
+    entry: "test/fixtures/http-probe.ts",
+    command: true,
+    flags: ["--runtime", "incremental"],
+    adapter: { wit: "wit/clawft.wit", world: "clawft" },
+  },
+  {
     // Test fixture, not a product: the agent's JSON, SSE and TOML parsers behind a raw ABI
     // (test/fixtures/parsers.ts) for test/agent/{json,sse,toml}.test.ts, with clawft.p1's runtime.
     name: "parsers",
     entry: "test/fixtures/parsers.ts",
+    flags: ["--runtime", "incremental", "--disable", "simd"],
+  },
+  {
+    // Test fixture: `clawft.wasm router` on its own (test/fixtures/router-command.ts) for
+    // test/device/router.test.ts, built like clawft.p1 (scalar, incremental runtime).
+    name: "router-command",
+    entry: "test/fixtures/router-command.ts",
+    command: true,
     flags: ["--runtime", "incremental", "--disable", "simd"],
   },
   {
