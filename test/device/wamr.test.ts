@@ -10,13 +10,13 @@ import { fileURLToPath } from "node:url";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WASI } from "node:wasi";
 import { ClaspCodec, ClaspDecodeError, codec } from "../../src/clasp/index.js";
 import { ClpCore, replayStateHash } from "../../src/clp/index.js";
 import { createIndex, type HnswIndex, type Space } from "../../src/hnsw/index.js";
 import { VECTORS, hex, unhex } from "../clasp/wire.js";
 import { runWorkload } from "../helpers/clp-workload.js";
 import { gaussianMixture, iota } from "../hnsw/helpers.js";
+import { runNodeWasi } from "../helpers/node-wasi.js";
 import { runWamr, wamrInstance, wamrSimdUnavailable, wamrUnavailable, type WamrInstance } from "../helpers/wamr.js";
 
 const skip = await wamrUnavailable();
@@ -178,7 +178,9 @@ describe.skipIf(skip)(`clawft.p1.wasm in WAMR and in node:wasi ${skip ?? ""}`, (
       expect(w.stderr).toBe("");
       expect(w.code).toBe(0);
       expect(w.stdout.toString()).toMatch(/^clawft\.wasm \d+\.\d+\.\d+/);
-      expect(w.stdout.toString()).toBe(await nodeWasiRun(build("clawft.p1.wasm"), ["version"], home));
+      const n = await runNodeWasi(build("clawft.p1.wasm"), ["version"], { dirs: [home], env: { CLAWFT_HOME: home } });
+      expect(n.code).toBe(0);
+      expect(w.stdout.toString()).toBe(n.stdout.toString());
     } finally {
       await rm(home, { recursive: true, force: true });
     }
@@ -190,19 +192,3 @@ describe.skipIf(skip)(`clawft.p1.wasm in WAMR and in node:wasi ${skip ?? ""}`, (
     expect(w.stderr).toMatch(/^clawft-wamr: cannot load the module/);
   });
 });
-
-/** Runs a WASI command in node:wasi and returns its stdout (written to a file: node:wasi has no capture). */
-async function nodeWasiRun(wasm: string, args: string[], home: string): Promise<string> {
-  const { openSync, closeSync, readFileSync } = await import("node:fs");
-  const outPath = join(home, ".stdout");
-  const fd = openSync(outPath, "w");
-  try {
-    const wasi = new WASI({ version: "preview1", args: ["clawft.wasm", ...args], env: { CLAWFT_HOME: home }, preopens: { [home]: home }, stdout: fd, returnOnExit: true });
-    const module = await WebAssembly.compile(await readFile(wasm));
-    const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-    expect(wasi.start(instance)).toBe(0);
-  } finally {
-    closeSync(fd);
-  }
-  return readFileSync(outPath, "utf8");
-}
