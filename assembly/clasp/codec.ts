@@ -3,7 +3,7 @@
 // (`Wr`) and its failure, if any, in `Err`.
 
 import { Err, clearError, fail, INVALID_MESSAGE, ENCODE_TAPE, R_TRAILING, R_BAD_TAPE } from "./error";
-import { Rd, readFrom, readU8, Wr, writeAt, writeU32, writtenBytes, room } from "./wire";
+import { Rd, readFrom, readU8, Wr, writeAt, writeBytes, writeU32, writtenBytes, room } from "./wire";
 import { Tw, Tr, tapeReset, tapeReserve, readTape } from "./tape";
 import { decodeValue, encodeTagged } from "./value";
 import { decodeFrame, encodeFrame } from "./frame";
@@ -100,6 +100,19 @@ export function encodeFrames(tape: usize, tapeBytes: usize, arena: usize, arenaB
   }
   if (Err.code == 0 && Tr.pos != Tr.end) fail(ENCODE_TAPE, R_BAD_TAPE, 0);
   return done;
+}
+
+/**
+ * Writes the frame [p, p + n), as it is, into the wire writer delimited by `framing` (0 bare,
+ * 1 u32 big-endian length prefix, 2 SLIP): how a transport puts a router's frames on a byte
+ * stream. Returns the bytes written.
+ */
+export function wrapFrame(p: usize, n: usize, framing: u32): usize {
+  writeAt(0);
+  if (framing == FRAMING_LENGTH) writeU32(<u32>n);
+  writeBytes(p, n);
+  if (framing == FRAMING_SLIP) slipWrap(0);
+  return writtenBytes();
 }
 
 /**

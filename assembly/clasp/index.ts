@@ -14,7 +14,7 @@ import { Err, clearError, reasonText, textPart, partLength } from "./error";
 import { Wr, writtenBytes } from "./wire";
 import { Tw } from "./tape";
 import { FrameStream, pushChunk } from "./stream";
-import { decodeFrames, decoded, encodeFrames, encodeValueAt, decodeValueAt } from "./codec";
+import { decodeFrames, decoded, encodeFrames, encodeValueAt, decodeValueAt, wrapFrame } from "./codec";
 import { enableIntern } from "./intern";
 import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, matchAddress } from "./pattern";
 
@@ -118,12 +118,15 @@ export function decodeValue(len: usize): usize {
 
 /**
  * Opens a reassembly stream. `framing`: 0 bare frames, 1 u32 length prefix, 2 SLIP;
- * `maxFrame`: largest frame accepted in bytes. Returns the stream's handle.
+ * `maxFrame`: largest frame accepted in bytes; `raw`: frames come out as raw nodes
+ * `[1, offset, length]` (undecoded bytes at INFO[9] + offset) instead of frame nodes.
+ * Returns the stream's handle.
  */
-export function streamOpen(framing: u32, maxFrame: u32): usize {
+export function streamOpen(framing: u32, maxFrame: u32, raw: bool): usize {
   let s = new FrameStream();
   s.framing = framing;
   s.max = maxFrame;
+  s.raw = raw;
   return changetype<usize>(s);
 }
 
@@ -143,6 +146,21 @@ export function streamPush(handle: usize, len: usize): usize {
 export function streamPending(handle: usize): usize {
   let s = changetype<FrameStream>(handle);
   return s.len - s.done;
+}
+
+/** Stream bytes that stream `handle` threw away (noise, bad or oversized packets), mod 2^32. */
+export function streamLost(handle: usize): u32 {
+  return changetype<FrameStream>(handle).lost;
+}
+
+/**
+ * Writes the frame in input[0, len) delimited by `framing` (0 bare, 1 u32 length prefix,
+ * 2 SLIP) to the output, at INFO[0]. Returns its size in bytes.
+ */
+export function frameWrap(len: usize, framing: u32): usize {
+  let bytes = wrapFrame(IN.ptr, len, framing);
+  store<u32>(INFO, <u32>Wr.out.ptr);
+  return bytes;
 }
 
 /** Releases stream `handle`. */

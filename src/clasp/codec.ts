@@ -28,10 +28,12 @@ interface ClaspCore extends CoreExports {
   encode(tapeBytes: number, arenaBytes: number, count: number, framing: number): number;
   encodeValue(tapeBytes: number, arenaBytes: number): number;
   decodeValue(len: number): number;
-  streamOpen(framing: number, maxFrame: number): number;
+  streamOpen(framing: number, maxFrame: number, raw: number): number;
   streamPush(handle: number, len: number): number;
   streamPending(handle: number): number;
+  streamLost(handle: number): number;
   streamClose(handle: number): void;
+  frameWrap(len: number, framing: number): number;
   patternCompile(len: number): number;
   patternMatch(handle: number, len: number): number;
   patternReason(id: number): number;
@@ -48,13 +50,16 @@ export const MAX_FRAME_SIZE = 12 + 0xffff;
 /** INFO block word indices (assembly/clasp/index.ts). */
 const OUT = 0, BYTES = 1, ERR_CODE = 4, ERR_REASON = 5, ERR_AT = 6, ERR_ITEM = 7, ENDS = 8, BASE = 9;
 
-/** Options of a {@link FrameDecoder}. */
-export interface FrameDecoderOptions extends DecodeOptions {
+/** Options of a {@link FrameReader}: how frames are delimited on a byte stream. */
+export interface FrameReaderOptions {
   /** How frames are delimited on the stream. Defaults to `"frame"`. */
   framing?: Framing;
   /** Largest frame accepted, bytes (header included). Defaults to {@link MAX_FRAME_SIZE}. */
   maxFrameSize?: number;
 }
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions extends FrameReaderOptions, DecodeOptions {}
 
 /**
  * One instance of the codec core. Methods are synchronous; one instance must not be used
@@ -333,11 +338,38 @@ export class ClaspCodec {
    * Call {@link FrameDecoder.close} when done (it is also released when garbage collected).
    */
   createDecoder(options?: FrameDecoderOptions): FrameDecoder {
+    return new FrameDecoder(this, this.#streamOpen(options, 0), options?.widths ?? false);
+  }
+
+  /**
+   * Opens a reader that cuts a byte stream into frames without decoding them, for transports
+   * that hand frames to a router (which decodes them itself): serial lines, pipes. Only each
+   * frame's header is checked. Call {@link FrameReader.close} when done.
+   */
+  createReader(options?: FrameReaderOptions): FrameReader {
+    return new FrameReader(this, this.#streamOpen(options, 1));
+  }
+
+  #streamOpen(options: FrameReaderOptions | undefined, raw: number): number {
     const framing = FRAMING[options?.framing ?? "frame"];
     if (framing === undefined) throw new TypeError(`framing must be one of ${Object.keys(FRAMING).join(", ")}`);
     const max = options?.maxFrameSize ?? MAX_FRAME_SIZE;
     if (!Number.isInteger(max) || max < 4 || max > 0xffffffff) throw new RangeError(`maxFrameSize must be an integer ≥ 4, got ${max}`);
-    return new FrameDecoder(this, this.#core.streamOpen(framing, max), options?.widths ?? false);
+    return this.#core.streamOpen(framing, max, raw);
+  }
+
+  /**
+   * Delimits one frame, as it is, for a byte stream: SLIP (RFC 1055: END, the frame with END
+   * and ESC escaped, END), a u32 big-endian length prefix, or nothing (`"frame"`).
+   * @returns a new Uint8Array
+   */
+  wrapFrame(frame: Uint8Array, framing: Framing): Uint8Array {
+    const code = FRAMING[framing];
+    if (code === undefined) throw new TypeError(`framing must be one of ${Object.keys(FRAMING).join(", ")}`);
+    const size = this.#core.frameWrap(this.#put(frame), code);
+    this.#views();
+    const out = this.#infoWord(OUT);
+    return this.#u8.slice(out, out + size);
   }
 
   /** @internal Feeds a chunk to stream `handle` and reads what completed. */
@@ -348,9 +380,36 @@ export class ClaspCodec {
     return out;
   }
 
+  /**
+   * @internal Feeds a chunk to raw stream `handle`: each raw node [1, offset, length, 0]
+   * becomes a copy of the frame's bytes; error nodes become errors.
+   */
+  _pushRaw(handle: number, chunk: Uint8Array): Array<Uint8Array | ClaspDecodeError> {
+    const bytes = this.#core.streamPush(handle, this.#put(chunk));
+    this.#views();
+    const base = this.#infoWord(BASE);
+    const u32 = this.#u32;
+    const out: Array<Uint8Array | ClaspDecodeError> = [];
+    for (let p = this.#infoWord(OUT) >>> 2, end = p + (bytes >>> 2); p < end; p += 4) {
+      const w0 = u32[p]!;
+      if (w0 === 1) {
+        const at = (base + u32[p + 1]!) >>> 0;
+        out.push(this.#u8.slice(at, at + u32[p + 2]!));
+      } else {
+        out.push(new ClaspDecodeError(u32[p + 1]!, u32[p + 2]!, this.#reason(u32[p + 3]!), (w0 & 0x100) !== 0));
+      }
+    }
+    return out;
+  }
+
   /** @internal */
   _pending(handle: number): number {
     return this.#core.streamPending(handle);
+  }
+
+  /** @internal */
+  _lost(handle: number): number {
+    return this.#core.streamLost(handle) >>> 0;
   }
 
   /** @internal */
@@ -361,22 +420,61 @@ export class ClaspCodec {
 
 const released = new FinalizationRegistry<{ codec: ClaspCodec; handle: number }>(({ codec, handle }) => codec._close(handle));
 
-/**
- * Reassembles frames from a byte stream that arrives in arbitrary chunks; the reassembly runs
- * in the core (assembly/clasp/stream.ts). Create with {@link ClaspCodec.createDecoder}.
- */
-export class FrameDecoder {
+/** A reassembly stream in the core: its handle, counters and release. */
+abstract class CoreStream {
   #handle: number;
   readonly #token = {};
 
   /** @internal */
   constructor(
-    private readonly codec: ClaspCodec,
+    protected readonly codec: ClaspCodec,
     handle: number,
-    private readonly widths: boolean,
   ) {
     this.#handle = handle;
     released.register(this, { codec, handle }, this.#token);
+  }
+
+  /** The open handle. @throws Error after {@link close} */
+  protected get handle(): number {
+    if (this.#handle === 0) throw new Error(`${this.constructor.name} is closed`);
+    return this.#handle;
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.#handle === 0 ? 0 : this.codec._pending(this.#handle);
+  }
+
+  /**
+   * Stream bytes thrown away so far (mod 2^32): garbage between frames, packets that held no
+   * frame (noise, a frame cut short), bad SLIP escapes, frames over the maximum. 0 after close.
+   */
+  get lost(): number {
+    return this.#handle === 0 ? 0 : this.codec._lost(this.#handle);
+  }
+
+  /** Releases the stream's memory in the core. Idempotent. */
+  close(): void {
+    if (this.#handle === 0) return;
+    released.unregister(this.#token);
+    this.codec._close(this.#handle);
+    this.#handle = 0;
+  }
+}
+
+/**
+ * Reassembles frames from a byte stream that arrives in arbitrary chunks, and decodes them;
+ * the reassembly runs in the core (assembly/clasp/stream.ts). Create with
+ * {@link ClaspCodec.createDecoder}.
+ */
+export class FrameDecoder extends CoreStream {
+  /** @internal */
+  constructor(
+    codec: ClaspCodec,
+    handle: number,
+    private readonly widths: boolean,
+  ) {
+    super(codec, handle);
   }
 
   /**
@@ -387,20 +485,24 @@ export class FrameDecoder {
    * @throws Error after {@link close}
    */
   push(chunk: Uint8Array): Array<DecodedFrame | ClaspDecodeError> {
-    if (this.#handle === 0) throw new Error("FrameDecoder is closed");
-    return this.codec._push(this.#handle, chunk, this.widths);
+    return this.codec._push(this.handle, chunk, this.widths);
   }
+}
 
-  /** Bytes received that do not yet form a whole frame. */
-  get pending(): number {
-    return this.#handle === 0 ? 0 : this.codec._pending(this.#handle);
-  }
-
-  /** Releases the decoder's memory in the core. Idempotent. */
-  close(): void {
-    if (this.#handle === 0) return;
-    released.unregister(this.#token);
-    this.codec._close(this.#handle);
-    this.#handle = 0;
+/**
+ * Cuts a byte stream that arrives in arbitrary chunks into whole frames, undecoded (only the
+ * header is checked: magic byte, length within the packet); the reassembly runs in the core.
+ * Create with {@link ClaspCodec.createReader}.
+ */
+export class FrameReader extends CoreStream {
+  /**
+   * Feeds a chunk.
+   * @returns the frames (copies) and errors that completed with it, in order. An error is a
+   *   {@link ClaspDecodeError} (code 100) for bytes thrown away, and reading resumes at the
+   *   next frame boundary; one with `fatal` set (a length prefix over the maximum) ends the stream.
+   * @throws Error after {@link close}
+   */
+  push(chunk: Uint8Array): Array<Uint8Array | ClaspDecodeError> {
+    return this.codec._pushRaw(this.handle, chunk);
   }
 }

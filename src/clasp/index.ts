@@ -17,7 +17,7 @@ import type { ClaspValue, ClaspValueInput, DecodeOptions, DecodedFrame, EncodeOp
 
 export * from "./types.js";
 export * from "./errors.js";
-export { ClaspCodec, FrameDecoder, MAX_FRAME_SIZE, type FrameDecoderOptions } from "./codec.js";
+export { ClaspCodec, FrameDecoder, FrameReader, MAX_FRAME_SIZE, type FrameDecoderOptions, type FrameReaderOptions } from "./codec.js";
 
 /** The codec instance behind this module's functions. */
 export const codec: ClaspCodec = await ClaspCodec.load();
