@@ -5,6 +5,7 @@
  * @module
  */
 import { Command } from "commander";
+import { registerAgent } from "./agent.js";
 import { registerClasp } from "./clasp.js";
 import { registerPipeline } from "./pipeline.js";
 import { registerRelay } from "./relay.js";
@@ -13,4 +14,5 @@ const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CL
 registerClasp(program);
 registerPipeline(program);
 registerRelay(program);
+registerAgent(program);
 await program.parseAsync(process.argv);
