@@ -40,7 +40,11 @@ def main() -> int:
     wasi.inherit_stdout()
     wasi.inherit_stderr()
 
-    engine = wasmtime.Engine()
+    config = wasmtime.Config()
+    # Wasmtime's compilation cache, on by default in `wasmtime run` too: a component compiled
+    # once (~100 ms) loads from the cache afterwards (~8 ms).
+    config.cache = True
+    engine = wasmtime.Engine(config)
     store = wasmtime.Store(engine)
     store.set_wasi(wasi)
     store.set_wasi_http()
