@@ -17,6 +17,23 @@ interface Exports {
   jsonBytes(len: number, maxDepth: number): number;
   jsonText(len: number, maxDepth: number): number;
   numberText(x: number): number;
+  sseNew(maxLine: number): void;
+  sseFeed(len: number): number;
+  sseEnd(): number;
+}
+
+/** An event as the SSE parser dispatched it. */
+export interface SseEventOut {
+  event: string;
+  data: string;
+  id: string;
+}
+
+/** What one SseParser.feed or .end call gave, with the parser's state after it. */
+export interface SseStep {
+  events: SseEventOut[];
+  error: string;
+  retry: number;
 }
 
 const utf8 = new TextDecoder();
@@ -38,7 +55,7 @@ export class Parsers {
   }
 
   private result(ok: number): Outcome {
-    const text = utf8.decode(new Uint8Array(this.x.memory.buffer, this.x.resultPtr(), this.x.resultLen()));
+    const text = this.text();
     return ok ? { ok: true, text } : { ok: false, reason: text, at: this.x.errorAt() };
   }
 
@@ -54,9 +71,30 @@ export class Parsers {
     return this.result(this.x.jsonText(this.write(new Uint8Array(units.buffer)), maxDepth));
   }
 
+  /** Starts a new SSE stream (a new SseParser with this line limit in bytes). */
+  sseNew(maxLine = 1 << 20): void {
+    this.x.sseNew(maxLine);
+  }
+
+  /** SseParser.feed(chunk). */
+  sseFeed(chunk: Uint8Array): SseStep {
+    this.x.sseFeed(this.write(chunk));
+    return JSON.parse(this.text()) as SseStep;
+  }
+
+  /** SseParser.end(). */
+  sseEnd(): SseStep {
+    this.x.sseEnd();
+    return JSON.parse(this.text()) as SseStep;
+  }
+
+  private text(): string {
+    return utf8.decode(new Uint8Array(this.x.memory.buffer, this.x.resultPtr(), this.x.resultLen()));
+  }
+
   /** formatF64(x), which must equal String(x). */
   numberText(x: number): string {
     this.x.numberText(x);
-    return utf8.decode(new Uint8Array(this.x.memory.buffer, this.x.resultPtr(), this.x.resultLen()));
+    return this.text();
   }
 }
