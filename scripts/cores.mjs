@@ -86,6 +86,14 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd"],
   },
   {
+    // Test fixture: one HTTP request through the WAMR socket client (test/fixtures/
+    // sockets-probe.ts) for test/device/sockets.test.ts, built like clawft.p1.
+    name: "sockets-probe",
+    entry: "test/fixtures/sockets-probe.ts",
+    command: true,
+    flags: ["--runtime", "incremental", "--disable", "simd"],
+  },
+  {
     // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
     name: "hnsw.scalar",
     entry: "assembly/hnsw/index.ts",
