@@ -46,11 +46,13 @@ export const cores = [
     // clawft.wasm, the WASI agent (assembly/agent/, docs/agent.md) as a preview1 command for
     // WAMR and node:wasi. It links every core as AssemblyScript; the incremental runtime
     // collects garbage by itself, since the agent's loop allocates between no fixed points.
-    // Scalar: WAMR's interpreters run no SIMD.
+    // Scalar: WAMR's interpreters run no SIMD. HNSW_HEAP: the HNSW core lays its regions out
+    // inside the managed heap (assembly/hnsw/memory.ts). initialMemory 0: as many pages as the
+    // static data needs (asconfig.json's 1 page is too few for the agent's texts).
     name: "clawft.p1",
     entry: "assembly/agent/p1.ts",
     command: true,
-    flags: ["--runtime", "incremental", "--disable", "simd"],
+    flags: ["--runtime", "incremental", "--disable", "simd", "--use", "HNSW_HEAP=1", "--initialMemory", "0"],
   },
   {
     // clawft.wasm itself: the same program as a WASI 0.2 command component (wasi:cli/run) with
@@ -58,7 +60,7 @@ export const cores = [
     name: "clawft",
     entry: "assembly/agent/p2.ts",
     command: true,
-    flags: ["--runtime", "incremental"],
+    flags: ["--runtime", "incremental", "--use", "HNSW_HEAP=1", "--initialMemory", "0"],
     adapter: { wit: "wit/clawft.wit", world: "clawft" },
   },
   {
@@ -84,6 +86,15 @@ export const cores = [
     entry: "test/fixtures/router-command.ts",
     command: true,
     flags: ["--runtime", "incremental", "--disable", "simd"],
+  },
+  {
+    // Test fixture: the governed tools and the audit log without the chat loop
+    // (test/fixtures/tools-cli.ts: callTool from argv) for test/agent/{tools,audit}.test.ts,
+    // built like clawft.p1 (scalar, incremental runtime); its static data passes one page.
+    name: "tools-cli",
+    entry: "test/fixtures/tools-cli.ts",
+    command: true,
+    flags: ["--runtime", "incremental", "--disable", "simd", "--initialMemory", "2"],
   },
   {
     // Test fixture: one HTTP request through the WAMR socket client (test/fixtures/

@@ -177,7 +177,14 @@ export class ListDirectory extends Tool {
   }
 }
 
-/** The last WASI error in words. */
+/** The last WASI error in words (the common ones spelled out for the model, others by their WASI name). */
 function errnoText(): string {
-  return errnoToString(Fs.errno);
+  let e = Fs.errno;
+  if (e == errno.NOENT) return "no such file or directory";
+  if (e == errno.ACCES || e == errno.PERM || e == errno.NOTCAPABLE) return "permission denied";
+  if (e == errno.NOTDIR) return "a component of the path is not a directory";
+  if (e == errno.ISDIR) return "is a directory";
+  if (e == errno.NOSPC) return "no space left on the device";
+  if (e == errno.LOOP) return "a symbolic link is in the way";
+  return errnoToString(e);
 }

@@ -98,10 +98,19 @@ export class Call {
   }
 }
 
-/** A file name's extension: after the last ".", lowercase; "" when none (a leading dot alone is no extension: ".env" has none). */
+/**
+ * A file name's extension: after the last ".", ASCII letters lowercased; "" when none (a
+ * leading dot alone is no extension: ".env" has none).
+ */
 export function extension(file: string): string {
   let dot = file.lastIndexOf(".");
-  return dot <= 0 ? "" : file.substring(dot + 1).toLowerCase();
+  if (dot <= 0) return "";
+  let ext = "";
+  for (let i = dot + 1; i < file.length; i++) {
+    let c = file.charCodeAt(i);
+    ext += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c);
+  }
+  return ext;
 }
 
 /** A tool the model may call. */
