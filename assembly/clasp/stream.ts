@@ -78,10 +78,10 @@ function deliver(s: FrameStream, p: usize, end: usize, base: usize): bool {
   }
   let avail = end - p;
   let size = frameSize(p, avail);
-  let ok = size >= 4 && size <= avail && <u32>load<u8>(p) == MAGIC;
-  if (ok) node(1, <u32>(p - base), <u32>size, 0);
-  else node(0, INVALID_FRAME, <u32>(p - base), size < 4 ? R_SHORT_HEADER : size > avail ? R_FRAME_PAST_END : R_BAD_MAGIC);
-  return ok;
+  let reason = avail < 4 ? R_SHORT_HEADER : <u32>load<u8>(p) != MAGIC ? R_BAD_MAGIC : size > avail ? R_FRAME_PAST_END : 0;
+  if (reason == 0) node(1, <u32>(p - base), <u32>size, 0);
+  else node(0, INVALID_FRAME, <u32>(p - base), reason);
+  return reason == 0;
 }
 
 /**
