@@ -11,7 +11,7 @@
 import { H, NONE, DELETED, COSINE } from "./state";
 import { dist, distInline, prepare } from "./distance";
 import { push, pop, topKey, topId } from "./heap";
-import { SCRATCH, LABELS, UPPER, TAGS, MAP, BITS, HEAPS, LEVEL0, base, capacity, want, relayout, reserveArena } from "./memory";
+import { SCRATCH, LABELS, UPPER, TAGS, MAP, BITS, HEAPS, LEVEL0, HEAP_BUILD, base, capacity, want, relayout, reserveArena } from "./memory";
 import { OK, E_ARGUMENT, E_NOT_FINITE, E_FULL, E_UNKNOWN_LABEL, E_MEMORY, fail, INFO } from "./error";
 
 /** The predicate of a filtered search in mode 2 (set by the raw ABI to call its host). */
@@ -445,6 +445,8 @@ export function addPoint(src: usize, label: u32): u32 {
   let rec = record(id);
   memory.fill(rec, 0, H.vecOff);
   store<u32>(rec, level << 24);
+  // In the heap build (memory.ts) the arena's growth may have moved SCRATCH with the block.
+  if (HEAP_BUILD) q = H.query;
   memory.copy(rec + H.vecOff, q, <usize>H.dim8 << 2);
   store<u32>(H.labels + (<usize>id << 2), label);
   store<u32>(H.upper + (<usize>id << 2), H.arenaUsed);

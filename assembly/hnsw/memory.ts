@@ -15,6 +15,18 @@
 // above the old one), grows linear memory itself (a refusal becomes `false`, never a trap),
 // then moves the live bytes of each region, last region first, so no move overwrites bytes
 // not yet moved. Growing the last regions (ARENA during inserts, IO) moves little or nothing.
+//
+// Heap build (`asc --use HNSW_HEAP=1`): a program that also uses AssemblyScript's managed
+// heap (clawft.wasm links the core beside the codec, the CLP engine and the agent) cannot
+// let the core claim memory above __heap_base. There the regions lie in one block of that
+// heap, laid out the same way from the block's start: `relayout` asks heap.realloc for the
+// bigger block (which copies it, if it moves), then moves the regions within it as above.
+// Everything that addresses a region is refreshed after a relayout, SCRATCH included, since
+// the whole block may move. AssemblyScript's allocator traps when memory.grow is refused, so
+// a layout past what wasm32 can hold is refused up front (`false`, as above); a host that
+// caps memory lower still makes it trap, as it would any allocation of that program. The
+// choice is made at compile time: the core alone (build/hnsw.wasm) compiles to the same
+// bytes as without this mode.
 
 import { H } from "./state";
 
@@ -36,6 +48,15 @@ const CAP: usize = memory.data(REGIONS << 2, 16);
 const WANT: usize = memory.data(REGIONS << 3, 16);
 /** Highest end address the core lays out: 4 GiB minus one page. */
 const LIMIT: u64 = 0xFFFF0000;
+/** Largest block of the heap build: TLSF's BLOCK_MAXSIZE (1 GiB − 4, std/assembly/rt/common.ts), rounded down to 16. */
+const BLOCK_LIMIT: u64 = (1 << 30) - 16;
+
+/** Built with `--use HNSW_HEAP=1`: the regions lie in a heap block (see above). */
+// @ts-ignore: HNSW_HEAP is defined by asc --use
+export const HEAP_BUILD: bool = isDefined(HNSW_HEAP);
+
+/** The heap block holding every region in the heap build (0 before the first layout). */
+let block: usize = 0;
 
 /** Start address of region `r`. */
 export function base(r: u32): usize {
@@ -68,7 +89,7 @@ function live(r: u32): usize {
  * are not live (TAGS, MAP, BITS, HEAPS) are the caller's to reset after a move.
  */
 export function relayout(): bool {
-  let end: u64 = (<u64>__heap_base + 15) & ~15;
+  let end: u64 = HEAP_BUILD ? 0 : (<u64>__heap_base + 15) & ~15;
   for (let r: u32 = 0; r < REGIONS; r++) {
     let w = load<u64>(WANT + (r << 3));
     let c = <u64>capacity(r);
@@ -78,7 +99,13 @@ export function relayout(): bool {
     end += w;
   }
   let ok = end <= LIMIT;
-  if (ok) {
+  let at: usize = 0;
+  if (HEAP_BUILD) {
+    // TLSF aborts instead of failing: refuse what it could not hold, and what would pass
+    // 4 GiB if the block had to move (old and new block both live during the copy).
+    ok = end <= BLOCK_LIMIT && (<u64>memory.size() << 16) + end <= LIMIT;
+    if (ok) at = block == 0 ? heap.alloc(<usize>end) : heap.realloc(block, <usize>end);
+  } else if (ok) {
     let have = <u64>memory.size() << 16;
     if (end > have) ok = memory.grow(<i32>((end - have + 0xFFFF) >> 16)) >= 0;
   }
@@ -89,10 +116,23 @@ export function relayout(): bool {
     end -= w;
     let to = <usize>end;
     let from = base(r);
+    if (HEAP_BUILD) {
+      to += at;
+      from = from - block + at;
+    }
     let n = live(r);
     if (to != from && n != 0) memory.copy(to, from, n);
     store<u32>(BASE + (r << 2), <u32>to);
     store<u32>(CAP + (r << 2), <u32>w);
+  }
+  if (HEAP_BUILD && ok) {
+    let moved = at - block;
+    H.query += moved;
+    H.sel += moved;
+    H.res += moved;
+    H.sorted += moved;
+    H.crc += moved;
+    block = at;
   }
   if (ok) sync();
   return ok;
