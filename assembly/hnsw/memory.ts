@@ -16,17 +16,18 @@
 // then moves the live bytes of each region, last region first, so no move overwrites bytes
 // not yet moved. Growing the last regions (ARENA during inserts, IO) moves little or nothing.
 //
-// Heap build (`asc --use HNSW_HEAP=1`): a program that also uses AssemblyScript's managed
-// heap (clawft.wasm links the core beside the codec, the CLP engine and the agent) cannot
-// let the core claim memory above __heap_base. There the regions lie in one block of that
-// heap, laid out the same way from the block's start: `relayout` asks heap.realloc for the
-// bigger block (which copies it, if it moves), then moves the regions within it as above.
-// Everything that addresses a region is refreshed after a relayout, SCRATCH included, since
-// the whole block may move. AssemblyScript's allocator traps when memory.grow is refused, so
-// a layout past what wasm32 can hold is refused up front (`false`, as above); a host that
-// caps memory lower still makes it trap, as it would any allocation of that program. The
-// choice is made at compile time: the core alone (build/hnsw.wasm) compiles to the same
-// bytes as without this mode.
+// Heap build (HNSW_HEAP defined: by `asc --use HNSW_HEAP=1`, or by a `@global` constant of
+// the program, as assembly/agent/memory.ts declares): a program that also uses
+// AssemblyScript's managed heap (clawft.wasm links the core beside the codec, the CLP engine
+// and the agent) cannot let the core claim memory above __heap_base. There the regions lie in
+// one block of that heap, laid out the same way from the block's start: `relayout` asks
+// heap.realloc for the bigger block (which copies it, if it moves), then moves the regions
+// within it as above. Everything that addresses a region is refreshed after a relayout,
+// SCRATCH included, since the whole block may move. AssemblyScript's allocator traps when
+// memory.grow is refused, so a layout past what wasm32 can hold is refused up front (`false`,
+// as above); a host that caps memory lower still makes it trap, as it would any allocation of
+// that program. The choice is made at compile time: the core alone (build/hnsw.wasm) compiles
+// to the same bytes as without this mode.
 
 import { H } from "./state";
 
@@ -51,8 +52,8 @@ const LIMIT: u64 = 0xFFFF0000;
 /** Largest block of the heap build: TLSF's BLOCK_MAXSIZE (1 GiB − 4, std/assembly/rt/common.ts), rounded down to 16. */
 const BLOCK_LIMIT: u64 = (1 << 30) - 16;
 
-/** Built with `--use HNSW_HEAP=1`: the regions lie in a heap block (see above). */
-// @ts-ignore: HNSW_HEAP is defined by asc --use
+/** HNSW_HEAP is defined: the regions lie in a heap block (see above). */
+// @ts-ignore: HNSW_HEAP is defined by asc --use or a @global of the program, if at all
 export const HEAP_BUILD: bool = isDefined(HNSW_HEAP);
 
 /** The heap block holding every region in the heap build (0 before the first layout). */
