@@ -58,6 +58,8 @@ export interface WamrOptions {
   simd?: boolean;
   /** Kill the run after this many milliseconds (default 60 000). */
   timeoutMs?: number;
+  /** Called with each piece of stdout as it arrives (to react to a streaming module). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 function hostArgs(o: WamrOptions): string[] {
@@ -83,7 +85,10 @@ export function runWamr(wasm: string, args: string[] = [], o: WamrOptions = {}):
       child.kill("SIGKILL");
       reject(new Error(`clawft-wamr ${wasm} ${args.join(" ")} timed out; stderr: ${stderr}`));
     }, o.timeoutMs ?? 60_000);
-    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stdout.on("data", (d: Buffer) => {
+      out.push(d);
+      o.onStdout?.(d);
+    });
     child.stderr.on("data", (d: Buffer) => (stderr += d));
     child.on("error", (e) => (clearTimeout(timer), reject(e)));
     child.on("close", (code, signal) => {
