@@ -90,11 +90,11 @@ export const cores = [
   {
     // Test fixture: the governed tools and the audit log without the chat loop
     // (test/fixtures/tools-cli.ts: callTool from argv) for test/agent/{tools,audit}.test.ts,
-    // built like clawft.p1 (same flags: it links the same tools, memory included).
+    // built like clawft.p1 (scalar, incremental runtime, static data as large as it needs).
     name: "tools-cli",
     entry: "test/fixtures/tools-cli.ts",
     command: true,
-    flags: ["--runtime", "incremental", "--disable", "simd", "--use", "HNSW_HEAP=1", "--initialMemory", "0"],
+    flags: ["--runtime", "incremental", "--disable", "simd", "--initialMemory", "0"],
   },
   {
     // Test fixture: one HTTP request through the WAMR socket client (test/fixtures/

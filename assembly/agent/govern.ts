@@ -408,22 +408,13 @@ function pathMessage(reason: i32, a: Val | null): string {
   return "Malformed or unknown op \"" + p + "\"";
 }
 
+/** Reasons of snapshot and event log errors (assembly/clp/error.ts FR_*), by number. */
+const FORMAT = "|too short|bad magic: not a CLP file|another format version|length does not match its header (truncated or padded)|hash mismatch (altered or corrupt)|not a CLASP value|malformed fields|starts after the state's last event|base hash does not match the state's head|truncated record|out of sequence|an op failed";
+
 function formatMessage(what: string, reason: i32, a: Val | null, cause: Val | null): string {
-  let at = what == "event log" && (reason == 5 || reason == 6 || reason == 7 || reason == 10 || reason == 11 || reason == 12) ? "event " + show(arg(a, 0)) + ": " : "";
-  switch (reason) {
-    case 1: return what + " too short (" + show(arg(a, 0)) + " bytes)";
-    case 2: return "not a CLP " + what + " (bad magic)";
-    case 3: return what + " format version " + show(arg(a, 0)) + "; this engine reads version 1";
-    case 4: return what + " length does not match its header (truncated or padded)";
-    case 5: return at.length > 0 ? what + ": " + at + "hash mismatch (the log was altered or is corrupt)" : what + " checksum mismatch (corrupt)";
-    case 6: return what + ": " + at + "not a CLASP value (" + codecReason(<u32>argNum(a, a === null ? 0 : a.a!.length - 1)) + ")";
-    case 7: return what + ": " + at + "malformed fields";
-    case 8: return what + " starts after event " + show(arg(a, 0)) + ", the state is at event " + show(arg(a, 1));
-    case 9: return what + " base hash does not match the state's head";
-    case 10: return what + ": " + at + "truncated record";
-    case 11: return what + ": " + at + "out of sequence";
-  }
-  return what + ": " + at + (cause !== null && cause.t == ARRAY ? clpMessage(cause) : "an op failed");
+  let perEvent = what == "event log" && (reason == 5 || reason == 6 || reason == 7 || reason == 10 || reason == 11 || reason == 12);
+  let m = what + ": " + (perEvent ? "event " + show(arg(a, 0)) + ": " : "") + word(FORMAT, reason, "corrupt");
+  return reason == 12 && cause !== null && cause.t == ARRAY ? m + ": " + clpMessage(cause) : m;
 }
 
 /**

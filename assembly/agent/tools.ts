@@ -77,7 +77,10 @@ export function callTool(name: string, argsJson: string): ToolResult {
   e.session = Tools.session;
   e.tool = name;
   if (!Audit.open()) return ToolResult.fail("not run: the audit log is unavailable: " + Audit.error);
-  if (!Governor.open()) return record(e, "error", "not run: the contract is unavailable: " + Governor.error, ToolResult.fail("not run: " + Governor.error));
+  if (!Governor.open()) {
+    e.args = summariseText(argsJson);
+    return record(e, "error", "the contract is unavailable: " + Governor.error, ToolResult.fail("not run: " + Governor.error));
+  }
   let tool = Tools.find(name);
   let size = argsJson.length <= MAX_ARGS / 3 ? 0 : utf8(argsJson).byteLength;
   if (size > MAX_ARGS) {
