@@ -55,6 +55,15 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd", "--use", "HNSW_HEAP=1", "--initialMemory", "0"],
   },
   {
+    // clawft.p1 for WAMR: the same entry with HTTP/1.1 over WAMR's socket extension
+    // (assembly/agent/p1.ts: only this build imports sock_open, sock_connect, …, which
+    // node:wasi lacks). Run with `iwasm --addr-pool=<LLM server>/32`.
+    name: "clawft.wamr",
+    entry: "assembly/agent/p1.ts",
+    command: true,
+    flags: ["--runtime", "incremental", "--disable", "simd", "--initialMemory", "0", "--use", "CLAWFT_SOCKETS=1"],
+  },
+  {
     // clawft.wasm itself: the same program as a WASI 0.2 command component (wasi:cli/run) with
     // HTTP over wasi:http, for Wasmtime and Node (jco). SIMD stays on: both run it.
     name: "clawft",
