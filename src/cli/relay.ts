@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { Relay } from "../relay/server.js";
-import { applyEnv, defaultConfig, loadConfigFile, parsePort, type RelayConfig } from "../relay/config.js";
+import { applyEnv, defaultConfig, loadConfigFile, parsePort, parseSerialSpec, type RelayConfig } from "../relay/config.js";
 
 interface RelayFlags {
   config?: string;
@@ -13,6 +13,7 @@ interface RelayFlags {
   port?: string;
   storage?: string;
   name?: string;
+  serial: string[];
   web: boolean;
 }
 
@@ -26,6 +27,7 @@ export function registerRelay(program: Command): void {
     .option("-p, --port <port>", "TCP port, 0 for any free one (also CLAWFT_RELAY_PORT; default 7330)")
     .option("--storage <spec>", 'where params persist: "memory" (default), "fs:<dir>" or a redis:// URL')
     .option("--name <name>", "router name sent in WELCOME")
+    .option("--serial <path[:baud]>", "join a device's CLASP router on a serial line (repeatable; baud defaults to 115200)", (v: string, all: string[]) => [...all, v], [])
     .option("--no-web", "do not serve the playground")
     .action(async (flags: RelayFlags) => {
       try {
@@ -47,6 +49,7 @@ async function run(flags: RelayFlags): Promise<void> {
   if (flags.port !== undefined) config.port = parsePort(flags.port, "--port");
   if (flags.storage) config.storage = flags.storage;
   if (flags.name) config.router = { ...config.router, name: flags.name };
+  if (flags.serial.length) config.serial = [...(config.serial ?? []), ...flags.serial.map((s) => parseSerialSpec(s))];
   const relay = await Relay.start({ ...config, ...(flags.web ? {} : { web: false }) });
   const r = relay.restored;
   if (r.restored || r.refused || r.unreadable) {
@@ -55,6 +58,7 @@ async function run(flags: RelayFlags): Promise<void> {
   const auth = config.router.security === "authenticated" ? `, authenticated (${config.router.tokens?.length ?? 0} token(s))` : ", open (no tokens)";
   console.log(`clawft relay on ${relay.url} (storage ${config.storage}${auth})`);
   console.log(`playground: ${relay.httpUrl}   metrics: ${relay.httpUrl}metrics`);
+  for (const d of relay.devices) console.log(`serial ${d.spec.path} at ${d.spec.baudRate} baud: params ${d.spec.pattern} mirrored (connecting…)`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -24,6 +24,20 @@ export interface RelayConfig {
    * others queued, up to `router.maxQueuePerSession`). Defaults to 262,144.
    */
   sendBufferBytes: number;
+  /** Serial devices to join to the router (docs/device.md). Defaults to none. */
+  serial?: SerialSpec[];
+}
+
+/** A serial device of the relay: `--serial PATH[:BAUD]`, or an entry of `serial` in relay.toml. */
+export interface SerialSpec {
+  /** The port, e.g. `/dev/ttyACM0`. */
+  path: string;
+  /** Line speed, bits/s. Defaults to 115,200. */
+  baudRate?: number;
+  /** Addresses that are the device's: mirrored from it, and SETs on them go to it first. Defaults to `"/**"`. */
+  pattern?: string;
+  /** Token for a device router that requires one. */
+  token?: string;
 }
 
 /** Thrown for an unreadable or invalid configuration; the message names the file and key. */
@@ -79,6 +93,21 @@ export function parsePort(text: string, where: string): number {
 }
 
 /**
+ * Parses `PATH[:BAUD]` (e.g. `/dev/ttyUSB0:921600`; a path alone means 115,200 baud). Only a
+ * last `:` followed by digits is a baud rate, so paths with colons stay whole.
+ * @throws RelayConfigError for an empty path or a baud rate of 0
+ */
+export function parseSerialSpec(text: string, where = "--serial"): SerialSpec {
+  const m = /^(.*):(\d+)$/.exec(text);
+  const path = m ? m[1]! : text;
+  if (path.length === 0) fail(where, "must be PATH[:BAUD], e.g. /dev/ttyACM0:115200", text);
+  if (!m) return { path };
+  const baudRate = Number(m[2]);
+  if (baudRate === 0 || baudRate > 0xffffffff) fail(where, "baud rate must be a positive integer", text);
+  return { path, baudRate };
+}
+
+/**
  * Applies the TOML text of a `relay.toml` onto `config` (a copy is returned).
  * @param file named in error messages
  * @throws RelayConfigError for a syntax error, an unknown key or a value of the wrong type
@@ -91,7 +120,7 @@ export function applyToml(config: RelayConfig, source: string, file = "relay.tom
     if (err instanceof TomlError) throw new RelayConfigError(`${file}:${err.line}:${err.column}: ${err.message.split("\n")[0]}`);
     throw err;
   }
-  checkKeys(doc, ["host", "port", "name", "storage", "security", "limits", "tokens"], file);
+  checkKeys(doc, ["host", "port", "name", "storage", "security", "limits", "tokens", "serial"], file);
   const out: RelayConfig = { ...config, router: { ...config.router } };
   if (doc.host !== undefined) out.host = str(doc.host, `${file}: host`);
   if (doc.port !== undefined) out.port = uint(doc.port, `${file}: port`, 65535);
@@ -118,6 +147,24 @@ export function applyToml(config: RelayConfig, source: string, file = "relay.tom
         ...(t.read !== undefined ? { read: patterns(t.read, `${where}.read`) } : {}),
         ...(t.write !== undefined ? { write: patterns(t.write, `${where}.write`) } : {}),
       };
+    });
+  }
+  if (doc.serial !== undefined) {
+    if (!Array.isArray(doc.serial)) fail(`${file}: serial`, 'must be an array of "PATH[:BAUD]" strings or tables', doc.serial);
+    out.serial = (doc.serial as unknown[]).map((entry, i) => {
+      const where = `${file}: serial[${i}]`;
+      if (typeof entry === "string") return parseSerialSpec(entry, where);
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) fail(where, 'must be "PATH[:BAUD]" or a table', entry);
+      const t = entry as Table;
+      checkKeys(t, ["path", "baud", "pattern", "token"], where);
+      const spec: SerialSpec = { path: str(t.path, `${where}.path`) };
+      if (t.baud !== undefined) {
+        spec.baudRate = uint(t.baud, `${where}.baud`);
+        if (spec.baudRate === 0) fail(`${where}.baud`, "must be a positive integer", t.baud);
+      }
+      if (t.pattern !== undefined) spec.pattern = str(t.pattern, `${where}.pattern`);
+      if (t.token !== undefined) spec.token = str(t.token, `${where}.token`);
+      return spec;
     });
   }
   if (doc.security !== undefined) {

@@ -11,7 +11,9 @@
  * @module
  */
 export { Relay, type RelayOptions } from "./server.js";
-export { RelayConfigError, defaultConfig, applyToml, applyEnv, loadConfigFile, openStorage, parsePort, type RelayConfig } from "./config.js";
+export { RelayConfigError, defaultConfig, applyToml, applyEnv, loadConfigFile, openStorage, parsePort, parseSerialSpec, type RelayConfig, type SerialSpec } from "./config.js";
+// Types only: the bridge itself loads with the `serial` option (it brings serialport's native binding).
+export type { DeviceBridge, DeviceBridgeOptions } from "./serial.js";
 export { RouterHost, type HostPeer, type RouterHostOptions } from "./host.js";
 export { StatePersister, PersistError, type StatePersisterOptions, type RestoreReport } from "./persist.js";
 export { combineMetrics, messageTypeName, type RelayMetrics } from "./metrics.js";

@@ -19,6 +19,7 @@ import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import { combineMetrics, type RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
 import { PrometheusMetrics } from "./prometheus.js";
+import type { DeviceBridge } from "./serial.js";
 
 /** Options of {@link Relay.start}: a {@link RelayConfig} (every field optional) and more. */
 export interface RelayOptions extends Partial<RelayConfig> {
@@ -204,6 +205,8 @@ export class Relay {
   readonly restored: RestoreReport;
   /** Fire-QoS frames dropped for slow consumers since start. */
   droppedFrames = 0;
+  /** The serial devices joined to the router (`serial` option, src/relay/serial.ts). */
+  readonly devices: DeviceBridge[] = [];
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<WsPeer>();
@@ -275,6 +278,7 @@ export class Relay {
       storage: options.storage ?? d.storage,
       sendBufferBytes: options.sendBufferBytes ?? d.sendBufferBytes,
       router: { ...d.router, ...options.router },
+      ...(options.serial?.length ? { serial: options.serial } : {}),
     };
     const router = await MiniRouter.load(config.router);
     const storage = options.storageInstance ?? (await openStorage(config.storage));
@@ -305,6 +309,18 @@ export class Relay {
     }
     relay = new Relay(config, router, storage, persister, restored, options);
     await relay.#listen();
+    if (config.serial?.length) {
+      try {
+        // Loaded only when asked for: it brings the serialport package's native binding.
+        const { DeviceBridge } = await import("./serial.js");
+        const name = config.router.name;
+        for (const spec of config.serial) relay.devices.push(new DeviceBridge(relay.host, spec, { log, ...(name ? { name } : {}) }));
+        for (const device of relay.devices) device.start();
+      } catch (err) {
+        await relay.close();
+        throw err;
+      }
+    }
     return relay;
   }
 
@@ -440,6 +456,7 @@ export class Relay {
           }),
       ),
     );
+    await Promise.all(this.devices.map((d) => d.close()));
     this.host.stop();
     this.#wss.close();
     this.#http.closeAllConnections();

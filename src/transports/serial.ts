@@ -18,6 +18,7 @@
  */
 import { SerialPort } from "serialport";
 import { ClaspClient, type ClaspClientOptions } from "../clasp/client.js";
+import { codec } from "../clasp/index.js";
 import { TransportError, type CloseInfo, type Transport, type TransportHandlers } from "./index.js";
 import { SlipFraming, emptyStats, type LinkStats, type SlipFramingOptions } from "./slip.js";
 
@@ -131,8 +132,22 @@ export class SerialTransport implements Transport {
         port.on("close", (e: (Error & { disconnected?: boolean }) | null) => {
           if (!this.#closed) this.#fail(new SerialError("gone", this.path, `port closed${e?.message ? `: ${e.message}` : ""}`, { cause: e }));
         });
+        this.#watchHangup(port);
         resolve();
       });
+    });
+  }
+
+  /**
+   * Watches for the terminal's hangup (POLLHUP). The binding notices a vanished port by a
+   * failing read, but a hung-up terminal (a pty whose other side went away, some USB serial
+   * drivers) reads as end of file, which the binding reads again and again instead.
+   */
+  #watchHangup(port: SerialPort): void {
+    const poller = (port.port as { poller?: { once(event: "disconnect", cb: (err: Error | null) => void): unknown } } | undefined)?.poller;
+    poller?.once("disconnect", (err) => {
+      // The poller cancels its waiters with an error when the port is closed on purpose.
+      if (!(err as { canceled?: boolean } | null)?.canceled) this.#fail(new SerialError("gone", this.path, "the terminal hung up"));
     });
   }
 
@@ -198,6 +213,12 @@ export interface SerialDeviceOptions extends SerialTransportOptions {
   backoff?: BackoffOptions;
   /** Milliseconds to wait for the device's WELCOME after the port opened. Defaults to 3,000. */
   welcomeTimeoutMs?: number;
+  /**
+   * Milliseconds between PINGs while the session is up, 0 for none. Defaults to 2,000. A
+   * device that answers nothing for two PINGs, or that reset on a port that stayed open (its
+   * router answers ERROR 300, HELLO expected first), gets a new session.
+   */
+  keepaliveMs?: number;
   /** The device answered: a new CLASP session (subscriptions have been sent again). */
   onUp?: () => void;
   /** The session ended: the port closed or vanished (`error` says why) or the device dropped the session. */
@@ -287,7 +308,9 @@ export class SerialDevice {
         await this.client.connect();
         attempt = 0;
         this.#options.onUp?.();
+        const stopKeepalive = this.#keepalive();
         const info = await ended;
+        stopKeepalive();
         this.#options.onDown?.(info, this.#transport?.error);
         if (this.#stopped) break;
       } catch (err) {
@@ -303,6 +326,29 @@ export class SerialDevice {
       });
       this.#wake = undefined;
     }
+  }
+
+  /**
+   * PINGs the device every `keepaliveMs` while the session is up; when nothing at all came
+   * back since the PING before, the device is gone although its port is not: the session
+   * ends (and the loop reconnects). Returns the function that stops it.
+   */
+  #keepalive(): () => void {
+    const ms = this.#options.keepaliveMs ?? 2000;
+    const transport = this.#transport;
+    if (ms <= 0 || !transport) return () => {};
+    const ping = codec.encode({ type: "PING" });
+    let seen = transport.stats.framesIn;
+    let unanswered = 0;
+    const timer = setInterval(() => {
+      const now = transport.stats.framesIn;
+      unanswered = now === seen ? unanswered + 1 : 0;
+      seen = now;
+      if (unanswered >= 2) transport.close(1000, "the device stopped answering");
+      else if (this.client.connected) transport.send(ping);
+    }, ms);
+    timer.unref?.();
+    return () => clearInterval(timer);
   }
 
   /** Ends the session, closes the port and stops reconnecting. */

@@ -188,19 +188,29 @@ describe.skipIf(NO_SOCAT)(`SerialDevice: a router on the line, kept attached${NO
     await serial.close();
   });
 
-  it("starts a new session when a device that reset on a port that stayed forgot the old one", async () => {
+  it("notices a device that reset or went quiet on a port that stayed open (keepalive), and starts a new session", async () => {
     device = await FakeDevice.boot(pair.b, storage);
-    let ups = 0;
-    const serial = new SerialDevice({ path: pair.a, backoff: { delayMs: 10 }, onUp: () => ups++ });
+    const events: string[] = [];
+    const serial = new SerialDevice({
+      path: pair.a,
+      backoff: { delayMs: 10 },
+      keepaliveMs: 50,
+      onUp: () => events.push("up"),
+      onDown: (info) => events.push(`down ${info.reason}`),
+    });
     serial.start();
     await until(() => serial.connected, 10_000, "the session");
-    // The device reboots but the line stays: its new router knows no session on the line.
+    // The device reboots but the line stays: its new router knows no session on the line and
+    // answers the next PING with ERROR 300.
     await device.shutdown();
     device = await FakeDevice.boot(pair.b, storage);
-    // Its answer to our next frame (ERROR 300, HELLO expected first) ends the old session.
-    await expect(serial.client.set("/x", 1)).rejects.toThrow();
-    await until(() => ups === 2 && serial.connected, 10_000, "a new session");
+    await until(() => events.filter((e) => e === "up").length === 2 && serial.connected, 10_000, "a new session");
+    expect(events).toContain("down device lost the session");
     expect(await serial.client.set("/x", 1)).toBeGreaterThan(0);
+    // The device hangs (nothing reads the line): two unanswered PINGs end the session.
+    await device.shutdown();
+    device = undefined;
+    await until(() => events.includes("down the device stopped answering"), 10_000, "the keepalive to give up");
     await serial.close();
   });
 });
