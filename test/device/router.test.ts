@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { codec, type DecodedFrame, type Message } from "../../src/clasp/index.js";
 import { runNodeWasi } from "../helpers/node-wasi.js";
-import { runWamr, wamrUnavailable } from "../helpers/wamr.js";
+import { runWamr, wamrCommand, wamrUnavailable } from "../helpers/wamr.js";
+import { spawn } from "node:child_process";
 
 const WASM = fileURLToPath(new URL("../../build/router-command.wasm", import.meta.url));
 const skipWamr = await wamrUnavailable();
@@ -145,5 +146,29 @@ describe.skipIf(skipWamr)(`one state for both hosts ${skipWamr ?? ""}`, () => {
     expect(snapshotOf(inNode.messages[1])).toEqual([["/shared", "from wamr", 1]]);
     const inWamr = await session(wamr, frames([HELLO]));
     expect(snapshotOf(inWamr.messages[1])).toEqual([["/shared", "from node", 2]]);
+  });
+});
+
+describe.skipIf(skipWamr)(`the router's clock while the line is idle ${skipWamr ?? ""}`, () => {
+  it("expires a param with a TTL and saves its deletion while no byte arrives", async () => {
+    const [program, argv] = wamrCommand(WASM, [], { dirs: [home], env: { CLAWFT_HOME: home } });
+    const child = spawn(program, argv, { stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    const out: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stdin.write(frames([HELLO, { type: "SET", address: "/blink", value: 1, ttl: 1 }]));
+    // the state log gets the SET, then, with the line silent, the deletion (a record of length 0)
+    const log = join(home, "state", "params.log");
+    const deletion = Buffer.from([0, 0, 0, 6, ...Buffer.from("/blink"), 0, 0, 0, 0]);
+    let saved = false;
+    for (let i = 0; i < 100 && !saved; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      saved = existsSync(log) && readFileSync(log).includes(deletion);
+    }
+    expect(saved).toBe(true);
+    child.stdin.end(frames([{ type: "GET", address: "/blink" }]));
+    expect(await exited).toBe(0);
+    const messages = (codec.createDecoder({ framing: "slip" }).push(Buffer.concat(out)) as DecodedFrame[]).map((f) => f.message);
+    expect(messages.at(-1)).toMatchObject({ type: "ERROR", code: 201 });
   });
 });

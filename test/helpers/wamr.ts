@@ -72,13 +72,23 @@ function hostArgs(o: WamrOptions): string[] {
 }
 
 /**
+ * The command line that runs `wasm` with `args` in WAMR: [program, argv], for a test that
+ * drives the process itself (e.g. keeps its stdin open). `stdin`, `timeoutMs` and `onStdout`
+ * are {@link runWamr}'s and ignored here.
+ */
+export function wamrCommand(wasm: string, args: string[] = [], o: WamrOptions = {}): [string, string[]] {
+  return [o.simd ? BIN_SIMD : BIN, [...hostArgs(o), wasm, ...args]];
+}
+
+/**
  * Runs a WASI preview1 command module in WAMR (`_start`, arguments `args`).
  * @param wasm path of the module
  * @returns its exit code and output; rejects only when the host cannot be started or times out
  */
 export function runWamr(wasm: string, args: string[] = [], o: WamrOptions = {}): Promise<WamrRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(o.simd ? BIN_SIMD : BIN, [...hostArgs(o), wasm, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const [program, argv] = wamrCommand(wasm, args, o);
+    const child = spawn(program, argv, { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let stderr = "";
     const timer = setTimeout(() => {
