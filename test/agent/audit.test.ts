@@ -5,6 +5,8 @@ import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runNodeWasi } from "../helpers/node-wasi.js";
 import { cli, calls, tempHome } from "./tools-cli.js";
 
 let home: string;
@@ -59,6 +61,20 @@ describe("the audit log", () => {
     const v = await verify();
     expect(v.code).toBe(0);
     expect(v.stdout.toString()).toBe(`ok 5 entries, head ${prev}\n`);
+  });
+
+  it("is checked the same by `clawft.wasm audit verify` (build/clawft.p1.wasm)", async () => {
+    const lines = await fill();
+    const agent = fileURLToPath(new URL("../../build/clawft.p1.wasm", import.meta.url));
+    const run = () => runNodeWasi(agent, ["audit", "verify"], { env: { CLAWFT_HOME: home }, dirs: [home] });
+    let v = await run();
+    expect(v.code).toBe(0);
+    expect(v.stdout.toString()).toMatch(/^ok 5 entries, head [0-9a-f]{64}\n$/);
+    lines.splice(3, 1);
+    writeFileSync(log, lines.join("\n"));
+    v = await run();
+    expect(v.code).toBe(1);
+    expect(v.stderr).toBe("clawft: workspace/audit.log line 4 (seq 5): seq gap: expected seq 4 (an entry before this one is missing)\n");
   });
 
   it("verifies an absent log as empty", async () => {
@@ -127,12 +143,12 @@ describe("the audit log", () => {
     const v = await verify();
     expect(v.code).toBe(1);
     expect(v.stderr).toMatch(/^clawft: workspace\/audit\.log line 5: torn: the last line has no line end \(\d+ bytes\), cut short by an interrupted write\n$/);
-    const r = await cli(home, [...calls(["list_directory", {}]), "audit", "verify"]);
+    const r = await cli(home, [...calls(["read_file", { path: "a.txt" }]), "audit", "verify"]);
     expect(r.code).toBe(0);
     expect(r.stdout.toString()).toMatch(/^ok 6 entries, head [0-9a-f]{64}$/m);
     const entries = readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries[4]).toMatchObject({ seq: 5, tool: "audit", decision: "repair", reason: expect.stringMatching(/^removed a torn last line of \d+ bytes/) });
-    expect(entries[5]).toMatchObject({ seq: 6, tool: "list_directory", decision: "commit" });
+    expect(entries[5]).toMatchObject({ seq: 6, tool: "read_file", decision: "commit" });
     expect(existsSync(join(home, "workspace/audit.torn"))).toBe(true);
     expect(readFileSync(join(home, "workspace/audit.torn"), "utf8")).toBe(torn.slice(torn.lastIndexOf("\n") + 1) + "\n");
   });
@@ -141,7 +157,7 @@ describe("the audit log", () => {
     const lines = await fill();
     lines[4] = "garbage";
     writeFileSync(log, lines.join("\n"));
-    const r = await cli(home, calls(["list_directory", {}]));
+    const r = await cli(home, calls(["read_file", { path: "a.txt" }]));
     expect(r.results[0]!.content).toBe("not run: the audit log is unavailable: workspace/audit.log: its last entry is unreadable (not JSON: unexpected 'g' at byte 0); run `clawft.wasm audit verify`");
   });
 });

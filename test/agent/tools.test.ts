@@ -200,11 +200,11 @@ describe("the contract", () => {
   });
 
   it("survives a commit record cut short at the end of its log (an interrupted write)", async () => {
-    await cli(home, calls(["list_directory", {}]));
+    await cli(home, calls(["write_file", { path: "a.txt", content: "1" }]));
     const log = join(home, "workspace/contract/events.log");
     const bytes = readFileSync(log);
     writeFileSync(log, Buffer.concat([bytes, bytes.subarray(48, 48 + 40)]));
-    const r = await cli(home, calls(["list_directory", {}]));
+    const r = await cli(home, calls(["write_file", { path: "a.txt", content: "2" }]));
     expect(r.stderr).toMatch(/events\.log: dropped a record cut short at the end \(40 bytes\)/);
     expect(r.results[0]!.error).toBe(false);
     expect(auditLines().at(-1)).toMatchObject({ decision: "commit", event: 2 });
