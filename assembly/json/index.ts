@@ -166,6 +166,17 @@ export function parseJsonBytes(ptr: usize, len: usize, maxDepth: i32 = 128): JVa
   return parse(ptr, len, maxDepth, false);
 }
 
+/**
+ * `text` read as one JSON number (RFC 8259 §6: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?),
+ * rounded to the nearest double exactly as Number() does; NaN when it is not exactly one number.
+ */
+export function parseNumber(text: string): f64 {
+  const buf = String.UTF8.encode(text);
+  const p = new Parser(changetype<usize>(buf), buf.byteLength, false);
+  const v = p.number();
+  return v !== null && p.pos == buf.byteLength ? v.n : NaN;
+}
+
 /** UTF-16 code units of the string being read. */
 const units = new Region();
 /** Significant digits (values 0–9) of the number being read, see Parser.digit. */
@@ -258,7 +269,7 @@ class Parser {
           return this.pos == this.len ? v : this.unexpected();
         }
         const top = stack[stack.length - 1];
-        top.items.push(v!);
+        top.items.push(v);
         this.ws();
         const d = this.peek();
         if (d == 0x2c) {

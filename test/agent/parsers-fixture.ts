@@ -20,6 +20,7 @@ interface Exports {
   sseNew(maxLine: number): void;
   sseFeed(len: number): number;
   sseEnd(): number;
+  tomlParse(len: number): number;
 }
 
 /** An event as the SSE parser dispatched it. */
@@ -90,6 +91,11 @@ export class Parsers {
 
   private text(): string {
     return utf8.decode(new Uint8Array(this.x.memory.buffer, this.x.resultPtr(), this.x.resultLen()));
+  }
+
+  /** parseToml(text) → stringify of the tree (inf/nan as "Infinity"/"-Infinity"/"NaN"), or the error (line in `at`). */
+  toml(text: string): Outcome {
+    return this.result(this.x.tomlParse(this.write(new TextEncoder().encode(text))));
   }
 
   /** formatF64(x), which must equal String(x). */
