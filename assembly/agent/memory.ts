@@ -645,20 +645,14 @@ export function memoryCommand(args: string[]): i32 {
     if (m === null) return fail(Memory.error);
     let texts = m.fileBytes(TEXTS_FILE);
     let index = m.fileBytes(INDEX_FILE);
-    out(
-      "count\t" + m.count().toString() + "\n" +
-        "embedder\t" + m.embedderName + "\n" +
-        "dim\t" + m.dim.toString() + "\n" +
-        "space\tcosine\n" +
-        "M\t" + H.M.toString() + "\n" +
-        "efConstruction\t" + H.efConstruction.toString() + "\n" +
-        "ef\t" + H.ef.toString() + "\n" +
-        "maxElements\t" + H.maxElements.toString() + "\n" +
-        "deleted\t" + H.deleted.toString() + "\n" +
-        "bytes\t" + (texts + index).toString() + "\n" +
-        "memory.jsonl\t" + texts.toString() + "\n" +
-        "index.hnsw\t" + index.toString() + "\n",
-    );
+    let names = ["count", "embedder", "dim", "space", "M", "efConstruction", "ef", "maxElements", "deleted", "bytes", "memory.jsonl", "index.hnsw"];
+    let values = [
+      m.count().toString(), m.embedderName, m.dim.toString(), "cosine", H.M.toString(), H.efConstruction.toString(), H.ef.toString(),
+      H.maxElements.toString(), H.deleted.toString(), (texts + index).toString(), texts.toString(), index.toString(),
+    ];
+    let s = "";
+    for (let i = 0; i < names.length; i++) s += names[i] + "\t" + values[i] + "\n";
+    out(s);
     return EXIT_OK;
   }
   return usage("memory: unknown subcommand '" + sub + "' (add, search or stats)");
