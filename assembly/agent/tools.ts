@@ -82,7 +82,7 @@ export function callTool(name: string, argsJson: string): ToolResult {
     return record(e, "error", "the contract is unavailable: " + Governor.error, ToolResult.fail("not run: " + Governor.error));
   }
   let tool = Tools.find(name);
-  let size = argsJson.length <= MAX_ARGS / 3 ? 0 : utf8(argsJson).byteLength;
+  let size = argsJson.length <= MAX_ARGS / 3 ? 0 : String.UTF8.byteLength(argsJson);
   if (size > MAX_ARGS) {
     e.args = summariseText(argsJson);
     return invalid(e, "the arguments are " + size.toString() + " bytes, over the " + MAX_ARGS.toString() + "-byte limit");

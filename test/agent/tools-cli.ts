@@ -24,9 +24,9 @@ export function tempHome(): { home: string; done: () => void } {
   return { home, done: () => rmSync(home, { recursive: true, force: true }) };
 }
 
-/** Runs the fixture with `words` in `home`; `results` are the printed call results in order. */
-export async function cli(home: string, words: string[]): Promise<WasiRun & { results: Result[] }> {
-  const r = await runNodeWasi(toolsCli, words, { env: { CLAWFT_HOME: home }, dirs: [home] });
+/** Runs the fixture with `words` (and `stdin`) in `home`; `results` are the printed call results in order. */
+export async function cli(home: string, words: string[], stdin?: string): Promise<WasiRun & { results: Result[] }> {
+  const r = await runNodeWasi(toolsCli, words, { env: { CLAWFT_HOME: home }, dirs: [home], stdin });
   const results = r.stdout
     .toString()
     .split("\n")

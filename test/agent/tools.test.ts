@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { cli, calls, tempHome } from "./tools-cli.js";
 
@@ -147,6 +148,18 @@ describe("malformed calls (hostile model output)", () => {
     expect(audit.slice(0, 8).map((e) => e.decision)).toEqual(Array(8).fill("invalid"));
     expect(audit[0]!.args).toBe("not json");
     expect(audit[5]!.tool).toBe("no_such_tool");
+  });
+
+  // node:wasi's fast API calls may start a garbage collection that corrupts Node's heap once a
+  // module has grown to tens of MB (nodejs/node#46777, #53087): run with that V8 optimisation off.
+  const fastApi = process.execArgv.includes("--no-turbo-fast-api-calls")
+    ? undefined
+    : "skipped: needs vitest's execArgv --no-turbo-fast-api-calls (node:wasi crashes Node on a GC inside a fast API call, nodejs/node#46777)";
+  it.skipIf(fastApi)(`refuses arguments over 8 MiB unread, recording their SHA-256 and size ${fastApi ?? ""}`, async () => {
+    const text = JSON.stringify({ path: "a.txt", content: "y".repeat(8 << 20) });
+    const r = await cli(home, ["call", "write_file", "-"], text);
+    expect(r.results[0]!.content).toBe(`invalid call: the arguments are ${text.length} bytes, over the 8388608-byte limit`);
+    expect(auditLines()[0]).toMatchObject({ decision: "invalid", args: { sha256: createHash("sha256").update(text).digest("hex"), bytes: text.length } });
   });
 
   it("records huge arguments as their SHA-256 and size, and the contract denies content over 1 MiB", async () => {
