@@ -20,31 +20,9 @@ import { SerialPort } from "serialport";
 import { ClaspClient, type ClaspClientOptions } from "../clasp/client.js";
 import { codec } from "../clasp/index.js";
 import { TransportError, type CloseInfo, type Transport, type TransportHandlers } from "./index.js";
-import { SlipFraming, emptyStats, type LinkStats, type SlipFramingOptions } from "./slip.js";
+import { SerialError, SlipFraming, emptyStats, type LinkStats, type SerialErrorKind, type SlipFramingOptions } from "./slip.js";
 
-export { type LinkStats } from "./slip.js";
-
-/**
- * What went wrong with a serial port: `not-found` (no such device), `permission` (no access:
- * on Linux, join the `dialout` group), `busy` (another process holds its lock), `open` (any
- * other open failure: not a terminal, an unsupported baud rate), `gone` (the port closed
- * under us: unplugged, the device reset), `io` (a read or write failed), `not-open` (sent
- * while not open).
- */
-export type SerialErrorKind = "not-found" | "permission" | "busy" | "open" | "gone" | "io" | "not-open";
-
-/** A serial port failure; `kind` says which ({@link SerialErrorKind}). */
-export class SerialError extends TransportError {
-  override name = "SerialError";
-  constructor(
-    readonly kind: SerialErrorKind,
-    readonly path: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${path}: ${message}`, options);
-  }
-}
+export { SerialError, type SerialErrorKind, type LinkStats } from "./slip.js";
 
 /** The error kind of a failed open, from the `serialport` bindings' message (they carry no errno). */
 function openErrorKind(message: string): SerialErrorKind {

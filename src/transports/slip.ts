@@ -6,11 +6,34 @@
  * packet of its own, so noise costs no frame. Both directions run in the codec core
  * (`codec.wrapFrame`, `codec.createReader`, assembly/clasp/stream.ts): a packet that is no
  * frame (noise, a frame cut short by a reset, a bad escape) or is over the maximum is dropped
- * up to the next END and its bytes are counted; the session goes on.
+ * up to the next END and its bytes are counted; the session goes on. Also here: the error
+ * type both serial transports throw.
  * @module
  */
 import { codec as sharedCodec, MAX_FRAME_SIZE, ClaspDecodeError, type ClaspCodec, type FrameReader } from "../clasp/index.js";
 import { TransportError } from "./index.js";
+
+/**
+ * What went wrong with a serial port: `not-found` (no such device), `permission` (no access:
+ * on Linux, join the `dialout` group; in a browser, the user did not grant it), `busy`
+ * (another process holds its lock), `open` (any other open failure: not a terminal, an
+ * unsupported baud rate, a port already open), `gone` (the port closed under us: unplugged,
+ * the device reset), `io` (a read or write failed), `not-open` (sent while not open).
+ */
+export type SerialErrorKind = "not-found" | "permission" | "busy" | "open" | "gone" | "io" | "not-open";
+
+/** A serial port failure; `kind` says which ({@link SerialErrorKind}). */
+export class SerialError extends TransportError {
+  override name = "SerialError";
+  constructor(
+    readonly kind: SerialErrorKind,
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${message}`, options);
+  }
+}
 
 /** Counters of a framed link (frames and bytes as they cross the line). */
 export interface LinkStats {
