@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { createIndex } from "../../src/hnsw/index.js";
 
 const WASM = fileURLToPath(new URL("../../build/clawft.p1.wasm", import.meta.url));
-const RUNNER = fileURLToPath(new URL("../helpers/node-wasi.mjs", import.meta.url));
+const RUNNER = fileURLToPath(new URL("../helpers/node-wasi-process.mjs", import.meta.url));
 const DIM = 384;
 
 const homes: string[] = [];
@@ -33,9 +33,9 @@ async function home(): Promise<string> {
 type Run = { code: number | null; stdout: string; stderr: string };
 
 /**
- * Runs `clawft.wasm memory <args>` under node:wasi in a child Node (test/helpers/node-wasi.mjs
- * says why: fast API calls off) with `dir` preopened as $CLAWFT_HOME. A trap would show as a
- * non-zero code with a RuntimeError on stderr.
+ * Runs `clawft.wasm memory <args>` under node:wasi in a child Node with fast API calls off
+ * (test/helpers/node-wasi-process.mjs says why), `dir` preopened as $CLAWFT_HOME. A trap
+ * would show as a non-zero code with a RuntimeError on stderr.
  */
 function memory(dir: string, args: string[], stdin = ""): Promise<Run> {
   return new Promise((resolve, reject) => {
