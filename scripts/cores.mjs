@@ -46,13 +46,12 @@ export const cores = [
     // clawft.wasm, the WASI agent (assembly/agent/, docs/agent.md) as a preview1 command for
     // WAMR and node:wasi. It links every core as AssemblyScript; the incremental runtime
     // collects garbage by itself, since the agent's loop allocates between no fixed points.
-    // Scalar: WAMR's interpreters run no SIMD. HNSW_HEAP: the HNSW core lays its regions out
-    // inside the managed heap (assembly/hnsw/memory.ts). initialMemory 0: as many pages as the
-    // static data needs (asconfig.json's 1 page is too few for the agent's texts).
+    // Scalar: WAMR's interpreters run no SIMD. initialMemory 0: as many pages as the static
+    // data needs (asconfig.json's 1 page is too few for the agent's texts).
     name: "clawft.p1",
     entry: "assembly/agent/p1.ts",
     command: true,
-    flags: ["--runtime", "incremental", "--disable", "simd", "--use", "HNSW_HEAP=1", "--initialMemory", "0"],
+    flags: ["--runtime", "incremental", "--disable", "simd", "--initialMemory", "0"],
   },
   {
     // clawft.p1 for WAMR: the same entry with HTTP/1.1 over WAMR's socket extension
@@ -69,7 +68,7 @@ export const cores = [
     name: "clawft",
     entry: "assembly/agent/p2.ts",
     command: true,
-    flags: ["--runtime", "incremental", "--use", "HNSW_HEAP=1", "--initialMemory", "0"],
+    flags: ["--runtime", "incremental", "--initialMemory", "0"],
     adapter: { wit: "wit/clawft.wit", world: "clawft" },
   },
   {
