@@ -185,6 +185,11 @@ export class FakeDevice {
     this.host.receive(this.#app, encode({ type: "SET", address, value: value as never }));
   }
 
+  /** The device's app sets a param and holds its lock (others' SETs on it are refused, 401). */
+  lock(address: string, value: ClaspValueInput): void {
+    this.host.receive(this.#app, encode({ type: "SET", address, value: value as never, lock: true }));
+  }
+
   /** The device's app subscribes to `pattern` (what it receives lands in `appInbox`). */
   subscribe(pattern: string, id = 1): void {
     this.host.receive(this.#app, encode({ type: "SUBSCRIBE", id, pattern }));

@@ -88,6 +88,16 @@ describe.skipIf(NO_SOCAT)(`clawft relay --serial with a device router on a pty${
     await sleep(100);
     expect(seen.filter(([a, v]) => a === "/led/1" && v === 1)).toHaveLength(1); // the device's echo is not news
 
+    // The device refuses a SET (its app holds the param's lock): the client gets the device's
+    // ERROR, and the relay keeps the device's value.
+    device!.lock("/led/2", 7);
+    await until(() => seen.some(([a, v]) => a === "/led/2" && v === 7), 10_000, "the locked param");
+    const desk = await RawClient.hello(relay.url);
+    desk.send({ type: "SET", address: "/led/2", value: 8 });
+    expect(await desk.next("ERROR")).toMatchObject({ code: 401, address: "/led/2", message: expect.stringMatching(/locked by/) });
+    expect(await client.get("/led/2")).toBe(7);
+    desk.close();
+
     // The device goes away: SETs on its params are refused meanwhile (ERROR 501).
     await device!.shutdown();
     device = undefined;
