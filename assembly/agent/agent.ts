@@ -4,13 +4,13 @@
 // `maxToolIterations` rounds have run. The session file keeps the user's and the model's
 // final words (session.ts).
 
-import { Config, ConfigError, loadConfig, resolveModel, Route } from "./config";
+import { Config, ConfigError, resolveModel, Route } from "./config";
 import { Session } from "./session";
 import { complete, LlmError } from "./llm/client";
 import { ChatMessage, ToolDef } from "./llm/types";
-import { toolSpecs, callTool } from "./tools";
+import { toolSpecs, callTool, openTools, Tools } from "./tools";
 import { errLine, outLine, Stdin } from "./host/io";
-import { EXIT_OK, EXIT_ERROR, fail, usage } from "./main";
+import { EXIT_OK, fail, usage } from "./exit";
 
 /** The session key when --session is not given (the native CLI's default for the terminal). */
 export const DEFAULT_SESSION = "cli:default";
@@ -67,7 +67,7 @@ function turn(cfg: Config, route: Route, session: Session, tools: ToolDef[], tex
 }
 
 /** `clawft.wasm chat [--session KEY] [--model PROVIDER/MODEL] [--no-stream] [MESSAGE]`. */
-export function chatCommand(args: string[], env: Map<string, string>): i32 {
+export function chatCommand(args: string[], cfg: Config): i32 {
   let o = new ChatOptions();
   let words: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -88,8 +88,6 @@ export function chatCommand(args: string[], env: Map<string, string>): i32 {
     o.message = words.join(" ");
     o.hasMessage = true;
   }
-  let cfg = loadConfig(env);
-  if (cfg === null) return fail(ConfigError.message);
   if (o.model.length > 0) {
     if (o.model.indexOf("/") <= 0) return usage("--model expects PROVIDER/MODEL, got \"" + o.model + "\"");
     cfg.model = o.model;
@@ -99,6 +97,9 @@ export function chatCommand(args: string[], env: Map<string, string>): i32 {
   if (route === null) return fail(ConfigError.message);
   let session = Session.open(o.session);
   if (session === null) return fail(Session.error);
+  Tools.session = o.session;
+  let toolsError = openTools();
+  if (toolsError !== null) return fail(toolsError!);
   let tools = toolDefs();
   if (o.hasMessage) return turn(cfg, route, session, tools, o.message, o.stream);
   while (true) {

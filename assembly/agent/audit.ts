@@ -24,11 +24,12 @@
 // the next writer moves it to workspace/audit.torn and records a "repair" entry, so the chain
 // continues from the last whole entry.
 
+import { EXIT_OK, fail, usage } from "./exit";
 import { JValue, J_OBJ, J_NUM, J_STR, parseJsonBytes, JsonError, stringify } from "../json";
 import { sha256 } from "../clp/sha256";
 import { errno } from "bindings/wasi_snapshot_preview1";
 import { readFile, writeFile, appendFile, mkdirs, Fs } from "./host/fs";
-import { outLine, errLine } from "./host/io";
+import { outLine } from "./host/io";
 import { toHex } from "./hex";
 import { utf8 } from "./clasp";
 
@@ -322,28 +323,22 @@ export function verifyLog(b: ArrayBuffer): Verdict {
   return v;
 }
 
-/** Prints `clawft: <message>` on stderr; returns `code`. (main.ts's fail/usage, without importing the whole program.) */
-function complain(message: string, code: i32): i32 {
-  errLine("clawft: " + message);
-  return code;
-}
-
 /**
  * `clawft.wasm audit verify`: prints `ok N entries, head <hash>` (exit 0), or names the first
  * bad entry on stderr (exit 1). Exit 2 for other arguments.
  */
 export function auditCommand(args: string[]): i32 {
-  if (args.length != 1 || args[0] != "verify") return complain("usage: clawft.wasm audit verify", 2);
+  if (args.length != 1 || args[0] != "verify") return usage("audit: expected `audit verify`");
   let b = readFile(AUDIT_FILE, 1 << 30);
   if (b === null) {
-    if (Fs.errno != errno.NOENT) return complain(Fs.describe("read", AUDIT_FILE), 1);
+    if (Fs.errno != errno.NOENT) return fail(Fs.describe("read", AUDIT_FILE));
     b = new ArrayBuffer(0);
   }
   let v = verifyLog(b!);
   if (!v.ok) {
     let seq = v.seq > 0 ? " (seq " + (<i64>v.seq).toString() + ")" : "";
-    return complain(AUDIT_FILE + " line " + v.line.toString() + seq + ": " + v.problem, 1);
+    return fail(AUDIT_FILE + " line " + v.line.toString() + seq + ": " + v.problem);
   }
   outLine("ok " + v.entries.toString() + " entries, head " + v.head);
-  return 0;
+  return EXIT_OK;
 }

@@ -6,7 +6,8 @@
 //       "temperature": 0.7, "maxToolIterations": 20 } },
 //     "providers": { "openai": { "apiKey": "…", "apiBase": null, "extraHeaders": {} } } }
 //
-// Our additions under agents.defaults: requestTimeoutMs, maxRetries, systemPrompt, stream.
+// Our additions under agents.defaults: requestTimeoutMs, maxRetries, systemPrompt, stream,
+// embeddingModel, embeddingDimensions.
 
 import { JValue, J_NULL, J_NUM, J_STR, J_OBJ, J_BOOL, parseJson, JsonError } from "../json";
 import { parseToml, TomlError } from "./toml";
@@ -56,6 +57,10 @@ export class Config {
     "workspace directory. Every tool call is decided by a contract: a denied call comes back naming " +
     "the guard that denied it; do not retry it unchanged.";
   stream: bool = true;
+  /** `provider/model` of the embedding model memory uses; "" embeds in wasm (embed.ts). */
+  embeddingModel: string = "";
+  /** Dimensions asked of the embedding model; 0 learns them from its first answer. */
+  embeddingDimensions: i32 = 0;
   providers: Provider[] = [];
   /** Which file the configuration came from ("" for none). */
   source: string = "";
@@ -164,6 +169,8 @@ function apply(c: Config, doc: JValue): bool {
       c.requestTimeoutMs = <i32>num(d, "requestTimeoutMs", "agents.defaults.requestTimeoutMs", c.requestTimeoutMs, 1, 3600000, true);
       c.maxRetries = <i32>num(d, "maxRetries", "agents.defaults.maxRetries", c.maxRetries, 0, 20, true);
       c.systemPrompt = str(d, "systemPrompt", "agents.defaults.systemPrompt", c.systemPrompt);
+      c.embeddingModel = str(d, "embeddingModel", "agents.defaults.embeddingModel", c.embeddingModel);
+      c.embeddingDimensions = <i32>num(d, "embeddingDimensions", "agents.defaults.embeddingDimensions", c.embeddingDimensions, 0, 65536, true);
       let s = member(d, "stream");
       if (s !== null) {
         if (s.kind != J_BOOL) return bad("agents.defaults.stream", "expected a boolean, got " + kindName(s));

@@ -1,41 +1,26 @@
 // clawft.wasm's command line: one program, four roles (docs/agent.md).
 //
 //   clawft.wasm chat [--session KEY] [--model PROVIDER/MODEL] [--no-stream] [MESSAGE]
-//   clawft.wasm memory add TEXT… | search [-k N] QUERY | stats
+//   clawft.wasm memory add [--stdin] TEXT… | search [-k N] [--stdin] QUERY… | stats
 //   clawft.wasm audit verify
 //   clawft.wasm router [--framing slip|length]
 //   clawft.wasm version
 //
 // Exit codes: 0 success, 1 an error (one line on stderr), 2 a usage error.
 
-import { errLine, outLine } from "./host/io";
+import { outLine } from "./host/io";
+import { EXIT_OK, USAGE, fail, usage } from "./exit";
+import { openHome } from "./host/fs";
+import { chatCommand } from "./agent";
+import { memoryCommand, Memory } from "./memory";
+import { auditCommand } from "./audit";
+import { routerCommand } from "./router";
+import { loadConfig, resolveModel, ConfigError } from "./config";
+import { ProviderEmbedder } from "./llm/embeddings";
+import { LlmError } from "./llm/client";
 
 /** The version `clawft.wasm version` prints (package.json's). */
 export const VERSION = "0.1.0";
-
-export const EXIT_OK: i32 = 0;
-export const EXIT_ERROR: i32 = 1;
-export const EXIT_USAGE: i32 = 2;
-
-const USAGE = `usage: clawft.wasm <command> [options]
-  chat [--session KEY] [--model PROVIDER/MODEL] [--no-stream] [MESSAGE]
-  memory add TEXT... | memory search [-k N] QUERY | memory stats
-  audit verify
-  router [--framing slip|length]
-  version`;
-
-/** Prints a usage error and returns EXIT_USAGE. */
-export function usage(message: string): i32 {
-  errLine("clawft: " + message);
-  errLine(USAGE);
-  return EXIT_USAGE;
-}
-
-/** Prints an error line and returns EXIT_ERROR. */
-export function fail(message: string): i32 {
-  errLine("clawft: " + message);
-  return EXIT_ERROR;
-}
 
 /** Runs the command line `argv` (argv[0] is the program name); returns the exit code. */
 export function main(argv: string[]): i32 {
@@ -50,5 +35,21 @@ export function main(argv: string[]): i32 {
     outLine(USAGE);
     return EXIT_OK;
   }
-  return usage("unknown command '" + cmd + "'" + (rest.length > 0 ? "" : ""));
+  if (cmd != "chat" && cmd != "memory" && cmd != "audit" && cmd != "router") return usage("unknown command '" + cmd + "'");
+  let env = process.env;
+  let homeError = openHome(env.has("CLAWFT_HOME") ? env.get("CLAWFT_HOME") : "");
+  if (homeError !== null) return fail(homeError!);
+  if (cmd == "audit") return auditCommand(rest);
+  if (cmd == "router") return routerCommand(rest);
+  let cfg = loadConfig(env);
+  if (cfg === null) return fail(ConfigError.message);
+  if (cfg.embeddingModel.length > 0) {
+    let route = resolveModel(cfg, cfg.embeddingModel);
+    if (route === null) return fail("agents.defaults.embeddingModel: " + ConfigError.message);
+    let e = ProviderEmbedder.create(cfg, route, cfg.embeddingDimensions);
+    if (e === null) return fail("embeddings: " + LlmError.message);
+    Memory.embedder = e;
+  }
+  if (cmd == "memory") return memoryCommand(rest);
+  return chatCommand(rest, cfg);
 }

@@ -40,7 +40,7 @@ import { Embedder, HashedNgramEmbedder } from "./embed";
 import { Fs, appendFile, mkdirs, readFile, stat, writeFile, writeText } from "./host/fs";
 import { Stdin, errLine, out } from "./host/io";
 import { isoNow } from "./host/time";
-import { EXIT_OK, fail, usage } from "./main";
+import { EXIT_OK, fail, usage } from "./exit";
 
 /**
  * Links the HNSW core in its heap build (assembly/hnsw/memory.ts): in clawft.wasm it must not lay

@@ -13,6 +13,7 @@
 // a poll_oneoff that also wakes when the router has something due (gesture flushes, TTL expiry
 // swept once a second). End of input: the session ends, exit 0.
 
+import { EXIT_OK, fail, usage } from "./exit";
 import { poll_oneoff, errno } from "bindings/wasi_snapshot_preview1";
 import { Clasp, Outlet, codecReason } from "./clasp";
 import { Stdin, writeBytes, errLine } from "./host/io";
@@ -32,22 +33,6 @@ const CHUNK: i32 = 16384;
 
 // main.ts's exit codes. This file does not import main.ts (which links every command), so
 // that the router builds on its own (test/fixtures/router-command.ts).
-const EXIT_OK: i32 = 0;
-const EXIT_ERROR: i32 = 1;
-const EXIT_USAGE: i32 = 2;
-
-/** Prints `clawft: router: <message>` and returns EXIT_ERROR. */
-function fail(message: string): i32 {
-  errLine("clawft: router: " + message);
-  return EXIT_ERROR;
-}
-
-/** Prints a usage error and returns EXIT_USAGE. */
-function usage(message: string): i32 {
-  errLine("clawft: router: " + message);
-  errLine("usage: clawft.wasm router [--framing slip|length]");
-  return EXIT_USAGE;
-}
 
 /** What `routerCommand` counts; printed to stderr at the end. */
 class Line {
@@ -253,16 +238,16 @@ export function routerCommand(args: string[]): i32 {
       let f = args[++i];
       if (f == "slip") Line.framing = FRAMING_SLIP;
       else if (f == "length") Line.framing = FRAMING_LENGTH;
-      else return usage("--framing takes slip or length, not \"" + f + "\"");
+      else return usage("router: --framing takes slip or length, not \"" + f + "\"");
     } else if (a == "--framing") {
-      return usage("--framing needs slip or length");
+      return usage("router: --framing needs slip or length");
     } else {
-      return usage("unknown option \"" + a + "\"");
+      return usage("router: unknown option \"" + a + "\"");
     }
   }
-  if (!Clasp.load()) return fail(Clasp.error);
+  if (!Clasp.load()) return fail("router: " + Clasp.error);
   Line.conn = Clasp.connect();
-  if (Line.conn == 0) return fail("the router is full (maxSessions)");
+  if (Line.conn == 0) return fail("router: the router is full (maxSessions)");
   Line.stream = openStream();
   Clasp.outlet = new LineOutlet();
 
@@ -283,12 +268,12 @@ export function routerCommand(args: string[]): i32 {
     let n = Stdin.read(buf, CHUNK);
     if (n == 0) break;
     if (!feed(buf, <usize>n)) {
-      code = fail(Clasp.error);
+      code = fail("router: " + Clasp.error);
       break;
     }
     flush();
     if (Line.writeFailed) {
-      code = fail("stdout is closed or failing; stopping");
+      code = fail("router: stdout is closed or failing; stopping");
       break;
     }
   }
@@ -300,7 +285,7 @@ export function routerCommand(args: string[]): i32 {
   if (pending > 0) Line.dropped++;
   Clasp.outlet = null;
   flush();
-  if (!Clasp.disconnect(Line.conn) && code == EXIT_OK) code = fail(Clasp.error);
+  if (!Clasp.disconnect(Line.conn) && code == EXIT_OK) code = fail("router: " + Clasp.error);
   errLine(
     "clawft: router: end of input; frames in " + Line.framesIn.toString() + ", out " + Line.framesOut.toString() +
       ", dropped " + Line.dropped.toString() + " (" + lost.toString() + " bytes lost)",

@@ -115,11 +115,15 @@ function full(rel: string): string {
   return r.length > 0 ? Fs.prefix + r : Fs.prefix.substring(0, Fs.prefix.length - 1);
 }
 
+/** Rights that make uvwasi open a directory for writing, which it refuses (EISDIR). */
+const WRITE_RIGHTS: u64 = 0x400141; // fd_datasync, fd_write, fd_allocate, fd_filestat_set_size
+
 function open(rel: string, follow: bool, how: u16, flags: u16): i32 {
   let p = String.UTF8.encode(full(rel));
+  let base = how & oflags.DIRECTORY ? ALL_RIGHTS & ~WRITE_RIGHTS : ALL_RIGHTS;
   let e = path_open(
     Fs.fd, follow ? lookupflags.SYMLINK_FOLLOW : 0, changetype<usize>(p), p.byteLength,
-    how, ALL_RIGHTS, ALL_RIGHTS, flags, SCRATCH,
+    how, base, ALL_RIGHTS, flags, SCRATCH,
   );
   Fs.errno = e;
   return e == errno.SUCCESS ? <i32>load<u32>(SCRATCH) : -1;
@@ -291,7 +295,7 @@ export function listDir(rel: string): DirEntry[] | null {
       at += 24 + namlen;
       progressed = true;
     }
-    if (n < cap) break;
+    if (n < <usize>cap) break;
     if (!progressed) {
       cap <<= 1;
       buf = heap.realloc(buf, cap);

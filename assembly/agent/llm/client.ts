@@ -88,6 +88,82 @@ function transportMessage(kind: i32, message: string, url: string): string {
 }
 
 /**
+ * A POST of JSON `body` to `url` with the provider's credentials and extra headers (Bearer
+ * token, or Anthropic's `x-api-key` and `anthropic-version`).
+ */
+export function providerRequest(cfg: Config, route: Route, url: string, body: string, accept: string): HttpRequest {
+  let req = new HttpRequest();
+  req.method = "POST";
+  req.url = url;
+  req.body = String.UTF8.encode(body);
+  req.timeoutMs = <u32>cfg.requestTimeoutMs;
+  req.idleMs = <u32>cfg.requestTimeoutMs;
+  req.header("content-type", "application/json");
+  req.header("accept", accept);
+  let key = route.provider.apiKey;
+  if (route.provider.api == API_ANTHROPIC) {
+    if (key.length > 0) req.header("x-api-key", key);
+    req.header("anthropic-version", ANTHROPIC_VERSION);
+  } else if (key.length > 0) {
+    req.header("authorization", "Bearer " + key);
+  }
+  let extra = route.provider.extraHeaders;
+  for (let i = 0; i + 1 < extra.length; i += 2) req.header(extra[i].toLowerCase(), extra[i + 1]);
+  return req;
+}
+
+/**
+ * Sends `req`, retrying answers 429 and 5xx up to `cfg.maxRetries` times (waiting Retry-After
+ * seconds when given, else exponential backoff). Returns the 2xx response, or null with
+ * LlmError.message set (the last status and the provider's error text, or the transport failure).
+ */
+export function sendWithRetries(cfg: Config, route: Route, req: HttpRequest): HttpResponse | null {
+  for (let attempt = 0; ; attempt++) {
+    let r = Http.client.send(req);
+    if (r === null) {
+      let e = Http.error!;
+      LlmError.message = transportMessage(e.kind, e.message, req.url);
+      return null;
+    }
+    let status = r.status;
+    if (status >= 200 && status < 300) return r;
+    let retry = (status == 429 || status >= 500) && attempt < cfg.maxRetries;
+    let wait = retry ? retryAfterMs(r) : -1;
+    let detail = bodyError(r);
+    r.close();
+    if (!retry) {
+      LlmError.message = statusMessage(status, route, req.url, detail);
+      return null;
+    }
+    if (wait < 0) wait = backoffMs(attempt);
+    if (wait > MAX_WAIT_MS) wait = MAX_WAIT_MS;
+    errLine("clawft: " + route.provider.name + " answered HTTP " + status.toString() + "; retry " + (attempt + 1).toString() + " of " + cfg.maxRetries.toString() + " in " + wait.toString() + " ms");
+    sleepMs(wait);
+  }
+  return null; // not reached: asc wants a return after an endless loop
+}
+
+/** Reads a whole JSON object answer; null with LlmError set when it is not one. */
+export function readJson(r: HttpResponse, url: string): JValue | null {
+  let b = r.readAll();
+  if (b === null) {
+    let e = r.error!;
+    LlmError.message = transportMessage(e.kind, e.message, url);
+    return null;
+  }
+  let v = parseJsonBytes(changetype<usize>(b), b.byteLength);
+  if (v === null) {
+    LlmError.message = "the answer from " + url + " is not the expected JSON (byte " + JsonError.at.toString() + ": " + JsonError.reason + ")";
+    return null;
+  }
+  if (v.kind != J_OBJ) {
+    LlmError.message = "the answer from " + url + " is not the expected JSON (not an object)";
+    return null;
+  }
+  return v;
+}
+
+/**
  * Asks the model for the next step of `msgs` with `tools` offered. With `stream`, asks for
  * SSE and, when `print`, writes text to stdout as it arrives. Returns the completion, or null
  * with LlmError.message set (HTTP status after retries, transport failure, or an answer that
@@ -99,66 +175,23 @@ export function complete(cfg: Config, route: Route, msgs: ChatMessage[], tools: 
   let body = anthropic
     ? anthropicBody(route.model, cfg.systemPrompt, msgs, tools, cfg.maxTokens, cfg.temperature, stream)
     : openaiBody(route.model, cfg.systemPrompt, msgs, tools, cfg.maxTokens, cfg.temperature, stream);
-  let req = new HttpRequest();
-  req.method = "POST";
-  req.url = url;
-  req.body = String.UTF8.encode(body);
-  req.timeoutMs = <u32>cfg.requestTimeoutMs;
-  req.idleMs = <u32>cfg.requestTimeoutMs;
-  req.header("content-type", "application/json");
-  req.header("accept", stream ? "text/event-stream" : "application/json");
-  let key = route.provider.apiKey;
-  if (anthropic) {
-    if (key.length > 0) req.header("x-api-key", key);
-    req.header("anthropic-version", ANTHROPIC_VERSION);
-  } else if (key.length > 0) {
-    req.header("authorization", "Bearer " + key);
+  let r = sendWithRetries(cfg, route, providerRequest(cfg, route, url, body, stream ? "text/event-stream" : "application/json"));
+  if (r === null) return null;
+  let c: Completion | null;
+  if (stream && isEventStream(r)) c = readStream(r, anthropic, print, url);
+  else {
+    let v = readJson(r, url);
+    c = v === null ? null : anthropic ? anthropicAnswer(v) : openaiAnswer(v);
+    if (v !== null && c === null) LlmError.message = "the answer from " + url + " is not the expected JSON (" + Shape.problem + ")";
   }
-  let extra = route.provider.extraHeaders;
-  for (let i = 0; i + 1 < extra.length; i += 2) req.header(extra[i].toLowerCase(), extra[i + 1]);
-
-  for (let attempt = 0; ; attempt++) {
-    let r = Http.client.send(req);
-    if (r === null) {
-      let e = Http.error!;
-      return fail(transportMessage(e.kind, e.message, url));
-    }
-    let status = r.status;
-    if (status >= 200 && status < 300) {
-      let c = stream && isEventStream(r) ? readStream(r, anthropic, print, url) : readWhole(r, anthropic, url);
-      r.close();
-      return c;
-    }
-    let retry = (status == 429 || status >= 500) && attempt < cfg.maxRetries;
-    let wait = retry ? retryAfterMs(r) : -1;
-    let detail = bodyError(r);
-    r.close();
-    if (!retry) return fail(statusMessage(status, route, url, detail));
-    if (wait < 0) wait = backoffMs(attempt);
-    if (wait > MAX_WAIT_MS) wait = MAX_WAIT_MS;
-    errLine("clawft: " + route.provider.name + " answered HTTP " + status.toString() + "; retry " + (attempt + 1).toString() + " of " + cfg.maxRetries.toString() + " in " + wait.toString() + " ms");
-    sleepMs(wait);
-  }
+  r.close();
+  return c;
 }
 
 /** True when the response says it is an SSE stream (some servers ignore `stream: true`). */
 function isEventStream(r: HttpResponse): bool {
   let t = r.header("content-type");
   return t !== null && t!.toLowerCase().indexOf("text/event-stream") >= 0;
-}
-
-function readWhole(r: HttpResponse, anthropic: bool, url: string): Completion | null {
-  let b = r.readAll();
-  if (b === null) {
-    let e = r.error!;
-    return fail(transportMessage(e.kind, e.message, url));
-  }
-  let v = parseJsonBytes(changetype<usize>(b), b.byteLength);
-  if (v === null) return fail("the answer from " + url + " is not the expected JSON (byte " + JsonError.at.toString() + ": " + JsonError.reason + ")");
-  if (v.kind != J_OBJ) return fail("the answer from " + url + " is not the expected JSON (not an object)");
-  let c = anthropic ? anthropicAnswer(v) : openaiAnswer(v);
-  if (c === null) return fail("the answer from " + url + " is not the expected JSON (" + Shape.problem + ")");
-  return c;
 }
 
 function readStream(r: HttpResponse, anthropic: bool, print: bool, url: string): Completion | null {

@@ -2,7 +2,7 @@
 // persisted in workspace/memory/), opened once per process.
 
 import { Tool, Param, Call, ToolResult, P_STRING, P_INTEGER } from "./tool";
-import { Memory } from "../memory";
+import { Memory, MEMORY_OK } from "../memory";
 import { utf8 } from "../clasp";
 
 /** Longest text memory_write stores (UTF-8 bytes). */
@@ -61,6 +61,7 @@ export class MemorySearch extends Tool {
     if (m === null) return ToolResult.fail("memory is unavailable: " + Memory.error);
     if (m.count() == 0) return ToolResult.ok("memory is empty");
     let hits = m.search(c.str("query"), <i32>c.args.num("k", 5));
+    if (Memory.kind != MEMORY_OK) return ToolResult.fail("cannot search memory: " + Memory.error);
     if (hits.length == 0) return ToolResult.ok("nothing found");
     let lines: string[] = [];
     for (let i = 0; i < hits.length; i++) {
