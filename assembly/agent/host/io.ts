@@ -63,14 +63,19 @@ export class Stdin {
     return n;
   }
 
-  /** The next line of stdin without its line ending (LF or CRLF); null at end of input. */
+  /**
+   * The next line of stdin without its line ending (LF or CRLF), decoded as UTF-8 once whole
+   * (a character split across two reads stays whole); null at end of input.
+   */
   static line(): string | null {
     if (Stdin.buf == 0) Stdin.buf = heap.alloc(Stdin.cap);
-    let acc: string = "";
+    let acc: usize = 0;
+    let accLen = 0;
+    let accCap = 0;
     let any = false;
     while (true) {
       if (Stdin.at == Stdin.len) {
-        if (Stdin.eof) return any ? acc : null;
+        if (Stdin.eof) break;
         store<u32>(IOV, <u32>Stdin.buf);
         store<u32>(IOV, <u32>Stdin.cap, 4);
         if (fd_read(0, IOV, 1, IOV + 8) != errno.SUCCESS) Stdin.len = 0;
@@ -78,21 +83,34 @@ export class Stdin {
         Stdin.at = 0;
         if (Stdin.len == 0) {
           Stdin.eof = true;
-          continue;
+          break;
         }
       }
       any = true;
       let start = Stdin.at;
       let i = start;
       while (i < Stdin.len && load<u8>(Stdin.buf + i) != 10) i++;
-      let end = i;
-      acc += String.UTF8.decodeUnsafe(Stdin.buf + start, end - start);
+      let n = i - start;
+      if (accLen + n > accCap) {
+        accCap = max(max(accLen + n, accCap * 2), 256);
+        acc = acc == 0 ? heap.alloc(accCap) : heap.realloc(acc, accCap);
+      }
+      memory.copy(acc + accLen, Stdin.buf + start, n);
+      accLen += n;
       if (i < Stdin.len) {
         Stdin.at = i + 1;
-        if (acc.endsWith("\r")) acc = acc.substring(0, acc.length - 1);
-        return acc;
+        return Stdin.take(acc, accLen);
       }
       Stdin.at = Stdin.len;
     }
+    return any ? Stdin.take(acc, accLen) : null;
+  }
+
+  /** Decodes and frees the line bytes [p, p + n), dropping a final CR. */
+  private static take(p: usize, n: i32): string {
+    if (n > 0 && load<u8>(p + n - 1) == 13) n--;
+    let s = String.UTF8.decodeUnsafe(p, n);
+    if (p != 0) heap.free(p);
+    return s;
   }
 }
