@@ -382,7 +382,7 @@ export class WasiHttp extends HttpClient {
       let problem = appendHeader(headers, name, names[i + 1]);
       if (problem != null) {
         fieldsDrop(headers);
-        return failed(new HttpError(HE_OTHER, "header " + name + ": " + problem!));
+        return failed(new HttpError(HE_OTHER, "header " + name + ": " + problem));
       }
     }
     if (body !== null && !hasLength) appendHeader(headers, "content-length", body.byteLength.toString());
@@ -391,10 +391,10 @@ export class WasiHttp extends HttpClient {
     let tag = methodTag(req.method);
     let m = String.UTF8.encode(req.method);
     let refused = "";
-    if (requestSetMethod(request, tag, tag == 9 ? changetype<usize>(m) : 0, tag == 9 ? m.byteLength : 0) != 0) refused = "method " + req.method;
-    else if (requestSetScheme(request, 1, target!.https ? 1 : 0, 0, 0) != 0) refused = "scheme";
-    else if (!setText(request, target!.authority, false)) refused = "authority " + target!.authority;
-    else if (!setText(request, target!.pathWithQuery, true)) refused = "path " + target!.pathWithQuery;
+    if (requestSetMethod(request, tag, tag == 9 ? changetype<usize>(m) : 0, tag == 9 ? <usize>m.byteLength : 0) != 0) refused = "method " + req.method;
+    else if (requestSetScheme(request, 1, target.https ? 1 : 0, 0, 0) != 0) refused = "scheme";
+    else if (!setText(request, target.authority, false)) refused = "authority " + target.authority;
+    else if (!setText(request, target.pathWithQuery, true)) refused = "path " + target.pathWithQuery;
     if (refused.length > 0) {
       requestDrop(request);
       return failed(new HttpError(HE_URL, "the host refused the request's " + refused));
