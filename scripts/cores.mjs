@@ -105,12 +105,12 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd", "--initialMemory", "0"],
   },
   {
-    // Test fixture: one HTTP request through the WAMR socket client (test/fixtures/
-    // sockets-probe.ts) for test/device/sockets.test.ts, built like clawft.p1.
+    // Test fixture: the http-probe (test/fixtures/http-probe.ts) with the WAMR socket client,
+    // for test/device/sockets.test.ts, built like clawft.wamr.
     name: "sockets-probe",
-    entry: "test/fixtures/sockets-probe.ts",
+    entry: "test/fixtures/http-probe.ts",
     command: true,
-    flags: ["--runtime", "incremental", "--disable", "simd"],
+    flags: ["--runtime", "incremental", "--disable", "simd", "--use", "CLAWFT_SOCKETS=1"],
   },
   {
     // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
