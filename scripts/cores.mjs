@@ -88,14 +88,6 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd"],
   },
   {
-    // Test fixture: `clawft.wasm router` on its own (test/fixtures/router-command.ts) for
-    // test/device/router.test.ts, built like clawft.p1 (scalar, incremental runtime).
-    name: "router-command",
-    entry: "test/fixtures/router-command.ts",
-    command: true,
-    flags: ["--runtime", "incremental", "--disable", "simd"],
-  },
-  {
     // Test fixture: the governed tools and the audit log without the chat loop
     // (test/fixtures/tools-cli.ts: callTool from argv) for test/agent/{tools,audit}.test.ts,
     // built like clawft.p1 (scalar, incremental runtime, static data as large as it needs).

@@ -1,8 +1,8 @@
 /**
  * `clawft.wasm router` (assembly/agent/router.ts): the agent's MiniRouter as one CLASP session
  * over stdin/stdout, SLIP-framed or length-prefixed, in node:wasi and in WAMR. Frames are
- * written and read by the TypeScript codec (src/clasp). The command runs from
- * build/router-command.wasm (test/fixtures/router-command.ts) until main.ts dispatches it.
+ * written and read by the TypeScript codec (src/clasp). The command is run as it ships:
+ * `build/clawft.p1.wasm router`, dispatched by assembly/agent/main.ts.
  */
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { fileURLToPath } from "node:url";
@@ -14,10 +14,11 @@ import { runNodeWasi } from "../helpers/node-wasi.js";
 import { runWamr, wamrCommand, wamrUnavailable } from "../helpers/wamr.js";
 import { spawn } from "node:child_process";
 
-const WASM = fileURLToPath(new URL("../../build/router-command.wasm", import.meta.url));
+const WASM = fileURLToPath(new URL("../../build/clawft.p1.wasm", import.meta.url));
 const skipWamr = await wamrUnavailable();
 
 type Framing = "slip" | "length-prefixed";
+/** Runs `clawft.wasm router ARGS…` with `stdin`. */
 type Run = (args: string[], stdin: Uint8Array) => Promise<{ code: number; stdout: Buffer; stderr: string }>;
 
 let home: string;
@@ -27,8 +28,8 @@ beforeEach(() => {
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
 const HOSTS: Array<[string, string | undefined, Run]> = [
-  ["node:wasi", undefined, (args, stdin) => runNodeWasi(WASM, args, { dirs: [home], env: { CLAWFT_HOME: home }, stdin })],
-  ["WAMR", skipWamr, (args, stdin) => runWamr(WASM, args, { dirs: [home], env: { CLAWFT_HOME: home }, stdin })],
+  ["node:wasi", undefined, (args, stdin) => runNodeWasi(WASM, ["router", ...args], { dirs: [home], env: { CLAWFT_HOME: home }, stdin })],
+  ["WAMR", skipWamr, (args, stdin) => runWamr(WASM, ["router", ...args], { dirs: [home], env: { CLAWFT_HOME: home }, stdin })],
 ];
 
 const HELLO: Message = { type: "HELLO", version: 1, name: "device-test", features: ["param", "event"] };
@@ -151,7 +152,7 @@ describe.skipIf(skipWamr)(`one state for both hosts ${skipWamr ?? ""}`, () => {
 
 describe.skipIf(skipWamr)(`the router's clock while the line is idle ${skipWamr ?? ""}`, () => {
   it("expires a param with a TTL and saves its deletion while no byte arrives", async () => {
-    const [program, argv] = wamrCommand(WASM, [], { dirs: [home], env: { CLAWFT_HOME: home } });
+    const [program, argv] = wamrCommand(WASM, ["router"], { dirs: [home], env: { CLAWFT_HOME: home } });
     const child = spawn(program, argv, { stdio: ["pipe", "pipe", "pipe"] });
     const exited = new Promise<number | null>((r) => child.on("close", r));
     const out: Buffer[] = [];
