@@ -7,8 +7,6 @@
 // inside a character or between the CR and LF of a line end. Memory is bounded: a line, or the
 // data of one event, longer than `maxLine` bytes stops the parser with `error` set.
 
-import { Region } from "../abi/buffer";
-
 /** One dispatched event: its type ("message" unless an `event` field named one), data and last event ID. */
 export class SseEvent {
   event: string = "message";
@@ -18,6 +16,32 @@ export class SseEvent {
 
 const LF: u16 = 0x0a;
 const CR: u16 = 0x0d;
+
+/**
+ * UTF-16 code units in a managed buffer grown by doubling (collected with its parser, unlike a
+ * heap Region: a parser is made per response).
+ */
+class Units {
+  buf: ArrayBuffer = new ArrayBuffer(256);
+  n: usize = 0;
+
+  /** Room for `extra` more units; returns the address of the first free one. */
+  room(extra: usize): usize {
+    const need = (this.n + extra) << 1;
+    if (need > <usize>this.buf.byteLength) {
+      let cap = <usize>this.buf.byteLength << 1;
+      while (cap < need) cap <<= 1;
+      const next = new ArrayBuffer(<i32>cap);
+      memory.copy(changetype<usize>(next), changetype<usize>(this.buf), this.n << 1);
+      this.buf = next;
+    }
+    return changetype<usize>(this.buf) + (this.n << 1);
+  }
+
+  @inline get ptr(): usize {
+    return changetype<usize>(this.buf);
+  }
+}
 
 /**
  * An incremental event-stream parser. `feed` each chunk of the body as it arrives and handle the
@@ -32,11 +56,9 @@ export class SseParser {
   /** The last event ID buffer: persists across events until an `id` field changes it. */
   lastId: string = "";
 
-  private line: Region = new Region();
-  private lineUnits: usize = 0;
+  private line: Units = new Units();
   private lineBytes: i32 = 0;
-  private data: Region = new Region();
-  private dataUnits: usize = 0;
+  private data: Units = new Units();
   private dataBytes: i32 = 0;
   private type: string = "";
   private events: SseEvent[] = [];
@@ -83,9 +105,9 @@ export class SseParser {
   }
 
   private reset(): void {
-    this.lineUnits = 0;
+    this.line.n = 0;
     this.lineBytes = 0;
-    this.dataUnits = 0;
+    this.data.n = 0;
     this.dataBytes = 0;
     this.type = "";
     this.lastId = "";
@@ -152,15 +174,14 @@ export class SseParser {
       this.endLine();
       return;
     }
-    const n = this.lineUnits;
-    const p = this.line.reserve((n + 2) << 1, n << 1);
+    const p = this.line.room(2);
     if (c < 0x10000) {
-      store<u16>(p + (n << 1), <u16>c);
-      this.lineUnits = n + 1;
+      store<u16>(p, <u16>c);
+      this.line.n++;
     } else {
-      store<u16>(p + (n << 1), <u16>(0xd800 + ((c - 0x10000) >> 10)));
-      store<u16>(p + (n << 1), <u16>(0xdc00 + (c & 0x3ff)), 2);
-      this.lineUnits = n + 2;
+      store<u16>(p, <u16>(0xd800 + ((c - 0x10000) >> 10)));
+      store<u16>(p, <u16>(0xdc00 + (c & 0x3ff)), 2);
+      this.line.n += 2;
     }
   }
 
@@ -174,9 +195,9 @@ export class SseParser {
   /** §9.2.6: an empty line dispatches, ':' starts a comment, else "field" or "field: value". */
   private endLine(): void {
     const p = this.line.ptr;
-    const n = this.lineUnits;
+    const n = this.line.n;
     const bytes = this.lineBytes;
-    this.lineUnits = 0;
+    this.line.n = 0;
     this.lineBytes = 0;
     if (n == 0) {
       this.dispatch();
@@ -195,11 +216,10 @@ export class SseParser {
         this.stop("an event's data is longer than " + this.maxLine.toString() + " bytes");
         return;
       }
-      const d = this.dataUnits;
-      const q = this.data.reserve((d + vn + 1) << 1, d << 1);
-      memory.copy(q + (d << 1), vp, vn << 1);
-      store<u16>(q + ((d + vn) << 1), LF);
-      this.dataUnits = d + vn + 1;
+      const q = this.data.room(vn + 1);
+      memory.copy(q, vp, vn << 1);
+      store<u16>(q + (vn << 1), LF);
+      this.data.n += vn + 1;
     } else if (this.is(colon, "event")) {
       this.type = String.UTF16.decodeUnsafe(vp, vn << 1);
     } else if (this.is(colon, "id")) {
@@ -219,9 +239,9 @@ export class SseParser {
 
   /** §9.2.6 "dispatch the event": only when some data line came; the type resets, the ID stays. */
   private dispatch(): void {
-    const d = this.dataUnits;
+    const d = this.data.n;
     const type = this.type;
-    this.dataUnits = 0;
+    this.data.n = 0;
     this.dataBytes = 0;
     this.type = "";
     if (d == 0) return;

@@ -49,7 +49,7 @@ export function parseToml(text: string): JValue | null {
 }
 
 /** A character a bare key may hold: A-Z a-z 0-9 _ - (TOML 1.0 §Keys). */
-@inline function isBare(c: i32): bool {
+function isBare(c: i32): bool {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || isDigit(c) || c == 0x5f || c == 0x2d;
 }
 
@@ -58,7 +58,7 @@ export function parseToml(text: string): JValue | null {
   return (c < 0x20 && c != 0x09) || c == 0x7f;
 }
 
-@inline function hexValue(c: i32): i32 {
+function hexValue(c: i32): i32 {
   if (isDigit(c)) return c - 0x30;
   const l = c | 0x20;
   return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;

@@ -11,11 +11,17 @@ import { decimalToF64, formatF64, MAX_DIGITS } from "./number";
 
 export { formatF64 } from "./number";
 
+/** JValue.kind of null. */
 export const J_NULL: i32 = 0;
+/** JValue.kind of true and false (in `b`). */
 export const J_BOOL: i32 = 1;
+/** JValue.kind of a number (in `n`). */
 export const J_NUM: i32 = 2;
+/** JValue.kind of a string (in `s`). */
 export const J_STR: i32 = 3;
+/** JValue.kind of an array (elements in `items`). */
 export const J_ARR: i32 = 4;
+/** JValue.kind of an object (names in `keys`, values in `items`). */
 export const J_OBJ: i32 = 5;
 
 /**
@@ -177,14 +183,27 @@ export function parseNumber(text: string): f64 {
   return v !== null && p.pos == buf.byteLength ? v.n : NaN;
 }
 
-/** UTF-16 code units of the string being read. */
+/** UTF-16 code units of the string being read (scratch, see trim). */
 const units = new Region();
+
+/** Scratch kept between calls: larger regions are given back after the call that grew them. */
+const KEEP: usize = 64 << 10;
+
+/** Frees a scratch region grown past KEEP, so one huge document does not pin its memory. */
+function trim(r: Region): void {
+  if (r.cap > KEEP) {
+    heap.free(r.ptr);
+    r.ptr = 0;
+    r.cap = 0;
+  }
+}
 /** Significant digits (values 0–9) of the number being read, see Parser.digit. */
 const DIGITS = memory.data(MAX_DIGITS + 1);
 
 function parse(ptr: usize, len: usize, maxDepth: i32, wtf8: bool): JValue | null {
   const p = new Parser(ptr, <i32>len, wtf8);
   const v = p.document(maxDepth);
+  trim(units);
   if (v === null) {
     JsonError.at = p.pos;
     JsonError.reason = p.reason;
@@ -547,6 +566,7 @@ class Out {
   take(): string {
     const s = String.UTF16.decodeUnsafe(this.region.ptr, this.n << 1);
     this.n = 0;
+    trim(this.region);
     return s;
   }
 }
