@@ -15,7 +15,7 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { runAgent as runInNode } from "../../src/agent/index.js";
-import { wasmtimeUnavailable } from "./wasmtime.js";
+import { python, wasmtimeUnavailable } from "./wasmtime.js";
 
 /** A host that runs WASI 0.2 command components. */
 export type AgentHost = "wasmtime" | "node" | "wasmtime-cli";
@@ -40,8 +40,6 @@ export interface AgentRunOptions {
 }
 
 const root = new URL("../../", import.meta.url);
-/** The project's Python virtual environment (as in wasmtime.ts). */
-const python = fileURLToPath(new URL(".venv/bin/python", root));
 const hostScript = fileURLToPath(new URL("test/hosts/agent_wasmtime.py", root));
 const wasmFile = (artifact: string) => fileURLToPath(new URL(`build/${artifact}.wasm`, root));
 const jcoModule = (artifact: string) => new URL(`build/jco/${artifact}/${artifact}.js`, root);

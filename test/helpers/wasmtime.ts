@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The project's Python virtual environment, where .ci/run installs the `wasmtime` package. */
-const python = fileURLToPath(new URL("../../.venv/bin/python", import.meta.url));
+export const python = fileURLToPath(new URL("../../.venv/bin/python", import.meta.url));
 
 let probe: Promise<string | undefined> | undefined;
 
