@@ -16,10 +16,11 @@ const enc = new TextEncoder();
 function ours(chunks: Array<string | Uint8Array>, maxLine?: number): { events: SseEventOut[]; error: string; retry: number } {
   wasm.sseNew(maxLine);
   const events: SseEventOut[] = [];
-  let last = { error: "", retry: -1 };
+  let last: { error: string; retry: number } = { error: "", retry: -1 };
   for (const c of chunks) {
-    last = wasm.sseFeed(typeof c === "string" ? enc.encode(c) : c);
-    events.push(...(last as { events: SseEventOut[] }).events);
+    const step = wasm.sseFeed(typeof c === "string" ? enc.encode(c) : c);
+    events.push(...step.events);
+    last = step;
   }
   const end = wasm.sseEnd();
   expect(end.events).toEqual([]);
