@@ -1,13 +1,13 @@
 /**
  * Forked by agent.bench.ts (IPC channel, stdout ignored): runs a jco-transpiled WASI 0.2
  * command component RUNS times inside this one Node process on preview2-shim, the way
- * src/agent/child.ts runs it once, and sends back the milliseconds of each run:
+ * src/agent/index.ts's child program runs it once, and sends back the milliseconds of each run:
  * `load` = importing a fresh copy of the component's JavaScript module (compiling its core
  * wasm and instantiating), `run` = `wasi:cli/run`'s `run` until it returns or exits.
  * Plain JavaScript, so that no TypeScript loader sits between Node and the module imports
  * being timed.
  *
- * argv: <spec JSON: {module, args, env, preopens}, as src/agent/child.ts's ChildSpec> <RUNS>
+ * argv: <spec JSON: {module, args, env, preopens}, as src/agent/index.ts's ChildSpec> <RUNS>
  */
 import { _setArgs, _setEnv } from "@bytecodealliance/preview2-shim/cli";
 import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
@@ -18,7 +18,7 @@ _setArgs(spec.args);
 _setEnv(spec.env);
 _setPreopens(spec.preopens);
 
-/** Thrown in place of preview2-shim's `process.exit` (as child.ts does), so the loop goes on. */
+/** Thrown in place of preview2-shim's `process.exit` (as src/agent/index.ts's child does), so the loop goes on. */
 class Exit {
   constructor(code) {
     this.code = code;

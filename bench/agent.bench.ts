@@ -11,10 +11,10 @@
  * 3. Peak RSS (VmHWM) of an idle agent, `chat` waiting on stdin, against the host process
  *    with the empty component waiting on stdin.
  * 4. Memory search: `memory search --stdin` over 10,000 texts (384-dimension hashed n-gram
- *    embeddings, HNSW M 16 / efConstruction 200, ef 64, k 10) inside clawft.wasm, against the
- *    HNSW core module alone (src/hnsw) loading clawft's own snapshot and searching the same
- *    query vectors: the ratio is what the agent's glue costs (embedding the query, JSON-free
- *    text output, the host's stdio).
+ *    embeddings, HNSW M 16 / efConstruction 200, k 10, the ef clawft's snapshot records)
+ *    inside clawft.wasm, against the HNSW core module alone (src/hnsw) loading clawft's own
+ *    snapshot and searching the same query vectors: the ratio is what the agent's glue costs
+ *    (embedding the query, printing the hits, the host's stdio).
  * Medians of `--runs` runs (default 15), interleaved so load on the shared machine hits all alike.
  */
 import { fork, spawn } from "node:child_process";
@@ -317,6 +317,8 @@ export default async function agentBench(): Promise<void> {
     const qIndex = await loadIndex(new Uint8Array(await readFile(join(queryHome, "workspace/memory/index.hnsw"))));
     const qVectors = qLabels.map((label) => qIndex.getPoint(label));
     if (index.stats().size !== n || qVectors.length !== queries.length) throw new Error(`clawft's indexes hold ${index.stats().size} and ${qVectors.length} points, not ${n} and ${queries.length}`);
+    // The ef clawft searches with, as its snapshot records it (memory.ts sets it before saving).
+    const ef = index.stats().ef;
     const repeat = 4;
     const lines = Array.from({ length: repeat }, () => queries.join("\n")).join("\n") + "\n";
     const searchArgs = ["memory", "search", "-k", "10", "--stdin"];
@@ -334,17 +336,17 @@ export default async function agentBench(): Promise<void> {
           const blocks = out.split("\n\n");
           sameTop = queries.filter((_, i) => {
             const ours = blocks[i]!.split("\n").map((l) => Number(l.split("\t")[0]));
-            const core = [...index.search(qVectors[i]!, 10, { ef: 64 }).labels];
+            const core = [...index.search(qVectors[i]!, 10, { ef }).labels];
             return ours.join() === core.join();
           }).length;
         }
       }
       const c = performance.now();
-      for (let k = 0; k < repeat; k++) for (const v of qVectors) index.search(v, 10, { ef: 64 });
+      for (let k = 0; k < repeat; k++) for (const v of qVectors) index.search(v, 10, { ef });
       qps.core.push((repeat * queries.length) / ((performance.now() - c) / 1000));
     }
     const core = median(qps.core);
-    console.log(`\n### Memory search: ${fmt(n)} texts × 384 dims, k 10, ef 64 (queries/s, median of ${qps.core.length} rounds of ${fmt(repeat * queries.length)} queries)\n`);
+    console.log(`\n### Memory search: ${fmt(n)} texts × ${index.stats().dim} dims, k 10, ef ${ef} (queries/s, median of ${qps.core.length} rounds of ${fmt(repeat * queries.length)} queries)\n`);
     table(
       ["engine", "queries/s", "HNSW core alone ÷ this"],
       [
