@@ -30,12 +30,11 @@ import { componentNew } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { transpileBytes, writeFiles } from "@bytecodealliance/jco-transpile";
 import { loadIndex } from "../src/hnsw/index.js";
 import { runAgent } from "../src/agent/index.js";
-import { wasmtimeUnavailable } from "../test/helpers/wasmtime.js";
+import { python, wasmtimeUnavailable } from "../test/helpers/wasmtime.js";
 import { startLlmServer } from "../test/helpers/llm-server.js";
 import { median, fmt, table } from "./util.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const python = join(root, ".venv/bin/python");
 const hostScript = join(root, "test/hosts/agent_wasmtime.py");
 const phasesScript = join(root, "bench/agent_wasmtime_phases.py");
 const clawftWasm = join(root, "build/clawft.wasm");
