@@ -75,32 +75,32 @@ export const cores = [
     // Test fixture: one HTTP request through wasi:http, printed (test/agent/http.test.ts),
     // built exactly like clawft.wasm so the HTTP layer is proved on its own.
     name: "http-probe",
-    entry: "test/fixtures/http-probe.ts",
+    entry: "test/fixtures/assembly/http-probe.ts",
     command: true,
     flags: ["--runtime", "incremental"],
     adapter: { wit: "wit/clawft.wit", world: "clawft" },
   },
   {
     // Test fixture, not a product: the agent's JSON, SSE and TOML parsers behind a raw ABI
-    // (test/fixtures/parsers.ts) for test/agent/{json,sse,toml}.test.ts, with clawft.p1's runtime.
+    // (test/fixtures/assembly/parsers.ts) for test/agent/{json,sse,toml}.test.ts, with clawft.p1's runtime.
     name: "parsers",
-    entry: "test/fixtures/parsers.ts",
+    entry: "test/fixtures/assembly/parsers.ts",
     flags: ["--runtime", "incremental", "--disable", "simd"],
   },
   {
     // Test fixture: the governed tools and the audit log without the chat loop
-    // (test/fixtures/tools-cli.ts: callTool from argv) for test/agent/{tools,audit}.test.ts,
+    // (test/fixtures/assembly/tools-cli.ts: callTool from argv) for test/agent/{tools,audit}.test.ts,
     // built like clawft.p1 (scalar, incremental runtime, static data as large as it needs).
     name: "tools-cli",
-    entry: "test/fixtures/tools-cli.ts",
+    entry: "test/fixtures/assembly/tools-cli.ts",
     command: true,
     flags: ["--runtime", "incremental", "--disable", "simd", "--initialMemory", "0"],
   },
   {
-    // Test fixture: the http-probe (test/fixtures/http-probe.ts) with the WAMR socket client,
+    // Test fixture: the http-probe (test/fixtures/assembly/http-probe.ts) with the WAMR socket client,
     // for test/device/sockets.test.ts, built like clawft.wamr.
     name: "sockets-probe",
-    entry: "test/fixtures/http-probe.ts",
+    entry: "test/fixtures/assembly/http-probe.ts",
     command: true,
     flags: ["--runtime", "incremental", "--disable", "simd", "--use", "CLAWFT_SOCKETS=1"],
   },

@@ -218,6 +218,11 @@ function apply(c: Config, doc: JValue): bool {
   return true;
 }
 
+/** `text` without a leading U+FEFF (editors on Windows save one; JSON and TOML forbid it). */
+function withoutBom(text: string | null): string | null {
+  return text !== null && text.length > 0 && text.charCodeAt(0) == 0xFEFF ? text.substring(1) : text;
+}
+
 /** A configuration with the built-in providers and nothing read yet. */
 export function defaultConfig(): Config {
   let c = new Config();
@@ -235,7 +240,7 @@ export function defaultConfig(): Config {
  */
 export function loadConfig(env: Map<string, string>): Config | null {
   let c = defaultConfig();
-  let text = readText("config.json");
+  let text = withoutBom(readText("config.json"));
   let file = "config.json";
   let doc: JValue | null = null;
   if (text !== null) {
@@ -245,7 +250,7 @@ export function loadConfig(env: Map<string, string>): Config | null {
       return null;
     }
   } else {
-    text = readText("config.toml");
+    text = withoutBom(readText("config.toml"));
     file = "config.toml";
     if (text !== null) {
       doc = parseToml(text!);

@@ -1,6 +1,6 @@
 /**
  * clawft.wasm's HTTP layer on its own (assembly/agent/host/wasi-http.ts over wasi:http), in
- * every host: the http-probe fixture (test/fixtures/http-probe.ts, built like clawft.wasm)
+ * every host: the http-probe fixture (test/fixtures/assembly/http-probe.ts, built like clawft.wasm)
  * makes one request to a local node:http server and prints status, headers, each body chunk
  * as it arrives, and the HE_ error kind of a failure. A host that cannot run here is skipped
  * with its reason.

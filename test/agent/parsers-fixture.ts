@@ -1,5 +1,5 @@
 /**
- * Loads the parsers test fixture (test/fixtures/parsers.ts → build/debug/parsers.wasm, the debug
+ * Loads the parsers test fixture (test/fixtures/assembly/parsers.ts → build/debug/parsers.wasm, the debug
  * build: assertions and bounds checks on) and calls its raw ABI. A trap inside the wasm surfaces
  * as a thrown WebAssembly.RuntimeError, which the tests treat as a failure.
  */

@@ -1,5 +1,5 @@
 /**
- * Runs build/tools-cli.wasm (test/fixtures/tools-cli.ts: clawft.wasm's governed tools without
+ * Runs build/tools-cli.wasm (test/fixtures/assembly/tools-cli.ts: clawft.wasm's governed tools without
  * the chat loop) under node:wasi with a temporary $CLAWFT_HOME, for the tools and audit tests.
  */
 import { mkdtempSync, rmSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * HTTP/1.1 over WAMR's socket extension (assembly/agent/host/sockets.ts), through the
- * sockets-probe fixture (test/fixtures/http-probe.ts built with the socket client) in WAMR, against local servers on
+ * sockets-probe fixture (test/fixtures/assembly/http-probe.ts built with the socket client) in WAMR, against local servers on
  * 127.0.0.1 that WAMR may reach with `--addr-pool=127.0.0.1/32`: Content-Length, chunked and
  * close-delimited bodies, a streamed body read as it arrives, timeouts, refused and
  * forbidden connections, and servers that do not speak HTTP.
