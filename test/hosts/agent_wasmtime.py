@@ -64,8 +64,8 @@ def main() -> int:
         result = run(store)
     except wasmtime.ExitTrap as exit_trap:
         return exit_trap.code
-    # run: func() -> result; the Python binding gives None for ok and raises for err.
-    return 0 if result is None else 1
+    # run: func() -> result; wasmtime 49's binding gives Variant(tag="ok"|"err", payload=None).
+    return 0 if getattr(result, "tag", "err") == "ok" else 1
 
 
 if __name__ == "__main__":
