@@ -150,12 +150,21 @@ describe.skipIf(skip)(`a WAMR device on a pty joined to clawft relay --serial${s
     const lastSent = sent;
     expect(device.stderr.join("")).not.toMatch(/end of input/); // it died, it did not finish
 
+    // What the dead router left in $CLAWFT_HOME/state/: every SET it acknowledged, with its
+    // revision (SET k of /stream/n is its revision k), and perhaps one it did not get to answer.
+    const saved = await deviceState(home);
+    const [n, revision] = saved.get("/stream/n")!;
+    expect(n).toBeGreaterThanOrEqual(ackedBeforeKill);
+    expect(n).toBeLessThanOrEqual(lastSent);
+    expect(revision).toBe(n);
+    expect(saved.get("/led/1")).toEqual([1, 2]);
+
     // The relay notices (no PONG on a line that stays up) and keeps trying.
     await until(() => relay!.out.some((l) => l.startsWith(`serial ${pair.a}: device lost`)), 20_000, "the relay to notice");
 
     // Second boot: the boot script's own SET, then the router on the same line and state.
     await consoleSession(home, [{ type: "SET", address: "/device/boots", value: 2 }]);
-    device = WamrDevice.boot(line, home);
+    device = WamrDevice.boot(line, mkdtempSync(join(tmpdir(), "lost-")));
     await until(() => attached() === 2, 30_000, "the relay to reconnect to the restarted device");
 
     // The device's own SET and every param it acknowledged before the kill come back.
@@ -163,9 +172,7 @@ describe.skipIf(skip)(`a WAMR device on a pty joined to clawft relay --serial${s
     expect(await client.get("/led/1")).toBe(1);
     expect(await client.get("/sensor/label")).toBe("kitchen");
     expect(await client.get("/sensor/temp")).toBe(20.5);
-    const n = Number(await client.get("/stream/n"));
-    expect(n).toBeGreaterThanOrEqual(ackedBeforeKill); // nothing it acknowledged was lost
-    expect(n).toBeLessThanOrEqual(lastSent);
+    await until(() => last("/stream/n") === n, 10_000, "the device's saved /stream/n on the relay");
 
     // The restarted router takes SETs again, its revisions going on from the saved ones.
     client.set("/led/1", 2);
