@@ -164,7 +164,7 @@ describe.skipIf(skip)(`a WAMR device on a pty joined to clawft relay --serial${s
 
     // Second boot: the boot script's own SET, then the router on the same line and state.
     await consoleSession(home, [{ type: "SET", address: "/device/boots", value: 2 }]);
-    device = WamrDevice.boot(line, mkdtempSync(join(tmpdir(), "lost-")));
+    device = WamrDevice.boot(line, home);
     await until(() => attached() === 2, 30_000, "the relay to reconnect to the restarted device");
 
     // The device's own SET and every param it acknowledged before the kill come back.
