@@ -31,9 +31,6 @@ const MAX_FRAME: u32 = 12 + 0xffff;
 const SWEEP_US: u64 = 1_000_000;
 const CHUNK: i32 = 16384;
 
-// main.ts's exit codes. This file does not import main.ts (which links every command), so
-// that the router builds on its own (test/fixtures/router-command.ts).
-
 /** What `routerCommand` counts; printed to stderr at the end. */
 class Line {
   static framing: u32 = FRAMING_SLIP;
