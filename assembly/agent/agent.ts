@@ -7,7 +7,7 @@
 import { Config, ConfigError, resolveModel, Route } from "./config";
 import { Session } from "./session";
 import { complete, LlmError } from "./llm/client";
-import { ChatMessage, ToolDef } from "./llm/types";
+import { ChatMessage, ToolSpec } from "./llm/types";
 import { toolSpecs, callTool, openTools, Tools } from "./tools";
 import { errLine, outLine, Stdin } from "./host/io";
 import { EXIT_OK, fail, usage } from "./exit";
@@ -24,19 +24,11 @@ class ChatOptions {
   hasMessage: bool = false;
 }
 
-/** The tools offered to the model, from the tool registry. */
-function toolDefs(): ToolDef[] {
-  let specs = toolSpecs();
-  let defs: ToolDef[] = [];
-  for (let i = 0; i < specs.length; i++) defs.push(new ToolDef(specs[i].name, specs[i].description, specs[i].parameters));
-  return defs;
-}
-
 /**
  * Runs one turn: `text` from the user, then model calls and governed tool calls until a final
  * answer. Streams the answer to stdout (or prints it whole). Returns the exit code.
  */
-function turn(cfg: Config, route: Route, session: Session, tools: ToolDef[], text: string, stream: bool): i32 {
+function turn(cfg: Config, route: Route, session: Session, tools: ToolSpec[], text: string, stream: bool): i32 {
   let msgs: ChatMessage[] = [];
   for (let i = 0; i < session.messages.length; i++) {
     let m = session.messages[i];
@@ -100,7 +92,7 @@ export function chatCommand(args: string[], cfg: Config): i32 {
   Tools.session = o.session;
   let toolsError = openTools();
   if (toolsError !== null) return fail(toolsError!);
-  let tools = toolDefs();
+  let tools = toolSpecs();
   if (o.hasMessage) return turn(cfg, route, session, tools, o.message, o.stream);
   while (true) {
     let line = Stdin.line();

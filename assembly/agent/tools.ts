@@ -10,7 +10,8 @@
 //
 // Nothing here traps on what the model sends: every problem becomes a result it can read.
 
-import { JValue, J_OBJ, parseJson, JsonError } from "../json";
+import { ToolSpec } from "./llm/types";
+import { J_OBJ, parseJson, JsonError } from "../json";
 import { Tool, Call, ToolResult, kindName } from "./tools/tool";
 import { ReadFile, WriteFile, ListDirectory } from "./tools/files";
 import { MemoryWrite, MemorySearch } from "./tools/memory";
@@ -24,10 +25,7 @@ export { ToolResult } from "./tools/tool";
 /** Arguments longer than this (UTF-8 bytes of their JSON) are refused unread: 8 MiB. */
 export const MAX_ARGS: i32 = 8 << 20;
 
-/** A tool as offered to the model: name, description and the JSON Schema of its arguments. */
-export class ToolSpec {
-  constructor(public name: string, public description: string, public parameters: JValue) {}
-}
+export { ToolSpec };
 
 /** The registry and the session the calls belong to. */
 export class Tools {

@@ -5,7 +5,7 @@
 // docs.anthropic.com/en/api/messages-streaming.
 
 import { JValue, J_ARR, J_OBJ, J_STR, parseJson, stringify } from "../../json";
-import { ChatMessage, Completion, ToolCall, ToolDef } from "./types";
+import { ChatMessage, Completion, ToolCall, ToolSpec } from "./types";
 import { Shape } from "./shape";
 import { errorText } from "./openai";
 
@@ -23,7 +23,7 @@ function inputOf(args: string): JValue {
  * results share one message, as the API requires alternating roles); assistant tool calls
  * become `tool_use` blocks.
  */
-export function anthropicBody(model: string, system: string, msgs: ChatMessage[], tools: ToolDef[], maxTokens: i32, temperature: f64, stream: bool): string {
+export function anthropicBody(model: string, system: string, msgs: ChatMessage[], tools: ToolSpec[], maxTokens: i32, temperature: f64, stream: bool): string {
   let messages = JValue.array();
   let pending: JValue | null = null; // the user message collecting tool results
   for (let i = 0; i < msgs.length; i++) {

@@ -9,7 +9,7 @@ import { errLine, out } from "../host/io";
 import { sleepMs } from "../host/time";
 import { SseParser } from "../sse";
 import { Config, Route, API_ANTHROPIC } from "../config";
-import { ChatMessage, Completion, ToolDef } from "./types";
+import { ChatMessage, Completion, ToolSpec } from "./types";
 import { Shape } from "./shape";
 import { openaiBody, openaiAnswer, OpenAiStream, errorText } from "./openai";
 import { anthropicBody, anthropicAnswer, AnthropicStream, ANTHROPIC_VERSION } from "./anthropic";
@@ -169,7 +169,7 @@ export function readJson(r: HttpResponse, url: string): JValue | null {
  * with LlmError.message set (HTTP status after retries, transport failure, or an answer that
  * is not the JSON or SSE the API documents).
  */
-export function complete(cfg: Config, route: Route, msgs: ChatMessage[], tools: ToolDef[], stream: bool, print: bool): Completion | null {
+export function complete(cfg: Config, route: Route, msgs: ChatMessage[], tools: ToolSpec[], stream: bool, print: bool): Completion | null {
   let anthropic = route.provider.api == API_ANTHROPIC;
   let url = route.provider.apiBase + (anthropic ? "/messages" : "/chat/completions");
   let body = anthropic

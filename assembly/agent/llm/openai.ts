@@ -4,11 +4,11 @@
 // Reference: platform.openai.com/docs/api-reference/chat.
 
 import { JValue, J_ARR, J_OBJ, J_STR, parseJson, stringify } from "../../json";
-import { ChatMessage, Completion, ToolCall, ToolDef } from "./types";
+import { ChatMessage, Completion, ToolCall, ToolSpec } from "./types";
 import { Shape } from "./shape";
 
 /** The request body: model, messages (system first), tools as functions, limits, stream. */
-export function openaiBody(model: string, system: string, msgs: ChatMessage[], tools: ToolDef[], maxTokens: i32, temperature: f64, stream: bool): string {
+export function openaiBody(model: string, system: string, msgs: ChatMessage[], tools: ToolSpec[], maxTokens: i32, temperature: f64, stream: bool): string {
   let messages = JValue.array();
   if (system.length > 0) messages.push(JValue.object().set("role", JValue.string("system")).set("content", JValue.string(system)));
   for (let i = 0; i < msgs.length; i++) {

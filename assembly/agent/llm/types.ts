@@ -35,7 +35,10 @@ export class Completion {
   streamed: bool = false;
 }
 
-/** A tool offered to the model: name, description and the JSON Schema of its arguments. */
-export class ToolDef {
+/**
+ * A tool offered to the model: its name, what it does (for the model), and the JSON Schema
+ * (draft 2020-12 subset) of its arguments object. tools.ts lists the agent's tools.
+ */
+export class ToolSpec {
   constructor(public name: string, public description: string, public parameters: JValue) {}
 }
