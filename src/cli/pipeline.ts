@@ -3,7 +3,7 @@
  * All of them go through the one {@link PipelineHost} and the one executor.
  * @module
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createReadStream, createWriteStream } from "node:fs";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -54,16 +54,27 @@ function report(e: unknown): number {
 interface CommonOpts {
   plugins?: string[];
   verify: boolean;
-  timeout?: string;
-  maxFrame?: string;
+  timeout?: number;
+  maxFrame?: number;
+}
+
+/**
+ * Parses a positive integer option (a timeout or a size). A NaN or negative timeout would
+ * silently turn the hang watchdog off, so anything else is refused.
+ * @throws InvalidArgumentError (commander prints it with the option's name and exits 1)
+ */
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
 }
 
 function hostOptions(o: CommonOpts, orchestration?: string) {
   return {
     pluginDirs: pluginDirs(o.plugins, orchestration),
     verify: o.verify,
-    ...(o.timeout !== undefined && { timeoutMs: Number(o.timeout) }),
-    ...(o.maxFrame !== undefined && { maxFrame: Number(o.maxFrame) }),
+    ...(o.timeout !== undefined && { timeoutMs: o.timeout }),
+    ...(o.maxFrame !== undefined && { maxFrame: o.maxFrame }),
   };
 }
 
@@ -73,6 +84,8 @@ async function runCommand(file: string, input: string | undefined, o: CommonOpts
   const host = await PipelineHost.open(hostOptions(o, file));
   const pipeline = await host.prepare(await readFile(file, "utf8"));
   if (input && input !== "-") await stat(input); // a missing input file is a clear error, not a plugin failure
+  const toStdout = o.output === "-";
+  if (!toStdout) await checkOutputDir(o.output); // before any plugin starts
   const source = !input || input === "-" ? (Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>) : (Readable.toWeb(createReadStream(input)) as ReadableStream<Uint8Array>);
   const run = host.run(pipeline, source);
   const stop = (): void => run.cancel("interrupted");
@@ -82,7 +95,6 @@ async function runCommand(file: string, input: string | undefined, o: CommonOpts
   const timer = showProgress
     ? setInterval(() => process.stderr.write(process.stderr.isTTY ? `\r${progressLine(run.progress())}\x1b[K` : `${progressLine(run.progress())}\n`), process.stderr.isTTY ? 250 : 1000)
     : null;
-  const toStdout = o.output === "-";
   const partial = toStdout ? null : `${o.output}.partial`;
   try {
     const sink = toStdout ? process.stdout : createWriteStream(partial!);
@@ -95,10 +107,10 @@ async function runCommand(file: string, input: string | undefined, o: CommonOpts
     return 0;
   } catch (e) {
     if (partial) await rm(partial, { force: true });
-    const err = await run.done.then(
-      () => e,
-      (x: unknown) => x,
-    );
+    // Wait for the run to wind down either way. A failing output file cancels the run: the
+    // file's own error is the one to report, not the CANCELLED that follows from it.
+    const ended = await run.done.then(() => e, (x: unknown) => x);
+    const err = e instanceof PipelineError ? ended : e;
     if (timer) process.stderr.write("\n");
     return report(err);
   } finally {
@@ -108,6 +120,13 @@ async function runCommand(file: string, input: string | undefined, o: CommonOpts
   }
 }
 
+/** Fails with a clear message when the output file's directory is missing or not a directory. */
+async function checkOutputDir(output: string): Promise<void> {
+  const dir = dirname(resolve(output));
+  const ok = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!ok) throw new Error(`cannot write ${output}: the directory ${dir} does not exist`);
+}
+
 /** Registers `clawft pipeline …` on the program. */
 export function registerPipeline(program: Command): void {
   const cmd = program.command("pipeline").description("media pipeline: plugins over a framed protocol (text → speech → MP3)");
@@ -115,8 +134,8 @@ export function registerPipeline(program: Command): void {
     c
       .addOption(pluginsOption())
       .option("--no-verify", "skip the plugins' verification mini-test")
-      .option("--timeout <ms>", "inactivity timeout per node in ms (default 30000)")
-      .option("--max-frame <bytes>", "largest frame payload (default 1048576)");
+      .option("--timeout <ms>", "inactivity timeout per node in ms; wins over a plugin's own timeout_ms (default 30000)", positiveInteger)
+      .option("--max-frame <bytes>", "largest frame payload (default 1048576)", positiveInteger);
 
   withCommon(
     cmd

@@ -113,6 +113,7 @@ export interface OrchestrationIssue {
     | "PARSE"
     | "SCHEMA"
     | "UNKNOWN_PLUGIN"
+    | "BROKEN_MANIFEST"
     | "TYPE_MISMATCH"
     | "INVALID_OPTION"
     | "DUPLICATE_NODE"

@@ -203,14 +203,28 @@ class Stage {
   }
 }
 
+/** Checks an optional limit: undefined, or a positive safe integer. @throws RangeError otherwise */
+function positiveLimit(value: number | undefined, what: string): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+    throw new RangeError(`${what} must be a positive integer, got ${String(value)}`);
+  }
+}
+
 /**
  * Runs a validated pipeline on `input` and streams the last node's output.
  * @param pipeline from {@link validateOrchestration}
  * @param input the first node's input, of `pipeline.inputType`
  * @returns the run: `output` stream, `done` promise, `cancel()`, `progress()`. Failures (typed
  *   {@link PipelineError}, naming the node) surface through both `output` and `done`.
+ * @throws RangeError when a limit of `options` (or a node's timeout) is not a positive integer:
+ *   a NaN or negative timeout would silently disable the hang watchdog
  */
 export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput, options: ExecuteOptions): PipelineRun {
+  for (const key of ["timeoutMs", "maxFrame", "maxOutputBytes", "bufferBytes"] as const) positiveLimit(options[key], key);
+  for (const n of pipeline.nodes) {
+    positiveLimit(n.timeoutMs, `timeoutMs of node "${n.id}"`);
+    positiveLimit(n.pluginTimeoutMs, `timeout_ms of plugin "${n.plugin.id}"`);
+  }
   const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
   const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER;
   const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
@@ -390,8 +404,8 @@ export function executePipeline(pipeline: ResolvedPipeline, input: PipelineInput
     s.output.close();
   };
 
-  /** A node's inactivity timeout in ms: its own, else the run's, else the default. */
-  const timeoutOf = (s: Stage): number => s.node.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  /** A node's inactivity timeout in ms: the orchestration's for it, else the run's, else its plugin's, else the default. */
+  const timeoutOf = (s: Stage): number => s.node.timeoutMs ?? options.timeoutMs ?? s.node.pluginTimeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   // Enforces each node's inactivity timeout; the clock pauses while the node waits on a neighbour.
   // It looks four times per shortest timeout (every 10 ms to 1 s).

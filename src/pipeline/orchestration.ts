@@ -57,8 +57,13 @@ export interface ResolvedNode {
   readonly inputType: string;
   /** The MIME type this node writes (the handshake's `output_type`). */
   readonly outputType: string;
-  /** Inactivity timeout from the node or its manifest, in ms; undefined = the host default. */
+  /**
+   * Inactivity timeout the orchestration sets on this node (`timeout_ms`), in ms; it wins over
+   * the run's. Undefined: the run's timeout, else {@link pluginTimeoutMs}, else the default.
+   */
   readonly timeoutMs: number | undefined;
+  /** The plugin's own suggestion (`timeout_ms` in plugin.toml), in ms: used only when neither the node nor the run sets one. */
+  readonly pluginTimeoutMs: number | undefined;
 }
 
 /** A validated linear pipeline, ready for {@link executePipeline}. */
@@ -121,6 +126,11 @@ export interface ValidateOptions {
   readonly kinds?: readonly PluginKind[];
   /** When given, a plugin for which it returns a message (not verified, failed) is an error. */
   readonly checkPlugin?: (plugin: PluginInfo) => string | undefined;
+  /**
+   * Manifests discovery skipped, by the name of their plugin directory: a node naming one is
+   * reported with the manifest's own parse or schema error, not as an unknown plugin.
+   */
+  readonly brokenManifests?: ReadonlyMap<string, { readonly file: string; readonly error: Error }>;
 }
 
 function describe(list: readonly string[]): string {
@@ -146,7 +156,10 @@ export function validateOrchestration(
     const id = node.id ?? node.plugin;
     const plugin = plugins.get(node.plugin);
     let values: Record<string, OptionValue> = {};
-    if (!plugin) {
+    const broken = plugin ? undefined : options.brokenManifests?.get(node.plugin);
+    if (broken) {
+      issues.push({ node: id, code: "BROKEN_MANIFEST", message: `plugin "${node.plugin}" has a broken manifest (${broken.file}): ${broken.error.message}` });
+    } else if (!plugin) {
       const known = [...plugins.keys()].sort();
       issues.push({ node: id, code: "UNKNOWN_PLUGIN", message: `unknown plugin "${node.plugin}" (available: ${known.join(", ") || "none"})` });
     } else {
@@ -203,7 +216,8 @@ export function validateOrchestration(
       options: values,
       inputType,
       outputType,
-      timeoutMs: node.timeout_ms ?? plugin!.manifest.timeout_ms,
+      timeoutMs: node.timeout_ms,
+      pluginTimeoutMs: plugin!.manifest.timeout_ms,
     });
     inputType = outputType;
   });

@@ -130,7 +130,7 @@ export async function verifyPlugin(plugin: PluginInfo, options: VerifyOptions): 
     name: `verify ${plugin.id}`,
     inputType,
     outputType,
-    nodes: [{ id: plugin.id, plugin, options: opts.values, inputType, outputType, timeoutMs: options.timeoutMs ?? m.timeout_ms }],
+    nodes: [{ id: plugin.id, plugin, options: opts.values, inputType, outputType, timeoutMs: undefined, pluginTimeoutMs: m.timeout_ms }],
   };
   const run = executePipeline(pipeline, input, { runners: options.runners, ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) });
   const chunks: Uint8Array[] = [];

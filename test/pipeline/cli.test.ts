@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configureWizard, type Prompts } from "../../src/pipeline/node/configure.js";
@@ -54,6 +54,54 @@ describe("clawft pipeline (CLI)", () => {
     expect(bad.stderr).toMatch(/simulated crash/);
     await expect(readFile(join(dir, "crash.bin"))).rejects.toThrow();
     await expect(readFile(join(dir, "crash.bin.partial"))).rejects.toThrow();
+  });
+
+  it("run: refuses a timeout that would disable the hang watchdog", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "clawft-cli-"));
+    await writeFile(join(dir, "ok.cr"), `[input]\ntype = "text/plain"\n[[nodes]]\nplugin = "fault"\n`);
+    for (const bad of ["abc", "-1"]) {
+      const r = cli(["run", join(dir, "ok.cr"), "-", "--timeout", bad, "--plugins", FIXTURE_PLUGINS, "--no-verify"], "x");
+      expect(r.code, bad).toBe(1);
+      expect(r.stderr, bad).toMatch(/option '--timeout <ms>' argument .* is invalid\. expected a positive integer/);
+    }
+  });
+
+  it("run: the user's --timeout wins over the plugin's own timeout_ms", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "clawft-cli-"));
+    const plugins = join(dir, "plugins");
+    // A copy of the fault plugin whose manifest asks for a 10-minute timeout.
+    await cp(join(FIXTURE_PLUGINS, "fault"), join(plugins, "fault"), { recursive: true });
+    const manifest = join(plugins, "fault", "plugin.toml");
+    await writeFile(manifest, (await readFile(manifest, "utf8")).replace('stage = "pre"', 'stage = "pre"\ntimeout_ms = 600000'));
+    await writeFile(join(dir, "hang.cr"), `[input]\ntype = "text/plain"\n[[nodes]]\nid = "stuck"\nplugin = "fault"\noptions = { mode = "hang" }\n`);
+    const started = Date.now();
+    const r = cli(["run", join(dir, "hang.cr"), "-", "--timeout", "300", "--plugins", plugins, "--no-verify"], "x");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\[TIMEOUT\]: .*no progress for 300 ms/);
+    expect(Date.now() - started).toBeLessThan(60_000); // not the plugin's 10 minutes
+  });
+
+  it("run: a missing output directory is a clear error before any plugin runs, not CANCELLED", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "clawft-cli-"));
+    await writeFile(join(dir, "ok.cr"), `[input]\ntype = "text/plain"\n[[nodes]]\nplugin = "fault"\n`);
+    const r = cli(["run", join(dir, "ok.cr"), "-", "--output", join(dir, "nowhere", "out.bin"), "--plugins", FIXTURE_PLUGINS, "--no-verify"], "x");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write .*out\.bin: the directory .*nowhere does not exist/);
+    expect(r.stderr).not.toMatch(/CANCELLED/);
+  });
+
+  it("run and validate: a broken plugin.toml is reported with its own error, not as an unknown plugin", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "clawft-cli-"));
+    const plugins = join(dir, "plugins");
+    await cp(join(FIXTURE_PLUGINS, "fault"), join(plugins, "fault"), { recursive: true });
+    await writeFile(join(plugins, "fault", "plugin.toml"), 'name = "fault"\nversion = 1.0.0\n'); // not TOML
+    await writeFile(join(dir, "ok.cr"), `[input]\ntype = "text/plain"\n[[nodes]]\nplugin = "fault"\n`);
+    for (const args of [["validate", join(dir, "ok.cr")], ["run", join(dir, "ok.cr"), "-"]]) {
+      const r = cli([...args, "--plugins", plugins, "--no-verify"], "x");
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr, args[0]).toMatch(/\[BROKEN_MANIFEST\] plugin "fault" has a broken manifest \(.*plugin\.toml\)/);
+      expect(r.stderr, args[0]).not.toMatch(/unknown plugin/);
+    }
   });
 });
 

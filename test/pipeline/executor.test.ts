@@ -133,6 +133,15 @@ describe("executor: faults give their defined error, name the node, and leave no
     expect(e.node).toBe("bad");
   });
 
+  it("refuses a NaN, negative or fractional limit instead of running without a watchdog", () => {
+    const pipeline = pipelineOf([{ plugin: fault }]);
+    for (const timeoutMs of [Number.NaN, -1, 0, 1.5, Infinity]) {
+      expect(() => executePipeline(pipeline, "x", { runners, timeoutMs })).toThrow(RangeError);
+    }
+    expect(() => executePipeline(pipeline, "x", { runners, maxFrame: -5 })).toThrow(/maxFrame must be a positive integer, got -5/);
+    expect(() => executePipeline(pipelineOf([{ plugin: fault, timeoutMs: Number.NaN }]), "x", { runners })).toThrow(/timeoutMs of node/);
+  });
+
   it("hang with a grandchild → TIMEOUT, and the grandchild is killed too", async () => {
     const e = await failure("hang-child", { timeoutMs: 400 });
     expect(e.code).toBe("TIMEOUT");

@@ -35,6 +35,7 @@ export function pipelineOf(
         inputType: n.inputType ?? n.plugin.manifest.capabilities.input[0]!,
         outputType: n.outputType ?? n.plugin.manifest.capabilities.output[0]!,
         timeoutMs: n.timeoutMs,
+        pluginTimeoutMs: n.plugin.manifest.timeout_ms,
       };
     }),
   };

@@ -3,6 +3,7 @@
  * verification cache, and `prepare()` (parse + validate + verify) before the one executor runs.
  * @module
  */
+import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapabilityIndex } from "../capabilities.js";
 import { OrchestrationError, type OrchestrationIssue } from "../errors.js";
@@ -100,7 +101,9 @@ export class PipelineHost {
    */
   async prepare(orchestration: string | Orchestration | object): Promise<ResolvedPipeline> {
     const orch = typeof orchestration === "string" ? parseOrchestration(orchestration) : orchestrationFromObject(orchestration);
-    const pipeline = validateOrchestration(orch, this.plugins);
+    // A node naming a plugin whose manifest discovery skipped gets that manifest's error.
+    const brokenManifests = new Map(this.problems.map((p) => [basename(dirname(p.file)), p] as const));
+    const pipeline = validateOrchestration(orch, this.plugins, { brokenManifests });
     if (this.options.verify === false) return pipeline;
     const issues: OrchestrationIssue[] = [];
     const results = await Promise.all(pipeline.nodes.map((n) => this.verify(n.plugin)));
