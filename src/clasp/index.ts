@@ -12,6 +12,7 @@
  * @module
  */
 import { ClaspCodec, type FrameDecoderOptions } from "./codec.js";
+import { providedCore } from "../core/loader.js";
 import { ClaspDecodeError } from "./errors.js";
 import type { ClaspValue, ClaspValueInput, DecodeOptions, DecodedFrame, EncodeOptions, Framing, Message } from "./types.js";
 
@@ -20,7 +21,7 @@ export * from "./errors.js";
 export { ClaspCodec, FrameDecoder, FrameReader, MAX_FRAME_SIZE, type FrameDecoderOptions, type FrameReaderOptions } from "./codec.js";
 
 /** The codec instance behind this module's functions. */
-export const codec: ClaspCodec = await ClaspCodec.load();
+export const codec: ClaspCodec = await ClaspCodec.load(providedCore("clasp.wasm"));
 
 /** Encodes one message as a frame. See {@link ClaspCodec.encode}. */
 export function encode(message: Message, options?: EncodeOptions): Uint8Array {

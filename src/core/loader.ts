@@ -64,6 +64,24 @@ async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
   return fromResponse(await source);
 }
 
+/** Core modules a host handed over by file name (see {@link provideCore}). */
+const provided = new Map<string, WebAssembly.Module>();
+
+/**
+ * Hands over a compiled core module by its file name (e.g. `"clasp.wasm"`), for hosts that can
+ * neither fetch nor compile wasm from bytes (Cloudflare workerd imports it as a module): a face
+ * that loads that core without a `source` at module evaluation (`clawft/clasp`'s shared codec)
+ * uses it. Call it before importing such a face (clawft/cloudflare does, from its first import).
+ */
+export function provideCore(name: string, module: WebAssembly.Module): void {
+  provided.set(name, module);
+}
+
+/** The module handed over for `name` by {@link provideCore}, if any. */
+export function providedCore(name: string): WebAssembly.Module | undefined {
+  return provided.get(name);
+}
+
 /**
  * Where a face's core lives by default: a URL, or a function returning one — the function
  * form defers `new URL(…, import.meta.url)`, which hosts without a usable `import.meta.url`

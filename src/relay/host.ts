@@ -28,8 +28,12 @@ export interface HostPeer {
 
 /** Options of a {@link RouterHost}. */
 export interface RouterHostOptions {
-  /** Where param changes are persisted. Defaults to none (state lives in memory only). */
-  persister?: StatePersister;
+  /**
+   * Where param changes are persisted: a write-behind {@link StatePersister}, or anything that
+   * takes each change synchronously (the Cloudflare room writes it to its object's storage in
+   * the step itself). Defaults to none (state lives in memory only).
+   */
+  persister?: Pick<StatePersister, "put">;
   /** Metric hooks. Defaults to none. */
   metrics?: RelayMetrics;
   /**
@@ -37,6 +41,14 @@ export interface RouterHostOptions {
    * Buffer view, so `ws` need not wrap it again for every recipient). Defaults to the frame.
    */
   wrapFrame?: (frame: Uint8Array) => Uint8Array;
+  /**
+   * Whether ticks run at least once a second while nothing else asks for one (TTLs, idle
+   * sessions, the core's garbage collection). Defaults to true. A host that must go quiet when
+   * idle (a Cloudflare room, so that its object can hibernate) sets false and calls
+   * {@link RouterHost.tick} when it next gets an event; ticks the router asks for within the
+   * second (gesture coalescing) still run on their own.
+   */
+  idleTicks?: boolean;
 }
 
 /**
@@ -69,9 +81,10 @@ const INTERNAL_ERROR = 500;
  */
 export class RouterHost implements GovernableRouter {
   readonly router: MiniRouter;
-  readonly #persister: StatePersister | undefined;
+  readonly #persister: Pick<StatePersister, "put"> | undefined;
   readonly #metrics: RelayMetrics;
   readonly #wrap: ((frame: Uint8Array) => Uint8Array) | undefined;
+  readonly #idleTicks: boolean;
   /** Peers by connection handle. */
   readonly #peers: Array<HostPeer | undefined> = [];
   #connections = 0;
@@ -95,7 +108,8 @@ export class RouterHost implements GovernableRouter {
     this.#persister = options.persister;
     this.#metrics = options.metrics ?? {};
     this.#wrap = options.wrapFrame;
-    this.#schedule(MAX_TICK_MS);
+    this.#idleTicks = options.idleTicks ?? true;
+    if (this.#idleTicks) this.#schedule(MAX_TICK_MS);
   }
 
   /** Open connections. */
@@ -321,6 +335,12 @@ export class RouterHost implements GovernableRouter {
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
+  /** Runs a tick now (a host without idle ticks calls it when it gets an event after a pause). */
+  tick(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#tick();
+  }
+
   #tick(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -328,6 +348,7 @@ export class RouterHost implements GovernableRouter {
     const step = this.router.tick();
     this.apply(step, 0);
     const wait = step.next > 0 ? (step.next - (performance.timeOrigin + performance.now()) * 1000) / 1000 : MAX_TICK_MS;
+    if (!this.#idleTicks && wait >= MAX_TICK_MS) return;
     this.#schedule(Math.max(0, Math.min(MAX_TICK_MS, Math.ceil(wait))));
   }
 

@@ -1,0 +1,375 @@
+/**
+ * `ClaspRoom`: a Cloudflare Durable Object hosting one MiniRouter (one CLASP room) behind
+ * hibernatable WebSockets (subprotocol `clasp`, one frame per binary message), with the Node
+ * relay's platform-neutral host (src/relay/host.ts) carrying out the router's steps.
+ *
+ * - **Params** live in the object's SQLite storage (table `clasp_params`: address, the router's
+ *   record — docs/router.md §Persistence), written synchronously inside the step that commits
+ *   them. The runtime's output gate holds every frame sent after a write until the write is
+ *   durable, so an ACK (or the SET's broadcast) never leaves before its param is stored, and a
+ *   committed SET survives an eviction or a restart.
+ * - **Sessions** survive hibernation: each socket's attachment keeps the frames that made its
+ *   session — the HELLO (token included) and the live SUBSCRIBEs, one per subscription id.
+ *   When the object wakes, a fresh router is restored from storage and those frames are
+ *   replayed for each socket still open, their replies discarded (docs/cloudflare.md
+ *   §Hibernation says what a replay does not bring back).
+ * @module
+ */
+import { codec } from "../clasp/index.js";
+import { MiniRouter } from "../clasp/router.js";
+import { RouterHost, wsClose, type HostPeer } from "../relay/host.js";
+import { roomConfig, type RoomEnv } from "./config.js";
+import { routerModule } from "./cores.js";
+import { upgradeResponse, webSocketPair, type CfWebSocket, type DurableObjectState, type SqlStorage } from "./runtime.js";
+
+/** CLASP message type codes (clasp-wire.md §4) of the frames a session is made of. */
+const HELLO = 0x01;
+const SUBSCRIBE = 0x10;
+const UNSUBSCRIBE = 0x11;
+
+/**
+ * Bytes of session frames kept in a socket's attachment; beyond, they go to the `clasp_sessions`
+ * table and the attachment keeps only the socket's id. Cloudflare caps a serialized attachment
+ * at 16 KiB; this leaves room for the structured-clone envelope.
+ */
+const ATTACHMENT_BYTES = 12 * 1024;
+
+/** Least time between the ticks a room runs when events arrive (the Node relay ticks once a second). */
+const TICK_MS = 1000;
+
+/**
+ * What a socket's attachment holds: its id, and the frames of its session when they fit
+ * (`frames` null: they are in `clasp_sessions` under `id`).
+ */
+interface SessionAttachment {
+  v: 1;
+  id: string;
+  frames: Uint8Array[] | null;
+}
+
+/**
+ * The CLASP message type of a frame, read from its header (magic 0x53, flags, u16 length, the
+ * u64 timestamp when flags bit 5 is set, then the message): -1 when there is none to read. The
+ * router judges the frame itself; this only tells the room which frames make a session.
+ */
+function messageType(frame: Uint8Array): number {
+  if (frame.length < 5 || frame[0] !== 0x53) return -1;
+  const at = frame[1]! & 0x20 ? 12 : 4;
+  return at < frame.length ? frame[at]! : -1;
+}
+
+/** The subscription id of a SUBSCRIBE or UNSUBSCRIBE frame, or undefined when it does not decode. */
+function subscriptionId(frame: Uint8Array): number | undefined {
+  try {
+    const m = codec.decode(frame).message;
+    return m.type === "SUBSCRIBE" || m.type === "UNSUBSCRIBE" ? m.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An ArrayBuffer holding exactly `bytes` (SQLite binds BLOBs from ArrayBuffers). */
+function blob(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
+}
+
+/** Session frames as one BLOB: each as u32 big-endian length + bytes. */
+function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
+  let n = 0;
+  for (const f of frames) n += 4 + f.length;
+  const out = new Uint8Array(n);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const f of frames) {
+    view.setUint32(at, f.length);
+    out.set(f, at + 4);
+    at += 4 + f.length;
+  }
+  return out.buffer;
+}
+
+/** The frames of a {@link packFrames} BLOB (a truncated tail is ignored). */
+function unpackFrames(buffer: ArrayBuffer): Uint8Array[] {
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at + 4 <= bytes.length; ) {
+    const n = view.getUint32(at);
+    if (at + 4 + n > bytes.length) break;
+    frames.push(bytes.slice(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return frames;
+}
+
+/** What `GET /ws/<room>?status` answers. */
+export interface RoomStatus {
+  /** Open sockets with a router connection. */
+  sessions: number;
+  /** Params held. */
+  params: number;
+  /** Date.now() when this instance of the object started: it changes after an eviction (hibernation) or a restart. */
+  startedAt: number;
+  /** Sockets whose sessions were restored from their attachments when this instance started. */
+  resumed: number;
+}
+
+/** One socket of the room as the host sees it. */
+class RoomPeer implements HostPeer {
+  conn = 0;
+  /** Set while the session's frames are replayed after a wake-up: the replies are not sent again. */
+  muted = false;
+  closed = false;
+  /** The HELLO and live SUBSCRIBEs (by subscription id, in order) of the socket's session. */
+  hello: Uint8Array | null = null;
+  readonly subs = new Map<number, Uint8Array>();
+
+  constructor(
+    readonly ws: CfWebSocket,
+    readonly id: string,
+    readonly room: ClaspRoom,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (this.muted || this.closed) return;
+    try {
+      this.ws.send(frame);
+    } catch {
+      // The socket closed under us; webSocketClose detaches it.
+    }
+  }
+
+  close(code: number): void {
+    this.room.closePeer(this, ...wsClose(code));
+  }
+
+  /** The frames that rebuild this session, in the order they must be replayed. */
+  frames(): Uint8Array[] {
+    return this.hello ? [this.hello, ...this.subs.values()] : [];
+  }
+}
+
+/**
+ * The Durable Object class of a CLASP room. Export it from your Worker
+ * (`export { ClaspRoom } from "clawft/cloudflare"`), bind it as a SQLite-backed Durable Object
+ * namespace, and send `GET /ws/<room>` upgrades to it ({@link handleRoomRequest} or
+ * `clawft/cloudflare`'s default Worker do). docs/cloudflare.md has the whole setup.
+ */
+export class ClaspRoom {
+  readonly #state: DurableObjectState;
+  readonly #sql: SqlStorage;
+  #host!: RouterHost;
+  #router!: MiniRouter;
+  /** Largest WebSocket message handed to the router; larger ones close the socket (1009), as the Node relay does. */
+  #maxPayload = 1 << 17;
+  readonly #peers = new Map<CfWebSocket, RoomPeer>();
+  /** Date.now() when this instance of the object started (a new one after each eviction or restart). */
+  #startedAt = 0;
+  /** Sockets whose sessions were replayed when this instance started. */
+  #resumed = 0;
+  /** Date.now() of the last tick the room ran itself. */
+  #lastTick = 0;
+
+  /**
+   * Called by the runtime. Loads the router, restores the params from storage and, after a
+   * hibernation, the sessions of the sockets still open; no event is delivered before that.
+   * @throws RoomConfigError or RouterConfigError (from the first event) when the environment's configuration is invalid
+   */
+  constructor(state: DurableObjectState, env: RoomEnv) {
+    this.#state = state;
+    this.#sql = state.storage.sql;
+    void state.blockConcurrencyWhile(() => this.#start(env));
+  }
+
+  async #start(env: RoomEnv): Promise<void> {
+    this.#startedAt = Date.now();
+    const config = roomConfig(env);
+    this.#router = await MiniRouter.load(config, routerModule);
+    this.#maxPayload = Math.max(2 * (config.maxMessageSize ?? 65547), 1 << 17);
+    const sql = this.#sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS clasp_params (address TEXT PRIMARY KEY, record BLOB NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS clasp_sessions (id TEXT PRIMARY KEY, frames BLOB NOT NULL)");
+    const refused: string[] = [];
+    for (const row of sql.exec<{ address: string; record: ArrayBuffer }>("SELECT address, record FROM clasp_params")) {
+      if (!this.#router.restore(row.address, new Uint8Array(row.record))) refused.push(row.address);
+    }
+    // Expired while the room slept (or a record this router does not read): gone for good.
+    for (const address of refused) sql.exec("DELETE FROM clasp_params WHERE address = ?", address);
+    // No idle ticks: a timer would keep the object awake; #catchUp ticks when events arrive.
+    this.#host = new RouterHost(this.#router, { persister: { put: (address, record) => this.#persist(address, record) }, idleTicks: false });
+    this.#lastTick = Date.now();
+    const live = new Set<string>();
+    for (const ws of this.#state.getWebSockets()) {
+      const peer = this.#resume(ws);
+      if (peer) {
+        live.add(peer.id);
+        this.#resumed++;
+      }
+    }
+    // Sessions of sockets that are gone (a restart closes every socket).
+    for (const row of sql.exec<{ id: string }>("SELECT id FROM clasp_sessions").toArray()) {
+      if (!live.has(row.id)) sql.exec("DELETE FROM clasp_sessions WHERE id = ?", row.id);
+    }
+  }
+
+  /**
+   * Runs the tick the router missed while the room was idle (TTLs expire, idle sessions close)
+   * before an event is handled: at most one per second.
+   */
+  #catchUp(): void {
+    const now = Date.now();
+    if (now - this.#lastTick < TICK_MS) return;
+    this.#lastTick = now;
+    this.#host.tick();
+  }
+
+  /** Writes a param change in the step that made it (the output gate holds the step's frames until it is durable). */
+  #persist(address: string, record: Uint8Array | null): void {
+    if (record) this.#sql.exec("INSERT INTO clasp_params (address, record) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET record = excluded.record", address, blob(record));
+    else this.#sql.exec("DELETE FROM clasp_params WHERE address = ?", address);
+  }
+
+  /** Re-attaches a socket accepted before the object hibernated, and replays its session's frames. */
+  #resume(ws: CfWebSocket): RoomPeer | undefined {
+    const att = ws.deserializeAttachment() as SessionAttachment | null;
+    if (!att || att.v !== 1) {
+      ws.close(1011, "session lost");
+      return undefined;
+    }
+    const peer = new RoomPeer(ws, att.id, this);
+    const conn = this.#host.attach(peer);
+    if (conn === 0) {
+      ws.close(...wsClose(501));
+      return undefined;
+    }
+    peer.conn = conn;
+    this.#peers.set(ws, peer);
+    let frames = att.frames;
+    if (!frames) {
+      const row = this.#sql.exec<{ frames: ArrayBuffer }>("SELECT frames FROM clasp_sessions WHERE id = ?", att.id).toArray()[0];
+      frames = row ? unpackFrames(row.frames) : [];
+    }
+    peer.muted = true;
+    try {
+      for (const f of frames) this.#receive(peer, f);
+    } finally {
+      peer.muted = false;
+    }
+    return peer;
+  }
+
+  /**
+   * Serves a WebSocket upgrade for this room: subprotocol `clasp` echoed when asked for. A room
+   * at its session limit accepts the socket and closes it with 1013 at once. `GET …?status`
+   * without an upgrade answers the room's {@link RoomStatus} as JSON.
+   */
+  async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      if (new URL(request.url).searchParams.has("status")) {
+        this.#catchUp();
+        const status: RoomStatus = { sessions: this.#host.connections, params: this.#router.size, startedAt: this.#startedAt, resumed: this.#resumed };
+        return new Response(JSON.stringify(status), { headers: { "content-type": "application/json" } });
+      }
+      return new Response("a CLASP room speaks WebSocket (subprotocol clasp)\n", { status: 426, headers: { upgrade: "websocket" } });
+    }
+    const asked = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+    const headers: Record<string, string> = asked.includes("clasp") ? { "sec-websocket-protocol": "clasp" } : {};
+    this.#catchUp();
+    const pair = webSocketPair();
+    const client = pair[0];
+    const server = pair[1];
+    const id = crypto.randomUUID();
+    const peer = new RoomPeer(server, id, this);
+    const conn = this.#host.attach(peer);
+    if (conn === 0) {
+      server.accept();
+      server.close(...wsClose(501));
+      return upgradeResponse(client, headers);
+    }
+    peer.conn = conn;
+    this.#state.acceptWebSocket(server);
+    server.serializeAttachment({ v: 1, id, frames: [] } satisfies SessionAttachment);
+    this.#peers.set(server, peer);
+    return upgradeResponse(client, headers);
+  }
+
+  /** Hibernation API: one WebSocket message (one CLASP frame). Text messages are ignored, as by the Node relay. */
+  webSocketMessage(ws: CfWebSocket, message: ArrayBuffer | string): void {
+    const peer = this.#peers.get(ws);
+    if (!peer || typeof message === "string") return;
+    this.#catchUp();
+    if (message.byteLength > this.#maxPayload) {
+      this.closePeer(peer, 1009, "message too big");
+      return;
+    }
+    this.#receive(peer, new Uint8Array(message));
+  }
+
+  /** Routes one frame and keeps the frames that make the session in the socket's attachment. */
+  #receive(peer: RoomPeer, frame: Uint8Array): void {
+    this.#host.receive(peer.conn, frame);
+    if (peer.muted || peer.closed) return;
+    const type = messageType(frame);
+    if (type === HELLO) {
+      peer.hello = frame;
+      peer.subs.clear(); // a second HELLO starts a new session
+    } else if ((type === SUBSCRIBE || type === UNSUBSCRIBE) && peer.hello) {
+      const id = subscriptionId(frame);
+      if (id === undefined) return;
+      // Re-inserted at the end: a replaced subscription is replayed after the ones before it.
+      peer.subs.delete(id);
+      if (type === SUBSCRIBE) peer.subs.set(id, frame);
+    } else return;
+    this.#save(peer);
+  }
+
+  /** Stores a session's frames: in its socket's attachment when they fit, else in `clasp_sessions`. */
+  #save(peer: RoomPeer): void {
+    const frames = peer.frames();
+    let bytes = 0;
+    for (const f of frames) bytes += f.length + 16;
+    if (bytes <= ATTACHMENT_BYTES) {
+      peer.ws.serializeAttachment({ v: 1, id: peer.id, frames } satisfies SessionAttachment);
+      this.#sql.exec("DELETE FROM clasp_sessions WHERE id = ?", peer.id);
+    } else {
+      this.#sql.exec("INSERT INTO clasp_sessions (id, frames) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET frames = excluded.frames", peer.id, packFrames(frames));
+      peer.ws.serializeAttachment({ v: 1, id: peer.id, frames: null } satisfies SessionAttachment);
+    }
+  }
+
+  /** Hibernation API: the client closed its socket. */
+  webSocketClose(ws: CfWebSocket, code: number, reason: string): void {
+    const peer = this.#peers.get(ws);
+    if (peer) this.#drop(peer);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason); // completes the close handshake
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Hibernation API: the socket failed. */
+  webSocketError(ws: CfWebSocket): void {
+    const peer = this.#peers.get(ws);
+    if (peer) this.#drop(peer);
+  }
+
+  /** Closes a peer's socket with a WebSocket close code and ends its session. */
+  closePeer(peer: RoomPeer, code: number, reason: string): void {
+    if (peer.closed) return;
+    try {
+      peer.ws.close(code, reason);
+    } catch {
+      // already closed
+    }
+    this.#drop(peer);
+  }
+
+  #drop(peer: RoomPeer): void {
+    peer.closed = true;
+    if (this.#peers.get(peer.ws) !== peer) return;
+    this.#peers.delete(peer.ws);
+    this.#host.detach(peer.conn);
+    this.#sql.exec("DELETE FROM clasp_sessions WHERE id = ?", peer.id);
+  }
+}
