@@ -4,9 +4,9 @@
 // For each core: asc -> build/<name>.wasm (release, -O3 with shrink level 2 and no asserts)
 // and build/debug/<name>.wasm (assertions, names); for a core with a WIT world also
 // asc (component entry) -> rename exports to canonical names -> embed WIT -> componentNew
-// -> build/<name>.component.wasm -> jco transpile -> build/jco/<name>/. Then tsc -> dist/,
-// then a size table of every artifact (raw and gzip -9) that fails the build when one is
-// over budgets.json. A WASI command core with an `adapter` world instead becomes a WASI 0.2
+// -> build/<name>.component.wasm -> jco transpile -> build/jco/<name>/. Then tsc -> dist/
+// and the script-tag build dist/clawft.global.js (scripts/global.mjs), then a size table of
+// every artifact (raw and gzip -9) that fails the build when one is over budgets.json. A WASI command core with an `adapter` world instead becomes a WASI 0.2
 // command component: asc -> embed WIT -> componentNew with jco's preview1 command adapter ->
 // (release: jco opt -Oz, names and custom sections stripped) -> build/<name>.wasm (and its
 // debug twin, names kept) -> jco transpile -> build/jco/<name>/.
@@ -30,6 +30,7 @@ import { transpileBytes, writeFiles } from "@bytecodealliance/jco-transpile";
 import { opt as optimizeComponent } from "@bytecodealliance/jco";
 import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
 import { cores } from "./cores.mjs";
+import { buildGlobal, GLOBAL_WASM } from "./global.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
@@ -287,6 +288,10 @@ async function main() {
       cwd: root,
       stdio: "inherit",
     });
+    // The script-tag build (scripts/global.mjs): dist/clawft.global.js with the cores beside it.
+    const missing = GLOBAL_WASM.filter((w) => !existsSync(join(build, w)));
+    if (missing.length === 0) artifacts.push(relative(root, await buildGlobal(root)));
+    else console.log(`dist/clawft.global.js not built: build/ lacks ${missing.join(", ")}`);
   }
 
   const budgets = JSON.parse(await readFile(join(root, "budgets.json"), "utf8"));
