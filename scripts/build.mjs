@@ -6,8 +6,9 @@
 // asc (component entry) -> rename exports to canonical names -> embed WIT -> componentNew
 // -> build/<name>.component.wasm -> jco transpile -> build/jco/<name>/. Then tsc -> dist/
 // and the script-tag build dist/clawft.global.js (scripts/global.mjs), then a size table of
-// every artifact (raw and gzip -9) that fails the build when one is over budgets.json. A WASI command core with an `adapter` world instead becomes a WASI 0.2
-// command component: asc -> embed WIT -> componentNew with jco's preview1 command adapter ->
+// every artifact (raw and gzip -9) that fails the build when one is over budgets.json. A
+// WASI command core with an `adapter` world instead becomes a WASI 0.2 command component:
+// asc -> embed WIT -> componentNew with jco's preview1 command adapter ->
 // (release: jco opt -Oz, names and custom sections stripped) -> build/<name>.wasm (and its
 // debug twin, names kept) -> jco transpile -> build/jco/<name>/.
 //
