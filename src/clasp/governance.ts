@@ -16,15 +16,25 @@ export interface InterceptedSet {
   session: string;
   /** The revision the SET expects, when it carries one. */
   revision?: number | bigint;
+  /** Whether the SET takes the param's lock. */
+  lock?: boolean;
+  /** Whether the SET releases the param's lock. */
+  unlock?: boolean;
+  /** The SET's TTL word (clasp-wire.md §4.1), when it carries one. */
+  ttl?: number;
 }
 
 /**
  * What the router does with an intercepted SET: `pass` (apply it normally), `consume` (do
- * not apply it; acknowledge the sender with ACK {address}; the effects arrive as
+ * not apply it; acknowledge the sender with ACK {address}, with `revision` when given (a
+ * relay cluster committed the SET itself); the effects arrive as
  * {@link GovernableRouter.applySet} calls), or `deny` (apply nothing; send the sender
  * ERROR {code, message, address}).
  */
-export type InterceptVerdict = { action: "pass" } | { action: "consume" } | { action: "deny"; code: number; message: string };
+export type InterceptVerdict =
+  | { action: "pass" }
+  | { action: "consume"; revision?: number | bigint }
+  | { action: "deny"; code: number; message: string };
 
 /** Decides about one intercepted SET; may be async (the router keeps each session's frames in order). */
 export type SetInterceptor = (set: InterceptedSet) => InterceptVerdict | Promise<InterceptVerdict>;

@@ -72,6 +72,7 @@ interface RouterCore extends CoreExports {
   restoreParam(addressLen: number, recordLen: number, now: number): number;
   writable(conn: number, len: number): number;
   hostSet(addressLen: number, valueLen: number, now: number): number;
+  commitParam(addressLen: number, writerLen: number, valueLen: number, revision: number, timestamp: number, hasTtl: number, ttl: number, now: number): number;
   paramCount(): number;
 }
 
@@ -296,6 +297,38 @@ export class MiniRouter {
     const revision = this.#core.hostSet(this.#put(a, v), v.length, now);
     if (revision === 0) throw new RangeError(`value at ${address} is too large for a param (${a.length + v.length} bytes)`);
     return Object.assign(this.#step(), { revision });
+  }
+
+  /**
+   * Applies a param whose revision was decided outside this router — a relay cluster's
+   * shared store (docs/relay.md §Cluster): no scope, lock or revision check. Unless the router
+   * already holds that revision or a newer one of a live param (a commit that arrived late:
+   * nothing changes), the param takes the commit's value, revision, writer, timestamp and TTL
+   * word, is persisted (a `state` event) and its SET goes to every matching subscriber.
+   * @param value one tagged CLASP value (type byte + body), as stored
+   * @param timestamp µs since the epoch of the write (TTLs count from it)
+   * @param ttl the SET's TTL word (clasp-wire.md §4.1), undefined when no SET carried one
+   * @returns the step, and whether the commit was `applied` or `stale`
+   * @throws RangeError when the value is not one valid tagged CLASP value, the revision is
+   *   not a positive integer, or the param is too large
+   */
+  commitParam(
+    address: string,
+    commit: { revision: number; value: Uint8Array; writer: string; timestamp: number; ttl?: number | undefined },
+    now = nowMicros(),
+  ): RouterStep & { applied: boolean } {
+    const a = utf8.encode(address);
+    const w = utf8.encode(commit.writer);
+    const { revision, value, timestamp, ttl } = commit;
+    if (!Number.isSafeInteger(revision) || revision < 1) throw new RangeError(`revision of ${address} must be a positive integer, got ${revision}`);
+    const p = this.#core.input(a.length + w.length + value.length);
+    this.#views();
+    this.#u8.set(a, p);
+    this.#u8.set(w, p + a.length);
+    this.#u8.set(value, p + a.length + w.length);
+    const r = this.#core.commitParam(a.length, w.length, value.length, revision, timestamp, ttl === undefined ? 0 : 1, (ttl ?? 0) >>> 0, now);
+    if (r === 0) throw new RangeError(`commit of ${address} refused: not one valid tagged CLASP value, or too large for a param (${a.length + value.length} bytes)`);
+    return Object.assign(this.#step(), { applied: r === 1 });
   }
 
   /** Number of params held. */

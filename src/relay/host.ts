@@ -26,6 +26,14 @@ export interface HostPeer {
   close(code: number): void;
 }
 
+/** What a {@link RouterHost} tells an observer (a relay cluster forwarding to other relays). */
+export interface HostObserver {
+  /** A frame `conn` sent was carried out by the router (after interceptors, in each session's order). */
+  routed?(conn: number, frame: Uint8Array): void;
+  /** A session ended (its connection closed, it timed out, or a second HELLO replaced it). */
+  sessionEnded?(session: string): void;
+}
+
 /** Options of a {@link RouterHost}. */
 export interface RouterHostOptions {
   /**
@@ -102,6 +110,8 @@ export class RouterHost implements GovernableRouter {
   readonly #waiting = new Map<number, Uint8Array[]>();
   /** Session id per connection (from the router's session events). */
   readonly #sessions: Array<string | undefined> = [];
+  /** Observers, in registration order. */
+  #observers: HostObserver[] = [];
 
   constructor(router: MiniRouter, options: RouterHostOptions = {}) {
     this.router = router;
@@ -146,6 +156,7 @@ export class RouterHost implements GovernableRouter {
     const due = step.due;
     this.apply(step, conn);
     this.#metrics.step?.((performance.now() - t0) / 1000);
+    for (const o of this.#observers) o.routed?.(conn, frame);
     if (due > 0) this.#schedule(Math.max(0, Math.ceil((due - (performance.timeOrigin + performance.now()) * 1000) / 1000)));
     if (++this.#messages >= TICK_EVERY_MESSAGES) {
       this.#messages = 0;
@@ -211,6 +222,9 @@ export class RouterHost implements GovernableRouter {
         case "session":
           this.#sessions[ev.conn] = ev.session;
           break;
+        case "session-end":
+          for (const o of this.#observers) o.sessionEnded?.(ev.session);
+          break;
         case "message":
           m.message?.(messageTypeName(ev.messageType), ev.bytes);
           break;
@@ -237,6 +251,16 @@ export class RouterHost implements GovernableRouter {
     this.#interceptors.push(entry);
     return () => {
       this.#interceptors = this.#interceptors.filter((e) => e !== entry);
+    };
+  }
+
+  /**
+   * Adds an observer of routed frames and ended sessions. Returns a function that removes it.
+   */
+  observe(observer: HostObserver): () => void {
+    this.#observers.push(observer);
+    return () => {
+      this.#observers = this.#observers.filter((o) => o !== observer);
     };
   }
 
@@ -298,6 +322,9 @@ export class RouterHost implements GovernableRouter {
         value: set.value,
         session: this.#sessions[conn] ?? "",
         ...(set.revision === undefined ? {} : { revision: set.revision }),
+        ...(set.lock ? { lock: true } : {}),
+        ...(set.unlock ? { unlock: true } : {}),
+        ...(set.ttl === undefined ? {} : { ttl: set.ttl }),
       });
     } catch (e) {
       verdict = { action: "deny", code: INTERNAL_ERROR, message: e instanceof Error ? e.message : String(e) };
@@ -308,7 +335,7 @@ export class RouterHost implements GovernableRouter {
       if (next >= 0) return this.#decide(conn, frame, set, qos, next);
       this.#route(conn, frame);
     } else if (verdict.action === "consume") {
-      if (qos >= 1) this.#reply(conn, { type: "ACK", address: set.address });
+      if (qos >= 1) this.#reply(conn, { type: "ACK", address: set.address, ...(verdict.revision === undefined ? {} : { revision: verdict.revision }) });
     } else {
       this.#reply(conn, { type: "ERROR", code: verdict.code, message: verdict.message, address: set.address });
     }

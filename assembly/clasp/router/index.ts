@@ -205,6 +205,22 @@ export function hostSet(addressLen: usize, valueLen: usize, now: f64): f64 {
   return <f64>revision;
 }
 
+/**
+ * Applies a param committed elsewhere (a relay cluster's store decided its revision): input
+ * holds the address (addressLen bytes), the writer's session id (writerLen), then one tagged
+ * CLASP value (valueLen). `timestamp` is the write's µs time, `ttl` the SET's TTL word when
+ * `hasTtl`. Returns 1 applied (the outbox holds the SET's deliveries), 2 stale (the router
+ * holds that revision or a newer one; nothing changes), 0 invalid.
+ */
+export function commitParam(addressLen: usize, writerLen: usize, valueLen: usize, revision: f64, timestamp: f64, hasTtl: bool, ttl: u32, now: f64): u32 {
+  outboxReset();
+  R.clearDue();
+  let w = IN.ptr + addressLen;
+  let r = R.commitParam(IN.ptr, addressLen, w, writerLen, w + writerLen, valueLen, <u64>revision, <u64>timestamp, hasTtl, ttl, <u64>now);
+  report();
+  return r;
+}
+
 /** Number of params held. */
 export function paramCount(): u32 {
   return <u32>State.params.size;

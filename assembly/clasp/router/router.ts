@@ -1207,3 +1207,37 @@ export function restore(p: Param, now: u64): bool {
   State.params.set(changetype<usize>(p.address), <usize>p.address.byteLength, p);
   return true;
 }
+
+/**
+ * Applies a param whose revision was decided outside this router (a relay cluster's shared
+ * store, docs/relay.md §Cluster): address [ap, ap + an), writer session id [wp, wp + wn),
+ * tagged value [vp, vp + vn), written at `timestamp` µs with the SET's TTL word (`hasTtl`).
+ * No scope, lock or revision check (the store made them). When the router holds the same or
+ * a newer revision of a live param the commit is stale (it arrived late) and nothing
+ * changes; else the param takes the commit's fields, is persisted and its SET broadcast.
+ * Returns 1 applied, 2 stale, 0 when the value is not one valid tagged CLASP value, the
+ * revision is 0 or the param would be too large.
+ */
+export function commitParam(ap: usize, an: usize, wp: usize, wn: usize, vp: usize, vn: usize, revision: u64, timestamp: u64, hasTtl: bool, ttl: u32, now: u64): u32 {
+  if (revision == 0 || an + vn > MAX_PARAM_BYTES || decodeValueAt(vp, vn) == 0) {
+    clearError();
+    return 0;
+  }
+  Step.now = now;
+  let p = State.get(ap, an);
+  if (p && p.revision >= revision && (p.expires == 0 || p.expires > now)) return 2;
+  if (!p) {
+    p = new Param(copyBytes(ap, an));
+    State.params.set(ap, an, p);
+  }
+  p.revision = revision;
+  p.value = copyBytes(vp, vn);
+  p.writer = copyBytes(wp, wn);
+  p.timestamp = timestamp;
+  p.hasTtl = hasTtl;
+  p.ttl = ttl;
+  p.refresh(timestamp, Config.stateTtl);
+  persist(p);
+  broadcastSet(p);
+  return 1;
+}
