@@ -89,7 +89,9 @@ try {
  * Runs clawft.wasm with `args` (the words after `clawft.wasm`, e.g. `["chat", "hi"]`);
  * resolves its exit code: 0 success, 1 an error (the WASI 0.2 exit status carries no other
  * code, so a usage error's 2 also arrives as 1), 128 + n when the child died of signal n.
- * Rejects when the child process cannot be started.
+ * Rejects when the child process cannot be started, and with Node's ERR_MODULE_NOT_FOUND when
+ * `@bytecodealliance/preview2-shim` (an optional peer dependency of clawft: the agent's WASI
+ * 0.2 host in Node) is not installed.
  */
 export async function runAgent(args: string[], opts: RunAgentOptions): Promise<number> {
   const home = resolve(opts.home);
