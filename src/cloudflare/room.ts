@@ -108,8 +108,8 @@ export interface RoomStatus {
   sessions: number;
   /** Params held. */
   params: number;
-  /** Date.now() when this instance of the object started: it changes after an eviction (hibernation) or a restart. */
-  startedAt: number;
+  /** A random id of this instance of the object: a new one after each eviction (hibernation) or restart. */
+  instance: string;
   /** Sockets whose sessions were restored from their attachments when this instance started. */
   resumed: number;
 }
@@ -163,8 +163,8 @@ export class ClaspRoom {
   /** Largest WebSocket message handed to the router; larger ones close the socket (1009), as the Node relay does. */
   #maxPayload = 1 << 17;
   readonly #peers = new Map<CfWebSocket, RoomPeer>();
-  /** Date.now() when this instance of the object started (a new one after each eviction or restart). */
-  #startedAt = 0;
+  /** Random id of this instance of the object (a new one after each eviction or restart). */
+  readonly #instance = crypto.randomUUID();
   /** Sockets whose sessions were replayed when this instance started. */
   #resumed = 0;
   /** Date.now() of the last tick the room ran itself. */
@@ -182,7 +182,6 @@ export class ClaspRoom {
   }
 
   async #start(env: RoomEnv): Promise<void> {
-    this.#startedAt = Date.now();
     const config = roomConfig(env);
     this.#router = await MiniRouter.load(config, routerModule);
     this.#maxPayload = Math.max(2 * (config.maxMessageSize ?? 65547), 1 << 17);
@@ -267,7 +266,7 @@ export class ClaspRoom {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       if (new URL(request.url).searchParams.has("status")) {
         this.#catchUp();
-        const status: RoomStatus = { sessions: this.#host.connections, params: this.#router.size, startedAt: this.#startedAt, resumed: this.#resumed };
+        const status: RoomStatus = { sessions: this.#host.connections, params: this.#router.size, instance: this.#instance, resumed: this.#resumed };
         return new Response(JSON.stringify(status), { headers: { "content-type": "application/json" } });
       }
       return new Response("a CLASP room speaks WebSocket (subprotocol clasp)\n", { status: 426, headers: { upgrade: "websocket" } });
