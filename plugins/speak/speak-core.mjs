@@ -90,7 +90,7 @@ export function createSynth(load) {
   let loaded = null;
   const ensure = () =>
     (loaded ??= load().catch((e) => {
-      throw new PluginError("DEPENDENCY_MISSING", `eSpeak NG (npm espeak-ng, an optional dependency) could not be loaded: ${e.message}`);
+      throw new PluginError("DEPENDENCY_MISSING", `eSpeak NG (npm espeak-ng, an optional peer dependency: npm install espeak-ng) could not be loaded: ${e.message}`);
     }));
   const synth = async (text, { voice, rate, pitch }) => {
     const { ESpeakNg, module } = await ensure();
