@@ -24,31 +24,33 @@ import {
 
 const OP_LIT: u32 = 0, OP_ARRAY: u32 = 1, OP_OBJECT: u32 = 2, OP_VAR: u32 = 3, OP_JS: u32 = 4;
 const OP_EQ: u32 = 10, OP_NE: u32 = 11, OP_LT: u32 = 12, OP_LE: u32 = 13, OP_GT: u32 = 14, OP_GE: u32 = 15;
-const OP_ADD: u32 = 20, OP_SUB: u32 = 21, OP_MUL: u32 = 22, OP_DIV: u32 = 23;
-const OP_FLOOR: u32 = 28;
+const OP_ADD: u32 = 20, OP_SUB: u32 = 21, OP_MUL: u32 = 22, OP_DIV: u32 = 23, OP_MOD: u32 = 24;
+const OP_MIN: u32 = 25, OP_MAX: u32 = 26, OP_ABS: u32 = 27, OP_FLOOR: u32 = 28, OP_ROUND: u32 = 29, OP_CEIL: u32 = 30;
 const OP_AND: u32 = 40, OP_OR: u32 = 41, OP_NOT: u32 = 42, OP_IF: u32 = 43, OP_COALESCE: u32 = 44;
 const OP_IN: u32 = 50, OP_LEN: u32 = 51, OP_TRIM: u32 = 52, OP_CONCAT: u32 = 53, OP_GET: u32 = 54;
-const OP_FILTER: u32 = 55, OP_MAP: u32 = 56, OP_SOME: u32 = 57;
-const OP_NOW: u32 = 61;
+const OP_FILTER: u32 = 55, OP_MAP: u32 = 56, OP_SOME: u32 = 57, OP_ALL: u32 = 58;
+const OP_TYPE: u32 = 60, OP_NOW: u32 = 61, OP_DATE: u32 = 62, OP_APPEND: u32 = 63, OP_MERGE: u32 = 64;
 
 /** Operator names as written in rules, and their codes (same index). */
-const NAMES = "lit object var $js == != < <= > >= + - * / floor and or not ! if ?? in len trim concat get filter map some now";
+const NAMES = "lit object var $js == != < <= > >= + - * / % min max abs floor round ceil and or not ! if ?? in len trim concat get filter map some all type now date append merge";
 const CODES: StaticArray<u32> = [
   OP_LIT, OP_OBJECT, OP_VAR, OP_JS,
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOOR,
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_MIN, OP_MAX, OP_ABS, OP_FLOOR, OP_ROUND, OP_CEIL,
   OP_AND, OP_OR, OP_NOT, OP_NOT, OP_IF, OP_COALESCE,
-  OP_IN, OP_LEN, OP_TRIM, OP_CONCAT, OP_GET, OP_FILTER, OP_MAP, OP_SOME, OP_NOW,
+  OP_IN, OP_LEN, OP_TRIM, OP_CONCAT, OP_GET, OP_FILTER, OP_MAP, OP_SOME, OP_ALL,
+  OP_TYPE, OP_NOW, OP_DATE, OP_APPEND, OP_MERGE,
 ];
 /** Allowed argument counts [min, max] per NAMES index; max -1 = unbounded. */
 const ARITY: StaticArray<i32> = [
   1, 1, /* lit */ 1, 1, /* object */ 1, 2, /* var */ 1, 1, /* $js */
   2, 2, /* == */ 2, 2, /* != */ 2, 2, /* < */ 2, 2, /* <= */ 2, 2, /* > */ 2, 2, /* >= */
-  1, -1, /* + */ 1, 2, /* - */ 1, -1, /* * */ 2, 2, /* / */
-  1, 1, /* floor */
+  1, -1, /* + */ 1, 2, /* - */ 1, -1, /* * */ 2, 2, /* / */ 2, 2, /* % */
+  1, -1, /* min */ 1, -1, /* max */ 1, 1, /* abs */ 1, 1, /* floor */ 1, 1, /* round */ 1, 1, /* ceil */
   1, -1, /* and */ 1, -1, /* or */ 1, 1, /* not */ 1, 1, /* ! */ 2, -1, /* if */ 1, -1, /* ?? */
   2, 2, /* in */ 1, 1, /* len */ 1, 1, /* trim */ 1, -1, /* concat */ 2, 3, /* get */
-  2, 2, /* filter */ 2, 2, /* map */ 2, 2, /* some */ 0, 0, /* now */
+  2, 2, /* filter */ 2, 2, /* map */ 2, 2, /* some */ 2, 2, /* all */
+  1, 1, /* type */ 0, 0, /* now */ 1, 2, /* date */ 1, -1, /* append */ 1, -1, /* merge */
 ];
 
 // var roots (ROOTS order)
@@ -272,7 +274,13 @@ function arith(e: Expr): Val {
   let n = args.length;
   let x = number(args[0], e.op);
   if (e.op == OP_SUB && n == 1) return vF64(-x);
-  if (e.op == OP_FLOOR) return vF64(Math.floor(x));
+  switch (e.op) {
+    case OP_ABS: return vF64(Math.abs(x));
+    case OP_FLOOR: return vF64(Math.floor(x));
+    case OP_CEIL: return vF64(Math.ceil(x));
+    // JavaScript's Math.round: halves round up (-2.5 → -2), as AS's Math.round does
+    case OP_ROUND: return vF64(Math.round(x));
+  }
   for (let i = 1; i < n && !failed(); i++) {
     let y = number(args[i], e.op);
     switch (e.op) {
@@ -280,6 +288,11 @@ function arith(e: Expr): Val {
       case OP_SUB: x -= y; break;
       case OP_MUL: x *= y; break;
       case OP_DIV: x /= y; break;
+      // the remainder of JavaScript's `%` (fmod: the sign of the dividend)
+      case OP_MOD: x %= y; break;
+      // Math.min/max: NaN wins, -0 < 0 (wasm's f64.min/max do the same)
+      case OP_MIN: x = Math.min(x, y); break;
+      case OP_MAX: x = Math.max(x, y); break;
     }
   }
   return vF64(x);
@@ -300,7 +313,7 @@ function iterate(e: Expr): Val {
   if (arr.t != ARRAY) return expects(e.op, X_ARRAY, arr);
   let items = arr.a!;
   let out = new Array<Val>();
-  let result = false;
+  let result = e.op == OP_ALL;
   Scope.items.push(vNull());
   Scope.indexes.push(vNull());
   let top = Scope.items.length - 1;
@@ -313,7 +326,7 @@ function iterate(e: Expr): Val {
     else if (truthy(r)) {
       if (e.op == OP_FILTER) out.push(unchecked(items[i]));
       else if (e.op == OP_SOME) { result = true; break; }
-    }
+    } else if (e.op == OP_ALL) { result = false; break; }
   }
   Scope.items.pop();
   Scope.indexes.pop();
@@ -414,6 +427,180 @@ function concat(e: Expr): Val {
   return vStr(buf);
 }
 
+/** The `type` operator's names of CLASP value types, as JavaScript programmers know them. */
+function typeName(v: Val): string {
+  if (isNum(v)) return "number";
+  switch (v.t) {
+    case NULL: return "null";
+    case STRING: return "string";
+    case BYTES: return "bytes";
+    case ARRAY: return "array";
+    case MAP: return "object";
+  }
+  return "boolean";
+}
+
+/** `{"append": [array, item, …]}`: a new array (null reads as []); at most 65,535 items. */
+function append(e: Expr): Val {
+  let base = evaluate(e.args[0]);
+  if (failed()) return base;
+  if (base.t != NULL && base.t != ARRAY) return expects(OP_APPEND, X_ARRAY, base);
+  let out = base.t == ARRAY ? base.a!.slice(0) : new Array<Val>();
+  for (let i = 1, n = e.args.length; i < n; i++) {
+    let v = evaluate(unchecked(e.args[i]));
+    if (failed()) return v;
+    out.push(v);
+  }
+  return out.length > 0xffff ? ruleFail(RR_TOO_LONG) : vArr(out);
+}
+
+/** `{"merge": [obj, …]}`: a shallow merge, later keys win in the first key's place (as `{...a, ...b}`); null is skipped. */
+function merge(e: Expr): Val {
+  let m = vMap();
+  for (let i = 0, n = e.args.length; i < n; i++) {
+    let v = evaluate(unchecked(e.args[i]));
+    if (failed()) return v;
+    if (v.t == NULL) continue;
+    if (v.t != MAP) return expects(OP_MERGE, X_OBJECTS, v);
+    for (let j = 0, k = v.a!.length; j < k; j++) mapPut(m, unchecked(v.k![j]), unchecked(v.a![j]));
+  }
+  return m.a!.length > 0xffff ? ruleFail(RR_TOO_LONG) : m;
+}
+
+// ---- dates: ISO 8601 strings <-> ms since the epoch (proleptic Gregorian, UTC), after
+// H. Hinnant, "chrono-Compatible Low-Level Date Algorithms" (days_from_civil, civil_from_days).
+
+/** Days since 1970-01-01 of the civil date y-m-d. */
+function daysFromCivil(y: i64, m: i64, d: i64): i64 {
+  y -= m <= 2 ? 1 : 0;
+  let era = (y >= 0 ? y : y - 399) / 400;
+  let yoe = y - era * 400;
+  let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** `n` decimal digits at p + i, or -1. */
+function digits(p: usize, i: i32, n: i32, len: i32): i64 {
+  if (i + n > len) return -1;
+  let x: i64 = 0;
+  for (let j = 0; j < n; j++) {
+    let c = <i64>load<u8>(p + i + j) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x;
+}
+
+/**
+ * Parses `YYYY-MM-DD[THH:mm[:ss[.fff…]]][Z|±HH:mm]` (the forms `toISOString` and `Date.parse`
+ * share) into ms since the epoch; NaN when it is not one. Without a zone the time is UTC (JS
+ * would read a date-time without a zone as local time, which differs between hosts).
+ */
+function parseIso(s: ArrayBuffer): f64 {
+  let p = changetype<usize>(s);
+  let len = s.byteLength;
+  let y = digits(p, 0, 4, len), mo = digits(p, 5, 2, len), d = digits(p, 8, 2, len);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || load<u8>(p + 4) != 0x2d || load<u8>(p + 7) != 0x2d) return NaN;
+  let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  let dim: i64 = mo == 2 ? (leap ? 29 : 28) : mo == 4 || mo == 6 || mo == 9 || mo == 11 ? 30 : 31;
+  if (d > dim) return NaN;
+  let ms = <f64>daysFromCivil(y, mo, d) * 86400000;
+  let i = 10;
+  if (i == len) return ms;
+  if (load<u8>(p + i) != 0x54) return NaN; // "T"
+  let h = digits(p, 11, 2, len), mi = digits(p, 14, 2, len);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || load<u8>(p + 13) != 0x3a) return NaN;
+  ms += <f64>(h * 3600000 + mi * 60000);
+  i = 16;
+  if (i < len && load<u8>(p + i) == 0x3a) {
+    let sec = digits(p, 17, 2, len);
+    if (sec < 0 || sec > 59) return NaN;
+    ms += <f64>(sec * 1000);
+    i = 19;
+    if (i < len && load<u8>(p + i) == 0x2e) {
+      // fraction: milliseconds from the first three digits (more are allowed and dropped)
+      i++;
+      let start = i;
+      let frac: i64 = 0;
+      while (i < len && <u32>load<u8>(p + i) - 0x30 <= 9) {
+        if (i - start < 3) frac = frac * 10 + <i64>(load<u8>(p + i) - 0x30);
+        i++;
+      }
+      if (i == start) return NaN;
+      for (let k = i - start; k < 3; k++) frac *= 10;
+      ms += <f64>frac;
+    }
+  }
+  if (i == len) return ms;
+  let z = load<u8>(p + i);
+  if (z == 0x5a) return i + 1 == len ? ms : NaN; // "Z"
+  if (z != 0x2b && z != 0x2d) return NaN; // "+" or "-"
+  let oh = digits(p, i + 1, 2, len), om = digits(p, i + 4, 2, len);
+  if (oh < 0 || oh > 23 || om < 0 || om > 59 || load<u8>(p + i + 3) != 0x3a || i + 6 != len) return NaN;
+  let off = <f64>(oh * 3600000 + om * 60000);
+  return z == 0x2b ? ms - off : ms + off;
+}
+
+/** Writes `x` as `n` zero-padded decimal digits at `at`. */
+function putDigits(at: usize, x: i64, n: i32): void {
+  for (let j = n - 1; j >= 0; j--) {
+    store<u8>(at + j, <u8>(0x30 + x % 10));
+    x /= 10;
+  }
+}
+
+/** ms since the epoch as `toISOString()` writes it (`YYYY-MM-DDTHH:mm:ss.sssZ`); null for years outside 0000–9999. */
+function isoOf(ms: f64): ArrayBuffer | null {
+  if (!isFinite(ms)) return null;
+  let t = <i64>Math.trunc(ms);
+  let days = t / 86400000;
+  let rem = t % 86400000;
+  if (rem < 0) { rem += 86400000; days--; }
+  // civil_from_days
+  let z = days + 719468;
+  let era = (z >= 0 ? z : z - 146096) / 146097;
+  let doe = z - era * 146097;
+  let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  let mp = (5 * doy + 2) / 153;
+  let d = doy - (153 * mp + 2) / 5 + 1;
+  let m = mp < 10 ? mp + 3 : mp - 9;
+  let y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  if (y < 0 || y > 9999) return null;
+  let out = new ArrayBuffer(24);
+  let o = changetype<usize>(out);
+  putDigits(o, y, 4);
+  putDigits(o + 5, m, 2);
+  putDigits(o + 8, d, 2);
+  putDigits(o + 11, rem / 3600000, 2);
+  putDigits(o + 14, (rem / 60000) % 60, 2);
+  putDigits(o + 17, (rem / 1000) % 60, 2);
+  putDigits(o + 20, rem % 1000, 3);
+  store<u8>(o + 4, 0x2d);
+  store<u8>(o + 7, 0x2d);
+  store<u8>(o + 10, 0x54);
+  store<u8>(o + 13, 0x3a);
+  store<u8>(o + 16, 0x3a);
+  store<u8>(o + 19, 0x2e);
+  store<u8>(o + 23, 0x5a);
+  return out;
+}
+
+/**
+ * `{"date": value}` or `{"date": [value, ms]}`: the instant `value` (an ISO 8601 string or ms
+ * since the epoch), plus `ms` milliseconds, as a `toISOString()` string.
+ */
+function date(e: Expr): Val {
+  let v = evaluate(e.args[0]);
+  if (failed()) return v;
+  let ms: f64 = v.t == STRING ? parseIso(v.s!) : isNum(v) ? num(v) : NaN;
+  if (e.args.length > 1) ms += number(e.args[1], OP_DATE);
+  if (failed()) return vNull();
+  let s = isoOf(ms);
+  return s === null ? expects(OP_DATE, X_DATE, v) : vStr(s!);
+}
+
 /** Evaluates an expression. On failure returns null with E_RULE recorded (check `failed()`). */
 export function evaluate(e: Expr): Val {
   switch (e.op) {
@@ -453,8 +640,13 @@ export function evaluate(e: Expr): Val {
     case OP_SUB:
     case OP_MUL:
     case OP_DIV:
+    case OP_MOD:
+    case OP_MIN:
+    case OP_MAX:
+    case OP_ABS:
     case OP_FLOOR:
- return arith(e);
+    case OP_ROUND:
+    case OP_CEIL: return arith(e);
     case OP_AND:
     case OP_OR: {
       let v = vNull();
@@ -519,8 +711,16 @@ export function evaluate(e: Expr): Val {
     }
     case OP_FILTER:
     case OP_MAP:
-    case OP_SOME: return iterate(e);
+    case OP_SOME:
+    case OP_ALL: return iterate(e);
     case OP_NOW: return Scope.now;
+    case OP_TYPE: {
+      let v = evaluate(e.args[0]);
+      return failed() ? v : vText(typeName(v));
+    }
+    case OP_DATE: return date(e);
+    case OP_APPEND: return append(e);
+    case OP_MERGE: return merge(e);
   }
   return vNull(); // {"$js"}: never evaluated here (the engine asks the host)
 }

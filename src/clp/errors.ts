@@ -127,14 +127,15 @@ const TYPE_OF: Record<number, string> = { 0: "null", 1: "boolean", 8: "string", 
 const typeOf = (tag: number): string => TYPE_OF[tag] ?? "number";
 const KINDS = ["any", "number", "integer", "string", "boolean", "date (ISO 8601 string)", "object", "array", "bytes"];
 const OPS: Record<number, string> = {
-  10: "==", 11: "!=", 12: "<", 13: "<=", 14: ">", 15: ">=", 20: "+", 21: "-", 22: "*", 23: "/",
-  28: "floor", 40: "and", 41: "or", 42: "not", 43: "if", 44: "??", 50: "in", 51: "len", 52: "trim", 53: "concat",
-  54: "get", 55: "filter", 56: "map", 57: "some", 61: "now",
+  10: "==", 11: "!=", 12: "<", 13: "<=", 14: ">", 15: ">=", 20: "+", 21: "-", 22: "*", 23: "/", 24: "%",
+  25: "min", 26: "max", 27: "abs", 28: "floor", 29: "round", 30: "ceil",
+  40: "and", 41: "or", 42: "not", 43: "if", 44: "??", 50: "in", 51: "len", 52: "trim", 53: "concat",
+  54: "get", 55: "filter", 56: "map", 57: "some", 58: "all", 60: "type", 61: "now", 62: "date", 63: "append", 64: "merge",
   100: "set", 101: "delete", 102: "push", 103: "insert", 104: "remove", 105: "splice", 106: "filter",
 };
 const EXPECTED = [
   "", "numbers", "an array", "a string", "objects", "strings", "an array, a string or an object to search",
-  "a string, bytes, an array or an object", "an ISO 8601 string", "an integer index", "an object with a string key or an array with an index",
+  "a string, bytes, an array or an object", "an ISO 8601 date (years 0000–9999) or ms since the epoch", "an integer index", "an object with a string key or an array with an index",
 ];
 const WHAT = [
   "", "expected an object", "expected an object of intent definitions", "expected { inputs: { name: type } }",
@@ -214,10 +215,10 @@ function formatMessage(what: string, reason: number, a: unknown[], cause: unknow
 
 function ruleMessage(reason: number, a: unknown[]): string {
   switch (reason) {
-    case 1: return "item and index exist only inside filter, map and some";
+    case 1: return "item and index exist only inside filter, map, some and all";
     case 2: return `"${OPS[Number(a[0])] ?? String(a[0])}" expects ${EXPECTED[Number(a[1])] ?? "another type"}, got ${typeOf(Number(a[2]))}`;
     case 3: return '"concat" cannot mix strings and arrays';
-    case 4: return "the result is longer than 65535 bytes";
+    case 4: return "the result is longer than 65535 bytes (strings) or items (arrays, objects)";
     case 6: return "a suggestion must be an object";
     default: return `rule failed (reason ${reason})`;
   }

@@ -106,6 +106,85 @@ describe("operators", () => {
     expect(evaluate({ some: [{ var: "state.list" }, { "==": [{ var: "item.id" }, "2"] }] }, {}, { list })).toBe(true);
   });
 
+  it("has the Math functions and % of JavaScript", () => {
+    for (const x of [2.5, -2.5, 0.49999999999999994, -0.4, 7, -7.000001, 1e21]) {
+      expect(evaluate({ round: x })).toBe(Math.round(x));
+      expect(evaluate({ ceil: x })).toBe(Math.ceil(x));
+      expect(evaluate({ abs: x })).toBe(Math.abs(x));
+    }
+    expect(Object.is(evaluate({ round: -0.4 }), -0)).toBe(true);
+    expect(evaluate({ "%": [7, 3] })).toBe(1);
+    expect(evaluate({ "%": [-7, 3] })).toBe(-1); // the dividend's sign
+    expect(evaluate({ "%": [5.5, 2] })).toBe(1.5);
+    expect(evaluate({ "%": [1, 0] })).toBeNaN();
+    expect(evaluate({ min: [3, -1, 2] })).toBe(-1);
+    expect(evaluate({ max: [3, -1, 2] })).toBe(3);
+    expect(evaluate({ max: [4] })).toBe(4);
+    expect(evaluate({ min: [1, { "/": [0, 0] }] })).toBeNaN();
+    expect(Object.is(evaluate({ min: [0, { "-": [0] }] }), -0)).toBe(true);
+    expect(() => evaluate({ max: [1, "2"] })).toThrow('transitions.run.effects.out: "max" expects numbers, got string');
+  });
+
+  it("tests every item with all, and names value types with type", () => {
+    const list = [{ n: 1 }, { n: 5 }];
+    expect(evaluate({ all: [{ var: "state.list" }, { ">": [{ var: "item.n" }, 0] }] }, {}, { list })).toBe(true);
+    expect(evaluate({ all: [{ var: "state.list" }, { ">": [{ var: "item.n" }, 2] }] }, {}, { list })).toBe(false);
+    expect(evaluate({ all: [[], false] })).toBe(true); // as [].every
+    expect(() => evaluate({ all: ["x", true] })).toThrow('"all" expects an array, got string');
+    const types = [null, true, 1, 2.5, "s", [1], { lit: { a: 1 } }].map((v) => evaluate({ type: [v] }));
+    expect(types).toEqual(["null", "boolean", "number", "number", "string", "array", "object"]);
+    expect(evaluate({ type: { var: "payload.b" } }, { b: new Uint8Array([1]) })).toBe("bytes");
+    expect(evaluate({ type: { var: "payload.missing" } })).toBe("null");
+  });
+
+  it("appends to arrays and merges objects without changing their sources", () => {
+    expect(evaluate({ append: [{ var: "state.list" }, 3, { "+": [2, 2] }] }, {}, { list: [1, 2] })).toEqual([1, 2, 3, 4]);
+    expect(evaluate({ append: [{ var: "state.none" }, "a"] })).toEqual(["a"]);
+    expect(evaluate({ append: [[1]] })).toEqual([1]);
+    expect(() => evaluate({ append: ["x", 1] })).toThrow('"append" expects an array, got string');
+    const merged = evaluate({ merge: [{ var: "state.a" }, null, { object: { x: 9, z: 3 } }] }, {}, { a: { x: 1, y: 2 } });
+    expect(merged).toEqual({ x: 9, y: 2, z: 3 });
+    expect(Object.keys(merged as object)).toEqual(["x", "y", "z"]); // as {...a, ...b}
+    expect(() => evaluate({ merge: [{ lit: { a: 1 } }, [1]] })).toThrow('"merge" expects objects, got array');
+    // the state the rules read is not changed by append or merge
+    const rt = createRuntime(
+      createContract({
+        intents: { i: { inputs: {} } },
+        transitions: {
+          t: { when: true, effects: { copy: { append: [{ var: ["state.list", []] }, 1] }, m: { merge: [{ var: ["state.m", null] }, { object: { k: 1 } }] } } },
+        },
+      }),
+    );
+    rt.dispatch("i");
+    rt.commit();
+    rt.dispatch("i");
+    rt.commit();
+    expect(rt.getState()).toEqual({ copy: [1], m: { k: 1 } });
+  });
+
+  it("reads and writes instants as ISO 8601 strings with date", () => {
+    const cases: Array<[unknown, unknown]> = [
+      [0, new Date(0).toISOString()],
+      [1700000000123.9, new Date(1700000000123.9).toISOString()],
+      [-1, new Date(-1).toISOString()],
+      ["2024-02-29", "2024-02-29T00:00:00.000Z"],
+      ["2024-02-29T23:59", "2024-02-29T23:59:00.000Z"],
+      ["2024-02-29T23:59:58.5", "2024-02-29T23:59:58.500Z"],
+      ["2024-02-29T23:59:58.123456Z", "2024-02-29T23:59:58.123Z"],
+      ["2024-03-01T01:30:00+02:00", new Date("2024-03-01T01:30:00+02:00").toISOString()],
+      ["1999-12-31T22:00:00.000-05:30", new Date("1999-12-31T22:00:00.000-05:30").toISOString()],
+      ["0001-01-01T00:00:00Z", new Date("0001-01-01T00:00:00Z").toISOString()],
+    ];
+    for (const [input, iso] of cases) expect(evaluate({ date: { var: "payload.x" } }, { x: input })).toBe(iso);
+    expect(evaluate({ date: [{ now: [] }, 86_400_000] })).toBe("2030-01-03T03:04:05.000Z");
+    expect(evaluate({ "<": [{ date: ["2030-01-02T04:04:05+01:00", 1] }, { now: [] }] })).toBe(false);
+    for (const bad of ["2023-02-29", "2024-13-01", "2024-01-01T24:00", "2024-01-01 10:00", "2024-01-01T10:00Zx", "yesterday", true]) {
+      expect(() => evaluate({ date: { var: "payload.x" } }, { x: bad })).toThrow(/"date" expects an ISO 8601 date/);
+    }
+    expect(() => evaluate({ date: 1e300 })).toThrow(RuleError);
+    expect(() => evaluate({ date: ["2024-01-01", "1"] })).toThrow('"date" expects numbers, got string');
+  });
+
   it("reads the commit time as an ISO 8601 string", () => {
     expect(evaluate({ now: [] })).toBe("2030-01-02T03:04:05.000Z");
     expect(evaluate({ "<": ["2030-01-01", { now: [] }] })).toBe(true);
