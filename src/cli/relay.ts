@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { Relay } from "../relay/server.js";
-import { applyEnv, defaultConfig, loadConfigFile, parsePort, parseSerialSpec, type RelayConfig } from "../relay/config.js";
+import { applyEnv, defaultConfig, loadConfigFile, parsePort, parseSerialSpec, redisUrl, type RelayConfig } from "../relay/config.js";
 
 interface RelayFlags {
   config?: string;
@@ -14,6 +14,7 @@ interface RelayFlags {
   storage?: string;
   name?: string;
   serial: string[];
+  cluster?: string;
   web: boolean;
 }
 
@@ -28,6 +29,7 @@ export function registerRelay(program: Command): void {
     .option("--storage <spec>", 'where params persist: "memory" (default), "fs:<dir>" or a redis:// URL')
     .option("--name <name>", "router name sent in WELCOME")
     .option("--serial <path[:baud]>", "join a device's CLASP router on a serial line (repeatable; baud defaults to 115200)", (v: string, all: string[]) => [...all, v], [])
+    .option("--cluster <url>", "run as one relay of a cluster behind this Redis (redis://HOST:PORT), which holds the params")
     .option("--no-web", "do not serve the playground")
     .action(async (flags: RelayFlags) => {
       try {
@@ -49,14 +51,16 @@ async function run(flags: RelayFlags): Promise<void> {
   if (flags.port !== undefined) config.port = parsePort(flags.port, "--port");
   if (flags.storage) config.storage = flags.storage;
   if (flags.name) config.router = { ...config.router, name: flags.name };
+  if (flags.cluster) config.cluster = redisUrl(flags.cluster, "--cluster");
   if (flags.serial.length) config.serial = [...(config.serial ?? []), ...flags.serial.map((s) => parseSerialSpec(s))];
   const relay = await Relay.start({ ...config, ...(flags.web ? {} : { web: false }) });
   const r = relay.restored;
   if (r.restored || r.refused || r.unreadable) {
-    console.log(`restored ${r.restored} param(s) from ${config.storage}` + (r.refused + r.unreadable ? ` (${r.refused} expired or refused, ${r.unreadable} unreadable)` : ""));
+    console.log(`restored ${r.restored} param(s) from ${config.cluster ?? config.storage}` + (r.refused + r.unreadable ? ` (${r.refused} expired or refused, ${r.unreadable} unreadable)` : ""));
   }
   const auth = config.router.security === "authenticated" ? `, authenticated (${config.router.tokens?.length ?? 0} token(s))` : ", open (no tokens)";
-  console.log(`clawft relay on ${relay.url} (storage ${config.storage}${auth})`);
+  const store = relay.cluster ? `cluster ${config.cluster} as relay ${relay.cluster.relayId}` : `storage ${config.storage}`;
+  console.log(`clawft relay on ${relay.url} (${store}${auth})`);
   console.log(`playground: ${relay.httpUrl}   metrics: ${relay.httpUrl}metrics`);
   for (const d of relay.devices) console.log(`serial ${d.spec.path} at ${d.spec.baudRate} baud: params ${d.spec.pattern} mirrored (connecting…)`);
   let stopping = false;

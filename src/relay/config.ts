@@ -26,6 +26,11 @@ export interface RelayConfig {
   sendBufferBytes: number;
   /** Serial devices to join to the router (docs/device.md). Defaults to none. */
   serial?: SerialSpec[];
+  /**
+   * A `redis://HOST:PORT` URL: run as one relay of a cluster behind that Redis, which holds
+   * the params (docs/relay.md §Cluster). Defaults to none (a standalone relay).
+   */
+  cluster?: string;
 }
 
 /** A serial device of the relay: `--serial PATH[:BAUD]`, or an entry of `serial` in relay.toml. */
@@ -86,6 +91,12 @@ function patterns(v: unknown, where: string): string[] {
   return v as string[];
 }
 
+/** Checks that `url` is a `redis://` or `rediss://` URL with a host (the cluster's Redis). @throws RelayConfigError */
+export function redisUrl(url: string, where: string): string {
+  if (!/^rediss?:\/\/[^/]/.test(url)) fail(where, "must be a redis:// URL, e.g. redis://127.0.0.1:6379", url);
+  return url;
+}
+
 /** Parses a TCP port from text (flags, environment). @throws RelayConfigError */
 export function parsePort(text: string, where: string): number {
   const n = Number(text);
@@ -120,12 +131,13 @@ export function applyToml(config: RelayConfig, source: string, file = "relay.tom
     if (err instanceof TomlError) throw new RelayConfigError(`${file}:${err.line}:${err.column}: ${err.message.split("\n")[0]}`);
     throw err;
   }
-  checkKeys(doc, ["host", "port", "name", "storage", "security", "limits", "tokens", "serial"], file);
+  checkKeys(doc, ["host", "port", "name", "storage", "security", "limits", "tokens", "serial", "cluster"], file);
   const out: RelayConfig = { ...config, router: { ...config.router } };
   if (doc.host !== undefined) out.host = str(doc.host, `${file}: host`);
   if (doc.port !== undefined) out.port = uint(doc.port, `${file}: port`, 65535);
   if (doc.name !== undefined) out.router.name = str(doc.name, `${file}: name`);
   if (doc.storage !== undefined) out.storage = str(doc.storage, `${file}: storage`);
+  if (doc.cluster !== undefined) out.cluster = redisUrl(str(doc.cluster, `${file}: cluster`), `${file}: cluster`);
   if (doc.limits !== undefined) {
     const limits = doc.limits as Table;
     if (typeof limits !== "object" || Array.isArray(limits)) fail(`${file}: limits`, "must be a table", limits);

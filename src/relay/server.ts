@@ -14,12 +14,13 @@ import sirv from "sirv";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import { MiniRouter } from "../clasp/router.js";
 import type { Storage } from "../storage/index.js";
-import { defaultConfig, openStorage, type RelayConfig } from "./config.js";
+import { defaultConfig, openStorage, RelayConfigError, type RelayConfig } from "./config.js";
 import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import { combineMetrics, type RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
 import { PrometheusMetrics } from "./prometheus.js";
 import type { DeviceBridge } from "./serial.js";
+import type { RelayCluster } from "./cluster.js";
 
 /** Options of {@link Relay.start}: a {@link RelayConfig} (every field optional) and more. */
 export interface RelayOptions extends Partial<RelayConfig> {
@@ -205,6 +206,8 @@ export class Relay {
   readonly restored: RestoreReport;
   /** Fire-QoS frames dropped for slow consumers since start. */
   droppedFrames = 0;
+  /** The relay's membership of a cluster (`cluster` option, src/relay/cluster.ts), if any. */
+  cluster: RelayCluster | undefined;
   /** The serial devices joined to the router (`serial` option, src/relay/serial.ts). */
   readonly devices: DeviceBridge[] = [];
   readonly #http: Server;
@@ -279,10 +282,21 @@ export class Relay {
       sendBufferBytes: options.sendBufferBytes ?? d.sendBufferBytes,
       router: { ...d.router, ...options.router },
       ...(options.serial?.length ? { serial: options.serial } : {}),
+      ...(options.cluster ? { cluster: options.cluster } : {}),
     };
-    const router = await MiniRouter.load(config.router);
-    const storage = options.storageInstance ?? (await openStorage(config.storage));
     const log = options.log ?? ((m: string) => console.error(m));
+    // A cluster member keeps its params in the cluster's Redis (docs/relay.md §Cluster).
+    const cluster = config.cluster ? await (await import("./cluster.js")).RelayCluster.connect(config.cluster, { log, stateTtl: config.router.stateTtl ?? 0 }) : undefined;
+    let router: MiniRouter;
+    try {
+      if (cluster && (config.storage !== "memory" || options.storageInstance)) throw new RelayConfigError("a cluster member keeps its params in the cluster's Redis: leave storage at \"memory\"");
+      const tokens = config.router.tokens;
+      router = await MiniRouter.load(cluster && config.router.security === "authenticated" ? { ...config.router, tokens: [...(tokens ?? []), cluster.token] } : config.router);
+    } catch (err) {
+      await cluster?.close();
+      throw err;
+    }
+    const storage = options.storageInstance ?? (await openStorage(config.storage));
     const errorHook = options.metrics?.error;
     let relay: Relay | undefined;
     // Failures are retried every second, per address: log at most one line per 10 s.
@@ -302,12 +316,17 @@ export class Relay {
     });
     let restored: RestoreReport;
     try {
-      restored = await persister.restore(router);
+      restored = cluster ? await cluster.restore(router) : await persister.restore(router);
     } catch (err) {
       await storage.close().catch(() => {});
+      await cluster?.close();
       throw err;
     }
     relay = new Relay(config, router, storage, persister, restored, options);
+    if (cluster) {
+      relay.cluster = cluster;
+      cluster.bind(relay.host);
+    }
     await relay.#listen();
     if (config.serial?.length) {
       try {
@@ -458,6 +477,7 @@ export class Relay {
     );
     await Promise.all(this.devices.map((d) => d.close()));
     this.host.stop();
+    await this.cluster?.close();
     this.#wss.close();
     this.#http.closeAllConnections();
     await closed;
