@@ -28,6 +28,14 @@ export interface RouterConfig {
   sessionTimeout?: number;
   /** `"open"` (no tokens; the default) or `"authenticated"` (HELLO must carry a configured token). */
   security?: "open" | "authenticated";
+  /**
+   * SET and PUBLISH frames journaled per address for REPLAY and SUBSCRIBE `history` (the
+   * latest ones; docs/router.md §Journal); 0 keeps no journal (REPLAY then gets ERROR 501).
+   * Defaults to 16.
+   */
+  journalDepth?: number;
+  /** Most addresses journaled; later new addresses are not. Defaults to 10,000. */
+  journalAddresses?: number;
   /** Tokens and the address patterns each may read and write (absent list: everything). */
   tokens?: ReadonlyArray<{ token: string; read?: readonly string[]; write?: readonly string[] }>;
 }
@@ -63,6 +71,7 @@ interface RouterCore extends CoreExports {
   input(size: number): number;
   configure(maxSessions: number, maxSubs: number, maxState: number, maxMessage: number, stateTtl: number, sessionTimeout: number, authenticated: number): void;
   setName(len: number): void;
+  configureJournal(depth: number, maxAddresses: number): void;
   seed(lo: number, hi: number): void;
   addToken(len: number): number;
   connect(now: number): number;
@@ -133,6 +142,7 @@ export class MiniRouter {
       limit(config.sessionTimeout, 0, "sessionTimeout"),
       config.security === "authenticated" ? 1 : 0,
     );
+    core.configureJournal(limit(config.journalDepth, 16, "journalDepth"), limit(config.journalAddresses, 10_000, "journalAddresses"));
     const seed = crypto.getRandomValues(new Uint32Array(2));
     core.seed(seed[0]!, seed[1]!);
     if (config.name !== undefined) core.setName(router.#put(utf8.encode(config.name)));

@@ -147,12 +147,18 @@ export interface FederationSyncMessage {
   origin?: string;
 }
 
+/**
+ * SUBSCRIBE options (clasp-wire.md §4.1), as the MiniRouter applies them per subscription and
+ * address (docs/router.md §Subscription options).
+ */
 export interface SubscribeOptions {
-  /** Maximum updates per second. */
+  /** Most deliveries per second, u32; changes in between are held and the latest is sent. */
   maxRate?: number;
-  /** Minimum numeric change. */
+  /** Smallest change of a numeric value that is delivered, f64. */
   epsilon?: number;
+  /** Journaled values per address sent right after subscribing (the latest N), u32. */
   history?: number;
+  /** Coalescing window in ms, u32: changes are held and the latest goes out when it ends. */
   window?: number;
 }
 

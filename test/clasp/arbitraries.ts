@@ -4,14 +4,27 @@
  * @clasp-to/core 3.3.2 can carry without loss (clasp-wire.md §8).
  */
 import fc from "fast-check";
-import type { ClaspValue, Message, SignalType, U64 } from "../../src/clasp/index.js";
+import { TypedNumber, type ClaspValue, type Message, type SignalType, type U64 } from "../../src/clasp/index.js";
 
 const SIGNALS: SignalType[] = ["param", "event", "stream", "gesture", "timeline"];
 
 export interface ArbOptions {
   /** Only what @clasp-to/core 3.3.2 carries losslessly. */
   peerSafe?: boolean;
+  /**
+   * Values of every wire type: i8, i16, i32 and f32 too, as {@link TypedNumber}s (decode them
+   * with `{ widths: true }` to get them back).
+   */
+  typed?: boolean;
 }
+
+/** i8, i16, i32 and f32 values of their full ranges. */
+const typedNumber: fc.Arbitrary<ClaspValue> = fc.oneof(
+  fc.integer({ min: -128, max: 127 }).map((v) => new TypedNumber("i8", v)),
+  fc.integer({ min: -32768, max: 32767 }).map((v) => new TypedNumber("i16", v)),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((v) => new TypedNumber("i32", v)),
+  fc.float({ noNaN: true }).map((v) => new TypedNumber("f32", v)),
+) as fc.Arbitrary<ClaspValue>;
 
 /** A string of well-formed code points (lone surrogates are not UTF-8). */
 const text = (maxLength = 12) => fc.string({ unit: "binary", maxLength });
@@ -34,6 +47,7 @@ export function value(o: ArbOptions = {}): fc.Arbitrary<ClaspValue> {
     fc.uint8Array({ maxLength: 16 }),
   ];
   if (!o.peerSafe) leaf.push(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
+  if (o.typed) leaf.push(typedNumber);
   return fc.letrec((tie) => ({
     value: fc.oneof({ depthSize: "small", withCrossShrink: true }, ...leaf, tie("array"), tie("map")),
     array: fc.array(tie("value"), { maxLength: 4 }),

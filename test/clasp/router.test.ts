@@ -293,12 +293,12 @@ describe("GET, PUBLISH, BUNDLE and the rest", () => {
     expect(out.get(a.conn)).toEqual([{ type: "ACK", revision: 2 }]);
   });
 
-  it("answers PING, SYNC; refuses REPLAY and FEDERATION_SYNC with 501", async () => {
-    const h = await harness();
+  it("answers PING, SYNC; refuses FEDERATION_SYNC, and REPLAY without a journal, with 501", async () => {
+    const h = await harness({ journalDepth: 0 });
     const a = h.client();
     expect(a.send({ type: "PING" }).get(a.conn)).toEqual([{ type: "PONG" }]);
     expect(a.send({ type: "SYNC", t1: 5 }).get(a.conn)).toEqual([{ type: "SYNC", t1: 5, t2: h.now, t3: h.now }]);
-    expect(a.send({ type: "REPLAY", pattern: "/**" }).get(a.conn)![0]).toMatchObject({ type: "ERROR", code: 501 });
+    expect(a.send({ type: "REPLAY", pattern: "/**" }).get(a.conn)![0]).toMatchObject({ type: "ERROR", code: 501, address: "/**" });
     expect(a.send({ type: "FEDERATION_SYNC", op: "request-sync", patterns: [], revisions: [] }).get(a.conn)![0]).toMatchObject({ code: 501 });
   });
 

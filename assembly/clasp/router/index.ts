@@ -17,6 +17,7 @@ import { decodeValueAt } from "../codec";
 import { compilePattern, Pattern } from "../pattern";
 import { Outbox, outboxReset } from "./outbox";
 import { Param, State, readRecord } from "./state";
+import { Journal } from "./journal";
 import * as R from "./router";
 
 const INFO: usize = memory.data(40, 8);
@@ -64,6 +65,15 @@ export function configure(
   R.Config.stateTtl = stateTtl;
   R.Config.sessionTimeout = sessionTimeout;
   R.Config.authenticated = authenticated;
+}
+
+/**
+ * Sizes the journal REPLAY and SUBSCRIBE `history` read (router/journal.ts): `depth` frames
+ * per address (0: no journal, REPLAY gets ERROR 501), at most `maxAddresses` addresses.
+ */
+export function configureJournal(depth: u32, maxAddresses: u32): void {
+  Journal.depth = depth;
+  Journal.maxAddresses = maxAddresses;
 }
 
 /** Sets the router name sent in WELCOME: UTF-8 bytes in input[0, len). */

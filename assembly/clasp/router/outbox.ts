@@ -70,6 +70,17 @@ export function addFrame(start: usize, end: usize, qos: u32): u32 {
   return i;
 }
 
+/** Address of frame `i`'s bytes (valid until the frames region grows). */
+export function frameAt(i: u32): usize {
+  return Outbox.frames.ptr + <usize>load<u32>(Outbox.table.ptr + <usize>i * 12);
+}
+
+/** Length of frame `i` in bytes. */
+export function frameLength(i: u32): usize {
+  let at = Outbox.table.ptr + <usize>i * 12;
+  return <usize>(load<u32>(at, 4) - load<u32>(at));
+}
+
 /** Queues frame `frame` for connection `conn`. */
 @inline export function deliver(conn: u32, frame: u32): void {
   let i = Outbox.nDeliveries;

@@ -18,8 +18,10 @@ import { BytesMap, Keyed } from "../bytesmap";
 import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, splitAddress, matchSplit } from "../pattern";
 import { Trie, Subscription } from "./subscriptions";
 import { Holder, Param, State, writeRecord } from "./state";
+import { Journal, Entry } from "./journal";
+import { SubscribeOptions, laneOf, admit, sent, waiting, taggedNumber, publishNumber, HOLD, DROP } from "./options";
 import {
-  Outbox, writeFrames, addFrame, deliver, event, keep,
+  Outbox, writeFrames, addFrame, deliver, event, keep, frameAt, frameLength,
   EV_CLOSE, EV_STATE, EV_FANOUT, EV_MESSAGE, EV_ERROR, EV_SESSION, EV_SESSION_END,
 } from "./outbox";
 
@@ -299,7 +301,7 @@ function rawFrame(p: usize, n: usize, qos: u32): u32 {
 
 /** The router's ERROR texts, "|"-separated, indexed by the T_* constants (one string: small data). */
 // prettier-ignore
-const TEXTS = "forbidden|too many sessions|unknown token|a token is required|too many subscriptions|value too large for a snapshot|locked by |revision conflict: expected |, current |state is full|address not found|message too large|HELLO expected first|REPLAY needs a journal; this router keeps none|federation is not supported|internal error: ";
+const TEXTS = "forbidden|too many sessions|unknown token|a token is required|too many subscriptions|value too large for a snapshot|locked by |revision conflict: expected |, current |state is full|address not found|message too large|HELLO expected first|REPLAY needs a journal; this router keeps none (journal depth 0)|federation is not supported|internal error: ";
 const T_FORBIDDEN: u32 = 0;
 const T_TOO_MANY_SESSIONS: u32 = 1;
 const T_UNKNOWN_TOKEN: u32 = 2;
@@ -424,16 +426,58 @@ function accept(sub: Subscription): bool {
 
 const TYPE_PARAM: u32 = 0x01;
 
-/** Delivers frame `frame` to the subscribers of the address [p, p + n) for signal bit `typeBit`. */
-function fanOut(p: usize, n: usize, typeBit: u32, frame: u32): void {
+/**
+ * Delivers frame `frame` (numeric value `x`, NaN when none) to the subscribers of the address
+ * [p, p + n) for signal bit `typeBit`, through each subscription's delivery options, and
+ * journals it.
+ */
+function fanOut(p: usize, n: usize, typeBit: u32, frame: u32, x: f64): void {
+  Journal.record(p, n, <u32>ctz(typeBit), frameAt(frame), frameLength(frame), Step.now);
   splitAddress(p, n);
   let matched = trie.match(typeBit, accept);
+  let count: u32 = 0;
   for (let i = 0; i < matched.length; i++) {
-    let s = changetype<Session>(unchecked(matched[i]).owner);
+    let sub = unchecked(matched[i]);
+    let s = changetype<Session>(sub.owner);
+    let opts = sub.options;
+    if (opts !== null && opts.gates) {
+      let lane = laneOf(opts, p, n, s.conn);
+      let verdict = admit(lane, x, frameAt(frame), frameLength(frame), Step.now);
+      if (verdict == HOLD) {
+        if (dueAt == 0 || lane.due < dueAt) dueAt = lane.due;
+        continue;
+      }
+      if (verdict == DROP) continue;
+      sent(lane, x, Step.now);
+    }
     s.lastActive = Step.now;
     deliver(s.conn, frame);
+    count++;
   }
-  event(EV_FANOUT, keep(p, n), <u32>n, <u32>matched.length);
+  event(EV_FANOUT, keep(p, n), <u32>n, count);
+}
+
+/** Sends held changes that are due (SUBSCRIBE maxRate/window); returns the next due time or 0. */
+function flushLanes(now: u64): u64 {
+  let next: u64 = 0;
+  let k = 0;
+  for (let i = 0; i < waiting.length; i++) {
+    let lane = unchecked(waiting[i]);
+    let pending = lane.pending;
+    if (pending === null || !lane.options.live) continue; // dropped, or its subscription went
+    if (lane.due <= now) {
+      lane.pending = null;
+      sent(lane, lane.pendingNumber, now);
+      let s = sessionOf(lane.conn);
+      if (s) s.lastActive = now;
+      deliver(lane.conn, rawFrame(changetype<usize>(pending), <usize>pending.byteLength, (<u32>load<u8>(changetype<usize>(pending) + 1) >> 6) & 3));
+      continue;
+    }
+    unchecked((waiting[k++] = lane));
+    if (next == 0 || lane.due < next) next = lane.due;
+  }
+  waiting.length = k;
+  return next;
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -544,7 +588,7 @@ function handleSubscribe(s: Session): void {
   takeString();
   let mask = take();
   if (mask == 0) mask = 0xff;
-  // The options (max rate, epsilon, history, window) that follow are not applied (docs/router.md).
+  let opts = takeOptions();
   let pattern = compilePattern(sp, sl);
   if (pattern === null) {
     ml = 0;
@@ -562,6 +606,7 @@ function handleSubscribe(s: Session): void {
     return;
   }
   let sub = new Subscription(s, id, pattern, mask);
+  sub.options = opts;
   let subs = s.subs;
   if (index >= 0) {
     trie.remove(unchecked(subs[index])); // reusing an id replaces the subscription (no ghost)
@@ -575,6 +620,92 @@ function handleSubscribe(s: Session): void {
   }
   trie.add(sub);
   if (mask & TYPE_PARAM) sendSnapshot(s.conn, s, pattern, false);
+  if (opts !== null && opts.history > 0) sendJournal(s, pattern, mask, 0, U64.MAX_VALUE, U32.MAX_VALUE, opts.history);
+}
+
+/**
+ * Reads a SUBSCRIBE's options (maxRate Hz, epsilon, history frames, window ms) from the input
+ * tape; null when none is given or none has an effect (router/options.ts says how they apply).
+ */
+function takeOptions(): SubscribeOptions | null {
+  let maxRate: u32 = present() ? take() : 0;
+  let epsilon: f64 = present() ? reinterpret<f64>(take64()) : 0;
+  let history: u32 = present() ? take() : 0;
+  let window: u32 = present() ? take() : 0;
+  let opts = new SubscribeOptions();
+  if (maxRate > 0) opts.interval = (1_000_000 + <u64>maxRate - 1) / <u64>maxRate;
+  let w = <u64>window * 1000;
+  if (w > 0 && w >= opts.interval) {
+    opts.interval = w;
+    opts.trailing = true;
+  }
+  if (epsilon > 0 && isFinite(epsilon)) {
+    opts.hasEpsilon = true;
+    opts.epsilon = epsilon;
+  }
+  opts.history = history;
+  return opts.gates || history > 0 ? opts : null;
+}
+
+/**
+ * Sends `s` the journaled frames (oldest first, in the order they were fanned out) of the
+ * addresses `pattern` matches that `s` may read, of the signal types in `mask`, fanned out
+ * within [from, to] µs: at most `perAddress` per address (the latest), `limit` in all.
+ */
+function sendJournal(s: Session, pattern: Pattern, mask: u32, from: u64, to: u64, limit: u32, perAddress: u32): void {
+  let picked = new Array<Entry>();
+  let tracks = Journal.tracks;
+  for (let i = 0; i < tracks.capacity; i++) {
+    let t = Journal.trackAt(i);
+    if (!t) continue;
+    splitAddress(changetype<usize>(t.address), <usize>t.address.byteLength);
+    if (!matchSplit(pattern) || !allows(s.read)) continue;
+    let n = t.length;
+    let first = <u32>n > perAddress ? n - <i32>perAddress : 0;
+    for (let k = first; k < n; k++) {
+      let e = t.at(k);
+      if (e.time < from || e.time > to || ((<u32>1 << e.signal) & mask) == 0) continue;
+      picked.push(e);
+    }
+  }
+  picked.sort((a: Entry, b: Entry): i32 => (a.seq < b.seq ? -1 : 1));
+  let count = <u32>picked.length < limit ? <u32>picked.length : limit;
+  for (let i: u32 = 0; i < count; i++) {
+    let f = unchecked(picked[i]).frame;
+    let p = changetype<usize>(f);
+    deliver(s.conn, rawFrame(p, <usize>f.byteLength, (<u32>load<u8>(p + 1) >> 6) & 3));
+  }
+}
+
+/**
+ * REPLAY (clasp-wire.md §4.1): the journaled SET and PUBLISH frames matching the pattern and
+ * type mask, fanned out within [from, to] µs, oldest first, at most `limit`. No journal
+ * (depth 0) → ERROR 501; a literal pattern outside read scope → ERROR 301.
+ */
+function handleReplay(s: Session): void {
+  takeString();
+  let pattern = compilePattern(sp, sl);
+  let pp = sp, pn = sl;
+  let from: u64 = present() ? take64() : 0;
+  let to: u64 = present() ? take64() : U64.MAX_VALUE;
+  let limit: u32 = present() ? take() : U32.MAX_VALUE;
+  let mask = take();
+  if (mask == 0) mask = 0xff;
+  if (pattern === null) {
+    ml = 0;
+    msgList(PATTERN_ERRORS, PatternError.reason);
+    sendError(s.conn, 202, pp, pn);
+    return;
+  }
+  if (Journal.depth == 0) {
+    refuse(s.conn, 501, T_NO_JOURNAL, pp, pn);
+    return;
+  }
+  if (pattern.literal && !inScope(s.read, pp, pn)) {
+    refuse(s.conn, 301, T_FORBIDDEN, pp, pn);
+    return;
+  }
+  sendJournal(s, pattern, mask, from, to, limit, U32.MAX_VALUE);
 }
 
 /** Index of subscription `id` in `s.subs`, or ~(where it would go). */
@@ -758,7 +889,10 @@ function broadcastSet(p: Param): void {
   o(0);
   let frame = finish();
   Step.exclude = null;
-  if (frame >= 0) fanOut(changetype<usize>(p.address), <usize>p.address.byteLength, TYPE_PARAM, <u32>frame);
+  if (frame >= 0) {
+    let x = taggedNumber(changetype<usize>(p.value), <usize>p.value.byteLength);
+    fanOut(changetype<usize>(p.address), <usize>p.address.byteLength, TYPE_PARAM, <u32>frame, x);
+  }
 }
 
 function handleSet(s: Session): void {
@@ -818,7 +952,7 @@ function keyOf(ap: usize, an: usize, id: u32): void {
 function forward(ap: usize, an: usize, signal: u32, fp: usize, fn: usize, sender: Session | null): void {
   let frame = rawFrame(fp, fn, (<u32>load<u8>(fp + 1) >> 6) & 3);
   Step.exclude = sender;
-  fanOut(ap, an, <u32>1 << signal, frame);
+  fanOut(ap, an, <u32>1 << signal, frame, publishNumber(fp, fn));
   Step.exclude = null;
 }
 
@@ -1026,18 +1160,26 @@ function handleQuery(s: Session): void {
     sendError(s.conn, 202, sp, sl);
     return;
   }
+  // Split like SNAPSHOT: a RESULT is sent whenever the next signal would not fit the frame.
   begin(M.RESULT, 0);
   let countAt = ot;
   o(0);
   let count: u32 = 0;
   let bytes: usize = 3;
-  for (let i = 0; i < signals.capacity && count < 0xffff; i++) {
+  for (let i = 0; i < signals.capacity; i++) {
     let sig = changetype<Signal | null>(signals.valueAt(i));
     if (!sig || sig.expires <= Step.now) continue;
     splitAddress(changetype<usize>(sig.address), <usize>sig.address.byteLength);
     if (!matchSplit(pattern) || !allows(s.read)) continue;
     let size: usize = <usize>(4 + sig.address.byteLength + (sig.datatype ? 2 + sig.datatype!.byteLength : 0) + (sig.access ? 2 + sig.access!.byteLength : 0));
-    if (bytes + size > SNAPSHOT_BUDGET) break;
+    if (count > 0 && (bytes + size > SNAPSHOT_BUDGET || count == 0xffff)) {
+      store<u32>(outTape.ptr + countAt, count);
+      send(s.conn);
+      begin(M.RESULT, 0);
+      o(0);
+      count = 0;
+      bytes = 3;
+    }
     bytes += size;
     oBuf(sig.address);
     o(sig.type);
@@ -1109,7 +1251,7 @@ export function receive(conn: u32, p: usize, len: usize, now: u64): bool {
       case M.SYNC: handleSync(s); break;
       case M.ANNOUNCE: handleAnnounce(s); break;
       case M.QUERY: handleQuery(s); break;
-      case M.REPLAY: refuse(conn, 501, T_NO_JOURNAL); break;
+      case M.REPLAY: handleReplay(s); break;
       case M.FEDERATION_SYNC: refuse(conn, 501, T_NO_FEDERATION); break;
       default: break; // PONG, ACK, ERROR, SNAPSHOT, … from a client: nothing to do
     }
@@ -1128,13 +1270,14 @@ export function receive(conn: u32, p: usize, len: usize, now: u64): bool {
 let nextSweep: u64 = 0;
 
 /**
- * Advances time to `now`: flushes coalesced gesture moves that are due, expires params and
+ * Advances time to `now`: sends held changes of rate-limited subscriptions and coalesced
+ * gesture moves that are due, expires params and
  * announcements whose TTL passed, and closes sessions idle past `sessionTimeout`.
  * Returns the µs time of the next thing due (0: nothing).
  */
 export function tick(now: u64): u64 {
   Step.now = now;
-  let next: u64 = 0;
+  let next = flushLanes(now);
   for (let i = 0; i < gestures.capacity; i++) {
     let g = changetype<Gesture | null>(gestures.valueAt(i));
     if (!g || g.pending === null) continue;
@@ -1149,6 +1292,7 @@ export function tick(now: u64): u64 {
       if (!p || p.expires == 0 || p.expires > now) continue;
       if (p.holder) p.holder = null;
       persist(p, true);
+      Journal.forget(changetype<usize>(p.address), <usize>p.address.byteLength);
       params.delete(changetype<usize>(p.address), <usize>p.address.byteLength);
     }
     for (let i = 0; i < signals.capacity; i++) {

@@ -4,6 +4,7 @@
 
 import { copyBytes } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
+import { SubscribeOptions } from "./options";
 import { Pattern, LITERAL, STAR, DSTAR, PARTIAL, Segments, segStart, segLen, globSegment, matchSplit } from "../pattern";
 
 /** Positions memoised per node (bits of a u64); longer addresses fall back to a linear scan. */
@@ -21,6 +22,8 @@ export class Subscription {
   slot: i32 = -1;
   /** Index in the trie's list of all subscriptions. */
   all: i32 = -1;
+  /** The SUBSCRIBE options that change delivery (maxRate, window, epsilon), or null. */
+  options: SubscribeOptions | null = null;
   constructor(
     public owner: Subscriber,
     public id: u32,
@@ -136,6 +139,7 @@ export class Trie {
       tail.all = sub.all;
     }
     sub.node = null;
+    if (sub.options) sub.options!.live = false; // its held changes are not sent any more
     while (node && node !== this.root && node.empty) {
       let parent = node.parent!;
       if (node.kind == STAR) parent.star = null;
