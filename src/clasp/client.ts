@@ -436,29 +436,38 @@ export class ClaspClient {
    * ClaspConnectionError when not connected, ClaspTimeoutError without an answer in time.
    */
   #ask<T>(message: Message, key: string, kind: Pending["kind"], what: string): Promise<T> {
+    const ms = this.#options.requestTimeoutMs ?? 5000;
+    let p!: Pending;
+    const answer = new Promise<T>((resolve, reject) => {
+      p = {
+        kind,
+        resolve: resolve as (v: never) => void,
+        reject,
+        timer: setTimeout(() => {
+          this.#forget(key, p);
+          reject(new ClaspTimeoutError(`${what}: no answer within ${ms} ms`));
+        }, ms),
+      };
+    });
+    // Registered before the frame leaves: a transport that answers synchronously (a
+    // MessagePort hub in the same turn, a test double) finds the request waiting.
+    const list = this.#pending.get(key);
+    if (list) list.push(p);
+    else this.#pending.set(key, [p]);
     try {
       this.#send(message);
     } catch (err) {
-      return quiet(Promise.reject(err as Error));
+      clearTimeout(p.timer);
+      this.#forget(key, p);
+      p.reject(err as Error);
     }
-    const ms = this.#options.requestTimeoutMs ?? 5000;
-    return quiet(
-      new Promise<T>((resolve, reject) => {
-        const p: Pending = {
-          kind,
-          resolve: resolve as (v: never) => void,
-          reject,
-          timer: setTimeout(() => {
-            const list = this.#pending.get(key);
-            if (list) this.#prune(key, list.filter((x) => x !== p));
-            reject(new ClaspTimeoutError(`${what}: no answer within ${ms} ms`));
-          }, ms),
-        };
-        const list = this.#pending.get(key);
-        if (list) list.push(p);
-        else this.#pending.set(key, [p]);
-      }),
-    );
+    return quiet(answer);
+  }
+
+  /** Drops one pending request of `key` (answered elsewhere, timed out or never sent). */
+  #forget(key: string, p: Pending): void {
+    const list = this.#pending.get(key);
+    if (list) this.#prune(key, list.filter((x) => x !== p));
   }
 
   // ------------------------------------------------------------------ API

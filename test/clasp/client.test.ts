@@ -171,6 +171,24 @@ describe("ClaspClient over WebSocket", () => {
     expect(d.connected).toBe(false);
   });
 
+  it("settles a request answered synchronously, within the transport's send", async () => {
+    // A far side that answers in the same call (an in-process hub, a test double): the answer
+    // arrives before send() returns, so the request must already be waiting for it.
+    let handlers: TransportHandlers | undefined;
+    const sync: Transport = {
+      open: async (h) => void (handlers = h),
+      send: (frame) => {
+        const m = codec.decode(frame).message;
+        if (m.type === "HELLO") handlers!.frame(codec.encode({ type: "WELCOME", version: 1, session: "s", name: "sync", features: [], time: Date.now() * 1000 }));
+        else if (m.type === "SET") handlers!.frame(codec.encode({ type: "ACK", address: m.address, revision: 7 }));
+      },
+      close: () => handlers!.close({ code: 1000, reason: "" }),
+    };
+    const c = await ClaspClient.connect(sync, { requestTimeoutMs: 200 });
+    await expect(c.set("/sync", 1)).resolves.toBe(7);
+    c.close();
+  });
+
   it("reconnects after the relay restarts and subscribes again", async () => {
     const dir = await mkdtemp(join(tmpdir(), "clawft-client-"));
     try {
