@@ -79,7 +79,7 @@ export class ClpCore {
    * @throws Error when the module cannot be loaded
    */
   static async load(source?: WasmSource, codec?: ClaspCodec): Promise<ClpCore> {
-    const exports = await instantiateCore<ClpExports>(CORE_URL(), source);
+    const exports = await instantiateCore<ClpExports>(CORE_URL, source); // the function: workerd has no import.meta.url to resolve
     return new ClpCore(exports, codec ?? (await import("../clasp/index.js")).codec);
   }
 
