@@ -32,7 +32,10 @@ function installHint(command: string, pkg: string): string {
 }
 
 const program = new Command("clawft").description("clawft: CLASP relay, HNSW, CLP and media pipeline tools");
-for (const [name, description, load] of COMMANDS) {
+// Loads only the command asked for (its modules take hundreds of ms to load); all of them for
+// help, a typo, or a command registered under another name (`demo` lives in clasp.js).
+const asked = COMMANDS.filter(([name]) => name === process.argv[2]);
+for (const [name, description, load] of asked.length ? asked : COMMANDS) {
   try {
     (await load())(program);
   } catch (e) {
