@@ -24,6 +24,20 @@ export interface RelayConfig {
    * others queued, up to `router.maxQueuePerSession`). Defaults to 262,144.
    */
   sendBufferBytes: number;
+  /**
+   * Bytes of frames one peer may have queued (beyond `sendBufferBytes` in its socket) before
+   * it is disconnected with 1008: bounds the memory a client that stops reading can hold. A
+   * client's SNAPSHOT is queued at once, so this must exceed the largest state a client
+   * subscribes to. Defaults to 16 MiB.
+   */
+  maxQueueBytes: number;
+  /** Seconds a new connection has to complete HELLO before it is closed (1008); 0 never. Defaults to 10. */
+  helloTimeout: number;
+  /**
+   * Seconds between WebSocket pings; a peer that has not answered the previous ping (its TCP
+   * connection is dead) is dropped. 0 sends none. Defaults to 30.
+   */
+  pingInterval: number;
   /** Serial devices to join to the router (docs/device.md). Defaults to none. */
   serial?: SerialSpec[];
   /**
@@ -50,23 +64,86 @@ export class RelayConfigError extends Error {
   override name = "RelayConfigError";
 }
 
-/** The default configuration: an open relay on 127.0.0.1:7330 keeping params in memory. */
+/**
+ * Seconds without a frame after which the relay closes a session, by default (the router's own
+ * default is never): abandoned sessions must not hold `maxSessions` slots forever. Live clients
+ * that stay quiet are asked with a CLASP PING before then (docs/relay.md §Keeping a session).
+ */
+export const DEFAULT_SESSION_TIMEOUT = 120;
+
+/**
+ * The default configuration: an open relay on 127.0.0.1:7330 keeping params in memory, with
+ * sessions closed after {@link DEFAULT_SESSION_TIMEOUT} s without traffic.
+ */
 export function defaultConfig(): RelayConfig {
-  return { host: "127.0.0.1", port: 7330, storage: "memory", router: { name: "clawft relay" }, sendBufferBytes: 256 * 1024 };
+  return {
+    host: "127.0.0.1",
+    port: 7330,
+    storage: "memory",
+    router: { name: "clawft relay", sessionTimeout: DEFAULT_SESSION_TIMEOUT },
+    sendBufferBytes: 256 * 1024,
+    maxQueueBytes: 16 * 1024 * 1024,
+    helloTimeout: 10,
+    pingInterval: 30,
+  };
 }
 
 type Table = Record<string, unknown>;
 
-const LIMITS: Record<string, keyof RouterConfig | "sendBufferBytes"> = {
+/** The relay's own limits (the rest of `[limits]` are the router's). */
+type RelayLimit = "sendBufferBytes" | "maxQueueBytes" | "helloTimeout" | "pingInterval";
+const RELAY_LIMITS: readonly string[] = ["sendBufferBytes", "maxQueueBytes", "helloTimeout", "pingInterval"] satisfies RelayLimit[];
+
+/** `[limits]` keys of relay.toml and the config field each sets. */
+const LIMITS: Record<string, keyof RouterConfig | RelayLimit> = {
   max_sessions: "maxSessions",
   max_subscriptions_per_session: "maxSubscriptionsPerSession",
   max_state_entries: "maxStateEntries",
   max_message_size: "maxMessageSize",
   max_queue_per_session: "maxQueuePerSession",
+  max_queue_bytes: "maxQueueBytes",
   state_ttl: "stateTtl",
   session_timeout: "sessionTimeout",
+  hello_timeout: "helloTimeout",
+  ping_interval: "pingInterval",
   send_buffer_bytes: "sendBufferBytes",
 };
+
+/**
+ * Smallest useful value of the limits for which 0 (or too little) makes the relay useless:
+ * no session, no subscription, no frame or no byte could ever get through. HELLO, the
+ * smallest frame a session needs, is about 30 bytes; 64 leaves room for a name.
+ */
+const MINIMUM: Partial<Record<string, [number, string]>> = {
+  max_sessions: [1, "no client could connect"],
+  max_subscriptions_per_session: [1, "no client could subscribe"],
+  max_message_size: [64, "not even a HELLO would fit"],
+  max_queue_per_session: [1, "every client would be cut off at its first queued frame"],
+  max_queue_bytes: [1024, "every client would be cut off at its first queued frame"],
+  send_buffer_bytes: [1024, "no frame could be sent"],
+};
+
+/**
+ * Refuses a configuration that would start a relay nobody can use, naming the relay.toml key
+ * (and the option field).
+ * @throws RelayConfigError e.g. `limits.max_sessions (maxSessions) must be at least 1 (no client could connect), got 0`
+ */
+export function checkConfig(config: RelayConfig): void {
+  for (const [key, field] of Object.entries(LIMITS)) {
+    const min = MINIMUM[key];
+    if (!min) continue;
+    const value = RELAY_LIMITS.includes(field) ? config[field as RelayLimit] : (config.router as Record<string, unknown>)[field];
+    if (value === undefined) continue; // the router's default applies
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min[0]) {
+      fail(`limits.${key} (${field})`, `must be an integer of at least ${min[0]} (${min[1]})`, value);
+    }
+  }
+  for (const key of ["hello_timeout", "ping_interval"] as const) {
+    const field = LIMITS[key] as RelayLimit;
+    uint(config[field], `limits.${key} (${field})`);
+  }
+  uint(config.port, "port", 65535);
+}
 
 function fail(where: string, what: string, got: unknown): never {
   throw new RelayConfigError(`${where}: ${what}, got ${JSON.stringify(got)}`);
@@ -99,8 +176,9 @@ export function redisUrl(url: string, where: string): string {
 
 /** Parses a TCP port from text (flags, environment). @throws RelayConfigError */
 export function parsePort(text: string, where: string): number {
-  const n = Number(text);
-  return uint(text.trim() === "" ? NaN : n, where, 65535);
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!(n <= 65535)) fail(where, "must be a port number in [0, 65535]", text);
+  return n;
 }
 
 /**
@@ -145,7 +223,7 @@ export function applyToml(config: RelayConfig, source: string, file = "relay.tom
     for (const [key, field] of Object.entries(LIMITS)) {
       if (limits[key] === undefined) continue;
       const v = uint(limits[key], `${file}: limits.${key}`);
-      if (field === "sendBufferBytes") out.sendBufferBytes = v;
+      if (RELAY_LIMITS.includes(field)) out[field as RelayLimit] = v;
       else (out.router as Record<string, unknown>)[field] = v;
     }
   }

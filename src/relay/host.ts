@@ -127,6 +127,11 @@ export class RouterHost implements GovernableRouter {
     return this.#connections;
   }
 
+  /** The session id of `conn` once the router accepted its HELLO; undefined before (or for no such connection). */
+  sessionOf(conn: number): string | undefined {
+    return this.#sessions[conn];
+  }
+
   /**
    * Attaches a new peer.
    * @returns its connection handle, or 0 when the router is full (close the peer with 1013)

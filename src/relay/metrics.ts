@@ -29,8 +29,15 @@ export interface RelayMetrics {
   sent?(frames: number, bytes: number): void;
   /** A fire-QoS frame was dropped for a slow consumer. */
   dropped?(): void;
-  /** A slow consumer was disconnected because its queue passed `maxQueuePerSession`. */
+  /** A slow consumer was disconnected because its queue passed `maxQueuePerSession` frames or `maxQueueBytes` bytes. */
   slowDisconnect?(): void;
+  /**
+   * A client was refused or cut off for the relay's own sake: `reason` is `"subprotocol"`
+   * (offered subprotocols without `clasp`: upgrade refused), `"full"` (router full),
+   * `"hello_timeout"` (no HELLO within `helloTimeout`), `"idle"` (no frame within
+   * `sessionTimeout`) or `"dead_peer"` (no answer to a WebSocket ping).
+   */
+  refused?(reason: string): void;
   /** One router step (a received frame or a tick) took `seconds` of CPU on the host. */
   step?(seconds: number): void;
 }
@@ -57,6 +64,7 @@ const HOOKS = Object.keys({
   sent: 1,
   dropped: 1,
   slowDisconnect: 1,
+  refused: 1,
   step: 1,
 } satisfies Record<keyof RelayMetrics, 1>) as Array<keyof RelayMetrics>;
 

@@ -15,6 +15,8 @@ export interface RelayGauges {
   params(): number;
   /** Frames waiting in slow consumers' queues, in total. */
   queued(): number;
+  /** Bytes of the frames waiting in slow consumers' queues, in total. */
+  queuedBytes(): number;
 }
 
 /** Options of {@link PrometheusMetrics}. */
@@ -52,6 +54,7 @@ export class PrometheusMetrics implements RelayMetrics {
   };
   readonly #byType = new Map<string, number>();
   readonly #errors = new Map<string, number>();
+  readonly #refusals = new Map<string, number>();
   #gauges: RelayGauges | undefined;
 
   constructor(options: PrometheusMetricsOptions = {}) {
@@ -97,7 +100,8 @@ export class PrometheusMetrics implements RelayMetrics {
     counter("sent_frames_total", "Frames handed to sockets", { "": "sentFrames" });
     counter("sent_bytes_total", "Bytes of frames handed to sockets", { "": "sentBytes" });
     counter("dropped_frames_total", "Fire-QoS frames dropped for slow consumers", { "": "dropped" });
-    counter("slow_disconnects_total", "Slow consumers disconnected (queue over maxQueuePerSession)", { "": "slow" });
+    counter("slow_disconnects_total", "Slow consumers disconnected (queue over maxQueuePerSession frames or maxQueueBytes bytes)", { "": "slow" });
+    byLabel("refusals_total", "Clients refused or cut off by the relay, by reason (subprotocol, full, hello_timeout, idle, dead_peer)", ["reason"], this.#refusals);
     counter("steps_total", "Router steps (frames received, ticks)", { "": "steps" });
     counter("step_seconds_total", "Host time spent in router steps (frame in, frames out), seconds", { "": "stepSeconds" });
     // Gauges read through `this.#gauges` at scrape time (set by `observe`).
@@ -106,6 +110,7 @@ export class PrometheusMetrics implements RelayMetrics {
       ["connections", "Open connections", "connections"],
       ["params", "Params held by the router", "params"],
       ["queued_frames", "Frames queued for slow consumers", "queued"],
+      ["queued_bytes", "Bytes of the frames queued for slow consumers", "queuedBytes"],
     ] as const) {
       new Gauge({
         name: `${p}${name}`,
@@ -119,7 +124,7 @@ export class PrometheusMetrics implements RelayMetrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 
-  /** Sets where the gauges (connections, params, queued frames) are read from at scrape time. */
+  /** Sets where the gauges (connections, params, queued frames and bytes) are read from at scrape time. */
   observe(gauges: RelayGauges): void {
     this.#gauges = gauges;
   }
@@ -175,6 +180,10 @@ export class PrometheusMetrics implements RelayMetrics {
 
   slowDisconnect(): void {
     this.#n.slow++;
+  }
+
+  refused(reason: string): void {
+    this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
   }
 
   step(seconds: number): void {

@@ -12,9 +12,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sirv from "sirv";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import { codec } from "../clasp/index.js";
 import { MiniRouter } from "../clasp/router.js";
 import type { Storage } from "../storage/index.js";
-import { defaultConfig, openStorage, RelayConfigError, type RelayConfig } from "./config.js";
+import { checkConfig, defaultConfig, openStorage, RelayConfigError, type RelayConfig } from "./config.js";
 import { RouterHost, wsClose, type HostPeer } from "./host.js";
 import { combineMetrics, type RelayMetrics } from "./metrics.js";
 import { StatePersister, type RestoreReport } from "./persist.js";
@@ -61,22 +62,41 @@ const SIZES = new URL("../../build/sizes.json", import.meta.url);
 /** Milliseconds a closing peer has to finish the close handshake before its socket is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
+/** The CLASP PING the relay sends a quiet session: a live client answers PONG, which is traffic. */
+const PING_FRAME = Buffer.from(codec.encode({ type: "PING" }));
+
+/** The subprotocols a WebSocket upgrade offers (`Sec-WebSocket-Protocol`, RFC 6455 §4.1), or none. */
+function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers["sec-websocket-protocol"];
+  return header === undefined ? [] : header.split(",").map((p) => p.trim());
+}
+
 /**
- * One WebSocket connection: sends straight to the socket while its buffer is under
- * `sendBufferBytes`; beyond, the peer is slow: droppable (fire-QoS) frames are dropped and
- * the others queue, and past `maxQueue` queued frames the peer is disconnected. A slow peer
- * never delays anyone else: nothing here waits.
+ * One WebSocket connection: sends straight to the socket while its buffer (corked frames
+ * included) is under `sendBufferBytes`; beyond, the peer is slow: droppable (fire-QoS) frames
+ * are dropped and the others queue, and past `maxQueuePerSession` queued frames or
+ * `maxQueueBytes` queued bytes the peer is disconnected (1008). So a peer holds at most about
+ * `sendBufferBytes + maxQueueBytes` of the relay's memory, and a slow peer never delays anyone
+ * else: nothing here waits.
  */
 class WsPeer implements HostPeer {
   conn = 0;
   readonly opened = performance.now();
+  /** performance.now() of the last frame received from the peer. */
+  lastFrame = performance.now();
+  /** Whether the peer answered the last WebSocket ping (or none was sent yet). */
+  alive = true;
+  /** Whether a CLASP PING was sent since the peer's last frame. */
+  asked = false;
+  /** Closes the connection if no HELLO was accepted in time (cleared once one was). */
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
   #queue: Uint8Array[] = [];
   #head = 0;
+  #queuedBytes = 0;
   #waiting = false;
   #closing: [number, string] | undefined;
   #gone = false;
-  /** Bytes written while the socket is corked (buffered on purpose, not a sign of slowness). */
-  #corkedBytes = -1;
+  #corked = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -84,21 +104,28 @@ class WsPeer implements HostPeer {
     readonly relay: Relay,
   ) {}
 
+  /** Frames waiting in the queue. */
   get queued(): number {
     return this.#queue.length - this.#head;
   }
 
+  /** Bytes of the frames waiting in the queue. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
   send(frame: Uint8Array, droppable: boolean): void {
     if (this.#gone || this.#closing) return;
-    if (this.#head === this.#queue.length && this.ws.bufferedAmount - Math.max(0, this.#corkedBytes) < this.relay.config.sendBufferBytes) {
+    // bufferedAmount counts what the corked socket holds: a turn's burst (a SNAPSHOT) is
+    // bounded by sendBufferBytes like any other.
+    if (this.#head === this.#queue.length && this.ws.bufferedAmount < this.relay.config.sendBufferBytes) {
       // Frames sent in one turn of the event loop leave in one write (uncorked on next tick).
-      if (this.#corkedBytes < 0) {
-        this.#corkedBytes = 0;
+      if (!this.#corked) {
+        this.#corked = true;
         this.socket.cork();
         this.relay.corked(this);
       }
       this.ws.send(frame);
-      this.#corkedBytes += frame.length + 4;
       return;
     }
     if (droppable) {
@@ -107,7 +134,8 @@ class WsPeer implements HostPeer {
       return;
     }
     this.#queue.push(frame);
-    if (this.queued > this.relay.router.maxQueuePerSession) {
+    this.#queuedBytes += frame.length;
+    if (this.queued > this.relay.router.maxQueuePerSession || this.#queuedBytes > this.relay.config.maxQueueBytes) {
       this.relay.metricsHooks.slowDisconnect?.();
       this.kill(1008, "send queue full");
       return;
@@ -117,7 +145,7 @@ class WsPeer implements HostPeer {
 
   /** Writes what was sent since the socket was corked. */
   uncork(): void {
-    this.#corkedBytes = -1;
+    this.#corked = false;
     this.socket.uncork();
   }
 
@@ -137,12 +165,15 @@ class WsPeer implements HostPeer {
   #flush(): void {
     const limit = this.relay.config.sendBufferBytes;
     while (this.#head < this.#queue.length && this.ws.bufferedAmount < limit) {
-      this.ws.send(this.#queue[this.#head]!);
+      const frame = this.#queue[this.#head]!;
+      this.#queuedBytes -= frame.length;
+      this.ws.send(frame);
       this.#queue[this.#head++] = undefined as unknown as Uint8Array;
     }
     if (this.#head === this.#queue.length) {
       this.#queue = [];
       this.#head = 0;
+      this.#queuedBytes = 0;
       if (this.#closing) this.#closeNow(...this.#closing);
     } else {
       if (this.#head > 1024) {
@@ -154,6 +185,8 @@ class WsPeer implements HostPeer {
   }
 
   close(code: number): void {
+    // The router closes a session idle past sessionTimeout with code 0.
+    if (code === 0) this.relay.metricsHooks.refused?.("idle");
     this.closeWith(...wsClose(code));
   }
 
@@ -175,6 +208,7 @@ class WsPeer implements HostPeer {
     this.#closing = [code, reason];
     this.#queue = [];
     this.#head = 0;
+    this.#queuedBytes = 0;
     this.relay.detach(this);
     this.#closeNow(code, reason);
   }
@@ -184,6 +218,8 @@ class WsPeer implements HostPeer {
     if (this.#gone) return;
     this.#gone = true;
     this.#queue = [];
+    this.#queuedBytes = 0;
+    clearTimeout(this.helloTimer);
     this.relay.detach(this);
   }
 }
@@ -219,6 +255,9 @@ export class Relay {
   readonly #log: (message: string) => void;
   #closing: Promise<void> | undefined;
   #corked: WsPeer[] = [];
+  /** The keepalive sweep (WebSocket pings, CLASP PINGs to quiet sessions), while listening. */
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #lastPing = performance.now();
 
   private constructor(
     config: RelayConfig,
@@ -243,6 +282,7 @@ export class Relay {
         for (const p of this.#peers) n += p.queued;
         return n;
       },
+      queuedBytes: () => this.queuedBytes,
     });
     this.metricsHooks = options.metrics ? combineMetrics(this.metrics, options.metrics) : this.metrics;
     this.host = new RouterHost(router, {
@@ -262,10 +302,23 @@ export class Relay {
       server: this.#http,
       maxPayload,
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has("clasp") ? "clasp" : false),
+      // A client that offers subprotocols but not `clasp` speaks something else: refuse the
+      // upgrade (400) rather than answer 101 without one (what ws does when handleProtocols
+      // returns false). A client that offers none is taken to speak CLASP.
+      verifyClient: (info, done) => {
+        const offered = offeredProtocols(info.req);
+        if (offered.length === 0 || offered.includes("clasp")) return done(true);
+        this.metricsHooks.refused?.("subprotocol");
+        done(false, 400, "subprotocol clasp required");
+      },
+      handleProtocols: () => "clasp",
     });
     this.#wss.on("connection", (ws, req) => this.#accept(ws, req));
-    this.#wss.on("error", (err) => this.#log(`relay: ${err.message}`));
+    // ws re-emits the HTTP server's errors; a listen error is the caller's (Relay.start
+    // rejects with it), so only later ones are logged here.
+    this.#wss.on("error", (err) => {
+      if (this.#http.listening) this.#log(`relay: ${err.message}`);
+    });
   }
 
   /**
@@ -280,10 +333,14 @@ export class Relay {
       port: options.port ?? d.port,
       storage: options.storage ?? d.storage,
       sendBufferBytes: options.sendBufferBytes ?? d.sendBufferBytes,
+      maxQueueBytes: options.maxQueueBytes ?? d.maxQueueBytes,
+      helloTimeout: options.helloTimeout ?? d.helloTimeout,
+      pingInterval: options.pingInterval ?? d.pingInterval,
       router: { ...d.router, ...options.router },
       ...(options.serial?.length ? { serial: options.serial } : {}),
       ...(options.cluster ? { cluster: options.cluster } : {}),
     };
+    checkConfig(config);
     const log = options.log ?? ((m: string) => console.error(m));
     // A cluster member keeps its params in the cluster's Redis (docs/relay.md §Cluster).
     const cluster = config.cluster ? await (await import("./cluster.js")).RelayCluster.connect(config.cluster, { log, stateTtl: config.router.stateTtl ?? 0 }) : undefined;
@@ -351,6 +408,7 @@ export class Relay {
       };
       const onListening = () => {
         this.#http.off("error", onError);
+        this.#startSweep();
         resolve();
       };
       this.#http.once("error", onError);
@@ -380,6 +438,51 @@ export class Relay {
     return this.#peers.size;
   }
 
+  /** Bytes of the frames queued for slow peers, in total (`clawft_relay_queued_bytes`). */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const p of this.#peers) n += p.queuedBytes;
+    return n;
+  }
+
+  /**
+   * Starts the keepalive sweep. Every `pingInterval` s each peer gets a WebSocket ping, and a
+   * peer that did not answer the previous one is dropped (its TCP connection is dead: no
+   * close will ever come). A session silent for half of `sessionTimeout` gets one CLASP PING:
+   * a live client answers PONG, which the router counts as traffic, so only sessions whose
+   * client is gone (or does not answer PING) reach the timeout.
+   */
+  #startSweep(): void {
+    const pingMs = this.config.pingInterval * 1000;
+    const quietMs = ((this.config.router.sessionTimeout ?? 0) * 1000) / 2;
+    const periods = [pingMs, quietMs / 2].filter((ms) => ms > 0);
+    if (periods.length === 0) return;
+    // Quarter-timeout steps: a quiet session is asked between ½ and ¾ of its timeout.
+    const every = Math.max(100, Math.min(...periods));
+    this.#lastPing = performance.now();
+    this.#sweepTimer = setInterval(() => {
+      const now = performance.now();
+      const pingNow = pingMs > 0 && now - this.#lastPing >= pingMs - every / 2;
+      if (pingNow) this.#lastPing = now;
+      for (const p of this.#peers) {
+        if (pingNow) {
+          if (!p.alive) {
+            this.metricsHooks.refused?.("dead_peer");
+            p.ws.terminate();
+            continue;
+          }
+          p.alive = false;
+          p.ws.ping();
+        }
+        if (quietMs > 0 && !p.asked && now - p.lastFrame >= quietMs) {
+          p.asked = true;
+          p.send(PING_FRAME, false);
+        }
+      }
+    }, every);
+    this.#sweepTimer.unref();
+  }
+
   #accept(ws: WebSocket, req: IncomingMessage): void {
     ws.on("error", () => this.metricsHooks.error?.("socket"));
     if (this.#closing) {
@@ -389,12 +492,26 @@ export class Relay {
     const peer = new WsPeer(ws, req.socket, this);
     const conn = this.host.attach(peer);
     if (conn === 0) {
+      this.metricsHooks.refused?.("full");
       ws.close(1013, "router full");
       return;
     }
     peer.conn = conn;
     this.#peers.add(peer);
+    if (this.config.helloTimeout > 0) {
+      // A connection that never says HELLO must not hold a session slot.
+      peer.helloTimer = setTimeout(() => {
+        if (!this.#peers.has(peer) || this.host.sessionOf(peer.conn) !== undefined) return;
+        this.metricsHooks.refused?.("hello_timeout");
+        peer.kill(1008, "no HELLO in time");
+      }, this.config.helloTimeout * 1000);
+      peer.helloTimer.unref();
+    }
+    ws.on("pong", () => (peer.alive = true));
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      peer.lastFrame = performance.now();
+      peer.alive = true;
+      peer.asked = false;
       if (!isBinary) {
         this.metricsHooks.error?.("text");
         return;
@@ -461,6 +578,7 @@ export class Relay {
   }
 
   async #shutdown(): Promise<void> {
+    clearInterval(this.#sweepTimer);
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     const peers = [...this.#peers];
     await Promise.all(

@@ -1,5 +1,6 @@
 // Backpressure: a consumer that stops reading loses fire-QoS frames (counted), is cut off
-// past maxQueuePerSession queued frames, and never slows a fast consumer down.
+// past maxQueuePerSession queued frames or maxQueueBytes queued bytes (frames corked in one
+// turn count), and never slows a fast consumer down.
 import { describe, expect, it } from "vitest";
 import { codec } from "../../src/clasp/index.js";
 import { RawClient, startRelay, until } from "./helpers.js";
@@ -48,4 +49,45 @@ describe("relay backpressure", () => {
     publisher.close();
     await relay.close();
   });
+
+  it("bounds the bytes a client that stops reading can hold: HELLO over a large state, then 1008 at maxQueueBytes", async () => {
+    const limit = 2 * 1024 * 1024;
+    const relay = await startRelay({ sendBufferBytes: 64 * 1024, maxQueueBytes: limit });
+    const publisher = await RawClient.hello(relay.url);
+    const reader = await RawClient.hello(relay.url);
+    reader.send({ type: "SUBSCRIBE", id: 1, pattern: "/big/**" });
+    reader.send({ type: "PING" });
+    await reader.next("PONG"); // subscribed
+    // 8 MB of state: 140 params of 60,000 bytes, four times the queue limit.
+    const value = new Uint8Array(60_000).fill(7);
+    for (let i = 0; i < 140; i++) publisher.send({ type: "SET", address: `/big/${i}`, value });
+    await until(() => relay.router.size === 140, 20_000, "the state");
+    await until(() => reader.of("SET").length === 140, 20_000, "the reader's SETs");
+
+    // Ten clients say HELLO and stop reading: each SNAPSHOT (8 MB) is produced at once; what
+    // does not fit the socket buffer queues, and past the limit the client is cut off.
+    const paused = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const c = await RawClient.open(relay.url);
+        c.ws.pause();
+        c.send({ type: "HELLO", version: 1, name: "paused", features: ["param"] });
+        return c;
+      }),
+    );
+    await until(() => relay.connections === 2, 20_000, "the paused clients' disconnection");
+    // Nothing of theirs stays queued, and the one reading client was not slowed: a new SET reaches it.
+    expect(relay.queuedBytes).toBe(0);
+    publisher.send({ type: "SET", address: "/big/last", value: 1 });
+    await until(() => reader.of("SET").some((m) => m.address === "/big/last"), 5000, "the SET after");
+    const text = await (await fetch(`${relay.httpUrl}metrics`)).text();
+    expect(Number(/^clawft_relay_slow_disconnects_total (\d+)/m.exec(text)?.[1])).toBe(10);
+    expect(Number(/^clawft_relay_queued_bytes (\d+)/m.exec(text)?.[1])).toBe(0);
+    // Reading again, each finds its close frame behind the bytes already in its socket.
+    for (const c of paused) c.ws.resume();
+    for (const c of paused) expect(await c.closed).toEqual({ code: 1008, reason: "send queue full" });
+    for (const c of paused) expect(c.of("SNAPSHOT").reduce((n, m) => n + m.params.length, 0)).toBeLessThan(140);
+    reader.close();
+    publisher.close();
+    await relay.close();
+  }, 60_000);
 });

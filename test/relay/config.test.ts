@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { RelayConfigError, applyEnv, applyToml, defaultConfig, openStorage, parsePort } from "../../src/relay/index.js";
+import { Relay, RelayConfigError, applyEnv, applyToml, defaultConfig, openStorage, parsePort } from "../../src/relay/index.js";
+import { checkConfig } from "../../src/relay/config.js";
 import { ROOT, RawClient, spawnRelay, startRelay } from "./helpers.js";
 
 const EXAMPLE = `
@@ -20,8 +21,11 @@ max_subscriptions_per_session = 100
 max_state_entries = 10000
 max_message_size = 32768
 max_queue_per_session = 500
+max_queue_bytes = 8388608
 state_ttl = 3600
 session_timeout = 300
+hello_timeout = 5
+ping_interval = 15
 send_buffer_bytes = 131072
 
 [[tokens]]
@@ -43,6 +47,9 @@ describe("relay.toml", () => {
       port: 7444,
       storage: "fs:/var/lib/clawft",
       sendBufferBytes: 131072,
+      maxQueueBytes: 8388608,
+      helloTimeout: 5,
+      pingInterval: 15,
       router: {
         name: "stage relay",
         maxSessions: 50,
@@ -84,6 +91,29 @@ describe("relay.toml", () => {
     expect(applyEnv(defaultConfig(), { CLAWFT_RELAY_HOST: "::1", CLAWFT_RELAY_PORT: "9000" })).toMatchObject({ host: "::1", port: 9000 });
     expect(() => applyEnv(defaultConfig(), { CLAWFT_RELAY_PORT: "nine" })).toThrow(/CLAWFT_RELAY_PORT/);
     expect(() => parsePort("", "--port")).toThrow(RelayConfigError);
+    expect(() => parsePort("abc", "--port")).toThrow('--port: must be a port number in [0, 65535], got "abc"');
+    expect(() => parsePort("1e3", "--port")).toThrow(RelayConfigError);
+    expect(parsePort(" 8080 ", "--port")).toBe(8080);
+  });
+
+  it("refuses, naming the key, a configuration that makes the relay useless", async () => {
+    const useless: Array<[string, RegExp]> = [
+      ["max_sessions = 0", /^limits\.max_sessions \(maxSessions\): must be an integer of at least 1 \(no client could connect\), got 0$/],
+      ["max_message_size = 0", /^limits\.max_message_size \(maxMessageSize\): must be .*at least 64 \(not even a HELLO would fit\), got 0$/],
+      ["max_subscriptions_per_session = 0", /limits\.max_subscriptions_per_session/],
+      ["max_queue_per_session = 0", /limits\.max_queue_per_session/],
+      ["max_queue_bytes = 0", /limits\.max_queue_bytes/],
+      ["send_buffer_bytes = 0", /limits\.send_buffer_bytes \(sendBufferBytes\): .*no frame could be sent/],
+    ];
+    for (const [line, message] of useless) {
+      const config = applyToml(defaultConfig(), `[limits]\n${line}`);
+      expect(() => checkConfig(config), line).toThrow(RelayConfigError);
+      expect(() => checkConfig(config), line).toThrow(message);
+    }
+    expect(() => checkConfig(defaultConfig())).not.toThrow();
+    // Relay.start refuses the same before it opens anything.
+    await expect(Relay.start({ port: 0, web: false, router: { maxSessions: 0 } })).rejects.toThrow(/limits\.max_sessions \(maxSessions\)/);
+    await expect(Relay.start({ port: 0, web: false, helloTimeout: -1 })).rejects.toThrow(/limits\.hello_timeout/);
   });
 
   it("refuses an unknown storage spec", async () => {
@@ -155,11 +185,28 @@ describe("clawft relay command", () => {
   });
 
   it("exits 1 with a one-line message for a bad configuration", async () => {
-    const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", "relay", "--storage", "s3://nope"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const code = await new Promise((r) => proc.on("exit", r));
-    expect(code).toBe(1);
-    expect(err.trim()).toBe('clawft relay: storage must be "memory", "fs:<dir>" or a redis:// URL, got "s3://nope"');
-  });
+    const cases: Array<[string[], RegExp]> = [
+      [["--storage", "s3://nope"], /^clawft relay: storage must be "memory", "fs:<dir>" or a redis:\/\/ URL, got "s3:\/\/nope"$/],
+      [["--port", "abc"], /^clawft relay: --port: must be a port number in \[0, 65535\], got "abc"$/],
+      // printed once (ws re-emits the listen error; only Relay.start's rejection is reported)
+      [["--host", "256.1.1.1", "--port", "0"], /^clawft relay: getaddrinfo \w+ 256\.1\.1\.1$/],
+      // Node's recursive mkdir spins forever on ENOENT under /proc: this must fail, not hang
+      [["--storage", "fs:/proc/clawft-no-such-dir/state", "--port", "0"], /^clawft relay: ENOENT: no such file or directory, mkdir '\/proc\/clawft-no-such-dir'$/],
+    ];
+    const results = await Promise.all(
+      cases.map(async ([args]) => {
+        const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", "relay", "--no-web", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        const hang = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+        const code = await new Promise((r) => proc.on("exit", r));
+        clearTimeout(hang);
+        return { code, err };
+      }),
+    );
+    for (const [i, [args, message]] of cases.entries()) {
+      expect(results[i], args.join(" ")).toMatchObject({ code: 1 });
+      expect(results[i]!.err.trim(), args.join(" ")).toMatch(message);
+    }
+  }, 60_000);
 });
