@@ -40,6 +40,8 @@ export const cores = [
     name: "router",
     entry: "assembly/clasp/router/index.ts",
     flags: ["--runtime", "minimal", "--shrinkLevel", "2"],
+    // The same core behind wit/router.wit (a step in, an outbox out), for component hosts.
+    component: { entry: "assembly/clasp/router/component.ts", wit: "wit/router.wit", world: "mini-router" },
   },
   // The pipeline's `normalize` plugin (plugins/normalize): a WASI command speaking the framed
   // plugin protocol on stdin/stdout (docs/plugin-protocol.md).
