@@ -2,10 +2,12 @@
  * `npm run bench -- hnsw [--preset quick|default|full] [--runs N] [--n N --dim D --space S --queries Q]`
  *
  * Builds and queries, in one process on the same generated data (bench/hnsw-data.ts), our
- * index, hnswlib-node (native C++ hnswlib), hnswlib-wasm (hnswlib compiled by Emscripten) and
- * a brute-force scan (exact), single-threaded, one query per call as a user calls them.
+ * index (f32, and quantized: i8, b1 keeping its originals, b1 re-ranking from the caller's
+ * vectors), hnswlib-node (native C++ hnswlib), hnswlib-wasm (hnswlib compiled by Emscripten)
+ * and a brute-force scan (exact), single-threaded, one query per call as a user calls them.
  * Prints build seconds, queries/s at ef 50, 100, 200, recall@10 against exact ground truth
- * and bytes of memory per vector, then our ratios to each peer.
+ * and bytes of memory per vector, then our ratios to each peer and what each of our modes
+ * stores per vector. `--quant f32,i8,b1,b1ext` picks our modes (default: all four).
  *
  * Presets: quick = 2,000 × 128 l2; default = 10,000 × 512 l2 and cosine; full = default plus
  * 100,000 × 128 l2 (long: minutes). M = 16, efConstruction = 200, k = 10 throughout.
@@ -16,7 +18,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
-import { createIndex } from "../src/hnsw/index.js";
+import { createIndex, type Quantization } from "../src/hnsw/index.js";
 import { bruteForce, gaussianMixture, recall, type DataSpace } from "./hnsw-data.js";
 import { median } from "./util.js";
 
@@ -60,17 +62,50 @@ const both = (x: { wall: number; cpu: number }, f: (v: number) => string) => `${
 const rows = (data: Float32Array, dim: number) =>
   Array.from({ length: data.length / dim }, (_, i) => data.subarray(i * dim, i * dim + dim));
 
-function ours(queries: Float32Array[]): Contender {
-  let index: Awaited<ReturnType<typeof createIndex>>;
-  return {
-    name: "clawft (wasm SIMD)",
-    measure: "wasm memory",
-    async build(data, s) {
-      index = await createIndex({ dim: s.dim, space: s.space, M, efConstruction: EF_CONSTRUCTION, maxElements: s.n, seed: SEED });
-      for (const [i, v] of rows(data, s.dim).entries()) index.add(v, i);
-    },
-    query: (q, ef) => index.search(queries[q]!, K, { ef }).labels,
-    memory: () => index.stats().memoryBytes,
+/** Our modes: a quantization, and for `b1ext` originals read from the caller's matrix. */
+const MODES: Record<string, { quantization: Quantization; external: boolean; name: string }> = {
+  f32: { quantization: "f32", external: false, name: "clawft f32 (wasm SIMD)" },
+  i8: { quantization: "i8", external: false, name: "clawft i8 (rerank 2)" },
+  b1: { quantization: "b1", external: false, name: "clawft b1 (rerank 16), originals in index" },
+  b1ext: { quantization: "b1", external: true, name: "clawft b1 (rerank 16), originals from caller" },
+};
+
+/** What one of our indexes stores per vector, for the bytes table. */
+interface Footprint {
+  name: string;
+  code: number;
+  original: number;
+  links: number;
+  wasm: number;
+}
+const footprints: Footprint[] = [];
+
+function ours(mode: keyof typeof MODES): (queries: Float32Array[]) => Contender {
+  const m = MODES[mode]!;
+  return (queries) => {
+    let index: Awaited<ReturnType<typeof createIndex>>;
+    let n = 0;
+    return {
+      name: m.name,
+      measure: "vectors + links",
+      async build(data, s) {
+        n = s.n;
+        const originals = m.external ? (l: number) => data.subarray(l * s.dim, l * s.dim + s.dim) : undefined;
+        index = await createIndex({
+          dim: s.dim, space: s.space, M, efConstruction: EF_CONSTRUCTION, maxElements: s.n, seed: SEED,
+          quantization: m.quantization, ...(originals ? { originals } : {}),
+        });
+        for (const [i, v] of rows(data, s.dim).entries()) index.add(v, i);
+      },
+      query: (q, ef) => index.search(queries[q]!, K, { ef }).labels,
+      memory() {
+        const st = index.stats();
+        const original = m.quantization !== "f32" && st.keepsOriginals ? Math.ceil(st.dim / 8) * 32 : 0;
+        const links = st.recordBytes - st.codeBytes - original + st.upperLinkBytes / n;
+        footprints.push({ name: m.name, code: st.codeBytes, original, links, wasm: st.memoryBytes / n });
+        return st.recordBytes * n + st.upperLinkBytes;
+      },
+    };
   };
 }
 
@@ -133,7 +168,7 @@ async function hnswlibWasm(queries: Float32Array[]): Promise<Contender> {
   };
 }
 
-async function scenario(s: Scenario, runs: number): Promise<void> {
+async function scenario(s: Scenario, runs: number, modes: (keyof typeof MODES)[]): Promise<void> {
   const { data, queries } = gaussianMixture({ n: s.n, dim: s.dim, queries: s.queries, seed: 7 });
   const qs = rows(queries, s.dim);
   let truth: Uint32Array = new Uint32Array(0);
@@ -148,7 +183,8 @@ async function scenario(s: Scenario, runs: number): Promise<void> {
   // Build each library, then time query passes interleaved across libraries (pass, ef, library),
   // so a busy shared machine slows every library alike.
   const built: { c: Contender; build: { wall: number; cpu: number } }[] = [];
-  for (const make of [ours, hnswlibNode, hnswlibWasm]) {
+  footprints.length = 0;
+  for (const make of [...modes.map(ours), hnswlibNode, hnswlibWasm]) {
     let c: Contender;
     try {
       c = await make(qs);
@@ -185,19 +221,36 @@ async function scenario(s: Scenario, runs: number): Promise<void> {
   table.push(
     `| brute force (JS, exact) | – | ${Array(3).fill(both({ wall: s.queries / brute.wall, cpu: s.queries / brute.cpu }, (x) => x.toFixed(0))).join(" | ")} | 1.000 | ${s.dim * 4} |`,
   );
-  const [me, ...peers] = measured;
-  if (me?.name.startsWith("clawft")) {
+  const mine = measured.filter((x) => x.name.startsWith("clawft"));
+  const peers = measured.filter((x) => !x.name.startsWith("clawft"));
+  if (mine.length > 0 && peers.length > 0) {
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
     table.push(
       "",
       "| ours ÷ peer (same run; cpu / wall) | build time | q/s ef 50 | q/s ef 100 | q/s ef 200 |",
       "|---|---:|---:|---:|---:|",
     );
-    for (const p of peers) {
+    for (const me of mine) {
+      for (const p of peers) {
+        table.push(
+          `| ${me.name} ÷ ${p.name} | ${ratio(me.build.cpu, p.build.cpu)} / ${ratio(me.build.wall, p.build.wall)} | ` +
+            me.qps.map((q, i) => `${ratio(q.cpu, p.qps[i]!.cpu)} / ${ratio(q.wall, p.qps[i]!.wall)}`).join(" | ") +
+            " |",
+        );
+      }
+    }
+  }
+  if (footprints.length > 0) {
+    const f32 = s.dim * 4;
+    table.push(
+      "",
+      `| ours: bytes per vector | walk vector (code) | f32 original kept | vector memory ÷ f32 (${f32} B) | links (level 0 + upper) | vectors + links | whole wasm memory |`,
+      "|---|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const f of footprints) {
       table.push(
-        `| ÷ ${p.name} | ${ratio(me.build.cpu, p.build.cpu)} / ${ratio(me.build.wall, p.build.wall)} | ` +
-          me.qps.map((q, i) => `${ratio(q.cpu, p.qps[i]!.cpu)} / ${ratio(q.wall, p.qps[i]!.wall)}`).join(" | ") +
-          " |",
+        `| ${f.name} | ${f.code} | ${f.original} | ${((f.code + f.original) / f32).toFixed(3)}× | ${f.links.toFixed(1)} | ` +
+          `${(f.code + f.original + f.links).toFixed(0)} | ${f.wasm.toFixed(0)} |`,
       );
     }
   }
@@ -218,8 +271,11 @@ export default async function hnswBench(): Promise<void> {
       dim: { type: "string" },
       space: { type: "string" },
       queries: { type: "string" },
+      quant: { type: "string", default: "f32,i8,b1,b1ext" },
     },
   });
+  const modes = String(o.quant).split(",").filter((m) => m !== "");
+  for (const m of modes) if (!(m in MODES)) throw new Error(`--quant: unknown mode ${m} (f32, i8, b1, b1ext)`);
   const runs = Number(o.runs);
   let list: Scenario[];
   if (o.n || o.dim) {
@@ -233,5 +289,5 @@ export default async function hnswBench(): Promise<void> {
     ];
     if (o.preset === "full") list.push({ n: 100000, dim: 128, space: "l2", queries: 1000 });
   }
-  for (const s of list) await scenario(s, runs);
+  for (const s of list) await scenario(s, runs, modes as (keyof typeof MODES)[]);
 }

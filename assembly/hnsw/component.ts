@@ -10,7 +10,7 @@ import { H } from "./state";
 import { io } from "./memory";
 import { INFO, OK, E_ARGUMENT, E_NOT_FINITE, E_UNKNOWN_LABEL, E_MEMORY, E_STATE, fail } from "./error";
 import {
-  init as initIndex, resize, addPoint, addBatch, setDeleted, knn, find, vec, isDeleted, filterOn, filterOff, labelOf,
+  init as initIndex, resize, addPoint, addBatch, setDeleted, knn, find, orig, isDeleted, filterOn, filterOff, labelOf,
 } from "./graph";
 import { prepare } from "./distance";
 import { pop, topKey, topId } from "./heap";
@@ -58,9 +58,10 @@ function checkLength(len: usize): i32 {
   return len == <usize>H.dim ? -1 : fail(E_ARGUMENT, <u32>len);
 }
 
-/** init: func(dim, space, m, ef-construction, max-elements, seed) -> result<_, hnsw-error> */
-export function index__init(dim: u32, space: u32, m: u32, efc: u32, max: u32, seed: u32): usize {
-  return done(initIndex(dim, space, m, efc, max, seed));
+/** init: func(dim, space, m, ef-construction, max-elements, seed, quantization) -> result<_, hnsw-error> */
+export function index__init(dim: u32, space: u32, m: u32, efc: u32, max: u32, seed: u32, quant: u32): usize {
+  // The originals stay in the records: a component has no host to re-rank from.
+  return done(initIndex(dim, space, m, efc, max, seed, quant, true));
 }
 
 /** add-point: func(vector: list<f32>, label: u32) -> result<_, hnsw-error> */
@@ -137,7 +138,7 @@ export function index__get_point(label: u32): usize {
   if (!H.ready) return done(fail(E_STATE, 0));
   let id = find(label);
   if (id < 0 || isDeleted(<u32>id)) return done(fail(E_UNKNOWN_LABEL, label));
-  return returnOkList(vec(<u32>id), H.dim);
+  return returnOkList(orig(<u32>id), H.dim);
 }
 
 /** size: func() -> u32 */

@@ -9,7 +9,7 @@
 export const INFO: usize = memory.data(128, 16);
 
 export const OK: u32 = 0;
-/** A parameter is out of range; value = which (0 dim, 1 space, 2 M, 3 efConstruction, 4 maxElements, 5 ef, 6 mode, 7 IO size). */
+/** A parameter is out of range; value = which (0 dim, 1 space, 2 M, 3 efConstruction, 4 maxElements, 5 ef, 6 mode, 7 IO size, 8 quantization, 9 originals: getPoint of an index that keeps none). */
 export const E_ARGUMENT: u32 = 1;
 /** A vector component is NaN or infinite; value = index of the component (item · dim + j in a batch). */
 export const E_NOT_FINITE: u32 = 2;
@@ -33,6 +33,8 @@ export const R_CHECKSUM: u32 = 5;
 export const R_GRAPH: u32 = 6;
 export const R_VECTOR: u32 = 7;
 export const R_LABELS: u32 = 8;
+/** The snapshot's quantization is not the one the loader expects. */
+export const R_QUANT: u32 = 9;
 
 /** Records a failure in INFO[2..3]; returns `code`. */
 export function fail(code: u32, value: u32): u32 {

@@ -4,14 +4,17 @@
 //
 // Level-0 record of element `id` at level0 + id·elemSize:
 //   u32 header: link count (bits 0-15) | deleted (bit 16) | level (bits 24-31)
-//   M0 × u32 links, zero padding to 16 bytes, then dim8 × f32 vector (zero padded)
+//   M0 × u32 links, zero padding to 16 bytes, then the walk vector: dim8 × f32 (zero padded)
+//   or, quantized, its code (distance.ts), then the exact f32 original when the index keeps it
+// Quantized search walks the graph on codes and re-ranks the best k·rerank candidates with
+// exact f32 distances to the originals (knn), as USearch and EdgeVec (`searchBQRescored`) do.
 // Upper link list of `id` on level l ≥ 1 at arena + upper[id] + (l-1)·upperSize:
 //   u32 count, M × u32 links
 
-import { H, NONE, DELETED, COSINE } from "./state";
-import { dist, distInline, prepare } from "./distance";
+import { H, NONE, DELETED, COSINE, Q_F32, Q_I8, Q_B1 } from "./state";
+import { dist, distInline, distF32, encode, prepare } from "./distance";
 import { push, pop, topKey, topId } from "./heap";
-import { SCRATCH, LABELS, UPPER, TAGS, MAP, BITS, HEAPS, LEVEL0, HEAP_BUILD, base, capacity, want, relayout, reserveArena } from "./memory";
+import { SCRATCH, LABELS, UPPER, TAGS, MAP, BITS, HEAPS, LEVEL0, base, capacity, want, relayout, reserveArena } from "./memory";
 import { OK, E_ARGUMENT, E_NOT_FINITE, E_FULL, E_UNKNOWN_LABEL, E_MEMORY, fail, INFO } from "./error";
 
 /** The predicate of a filtered search in mode 2 (set by the raw ABI to call its host). */
@@ -23,6 +26,19 @@ function acceptAll(label: u32): bool {
   return true;
 }
 
+/**
+ * Where a quantized index that does not keep its originals (H.keep false) gets them for
+ * re-ranking: `fn(label, dst)` writes the label's H.dim f32 components at `dst` and returns
+ * true, or returns false when it has none. Set by the raw ABI to call its host.
+ */
+export class Originals {
+  static fn: (label: u32, dst: usize) => bool = noOriginal;
+}
+
+function noOriginal(label: u32, dst: usize): bool {
+  return false;
+}
+
 // ---------------------------------------------------------------- element access
 
 @inline export function record(id: u32): usize {
@@ -31,6 +47,11 @@ function acceptAll(label: u32): bool {
 
 @inline export function vec(id: u32): usize {
   return H.level0 + <usize>id * H.elemSize + H.vecOff;
+}
+
+/** The exact f32 original of `id` (dim8 floats): the vector itself in f32 mode; only when H.keep. */
+@inline export function orig(id: u32): usize {
+  return H.level0 + <usize>id * H.elemSize + H.origOff;
 }
 
 @inline export function levelOf(id: u32): u32 {
@@ -108,13 +129,16 @@ function mapInsert(label: u32, id: u32): void {
 
 /**
  * Sets up an empty index (any previous one is dropped). Parameters as hnswlib's initIndex;
- * `seed` seeds the level generator. Returns OK, E_ARGUMENT or E_MEMORY.
+ * `seed` seeds the level generator; `quant` Q_F32, Q_I8 or Q_B1; `keep` (quantized modes):
+ * the records keep the exact f32 originals for re-ranking, else Originals.fn supplies them.
+ * Returns OK, E_ARGUMENT or E_MEMORY.
  */
-export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, seed: u64): u32 {
+export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, seed: u64, quant: u32 = Q_F32, keep: bool = true): u32 {
   if (dim == 0 || dim > 65536) return fail(E_ARGUMENT, 0);
   if (space > COSINE) return fail(E_ARGUMENT, 1);
   if (m < 2 || m > 32767) return fail(E_ARGUMENT, 2);
   if (efc == 0) return fail(E_ARGUMENT, 3);
+  if (quant > Q_B1) return fail(E_ARGUMENT, 8);
   H.ready = false;
   H.count = 0;
   H.deleted = 0;
@@ -124,17 +148,26 @@ export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, s
   H.filter = 0;
   H.dim = dim;
   H.dim8 = (dim + 7) & ~7;
+  H.dim16 = (dim + 15) & ~15;
+  H.dim128 = (dim + 127) & ~127;
   H.space = space;
+  H.quant = quant;
+  H.keep = quant == Q_F32 || keep;
+  H.codeBytes = <u32>codeBytes(dim, quant);
+  // Re-ranking a few times k candidates recovers what the code loses (docs/hnsw.md, figures).
+  H.rerank = quant == Q_B1 ? 16 : quant == Q_I8 ? 2 : 1;
   H.M = m;
   H.M0 = m << 1;
   H.efConstruction = efc;
   H.ef = 10;
   H.rng = seed;
   H.vecOff = (((H.M0 + 1) << 2) + 15) & ~15;
-  H.elemSize = <u32>recordBytes(dim, m);
+  H.origOff = quant == Q_F32 ? H.vecOff : H.vecOff + H.codeBytes;
+  H.elemSize = <u32>recordBytes(dim, m, quant, H.keep);
   H.upperSize = (m + 1) << 2;
-  // Scratch: query, selected neighbours, heuristic result, heuristic input, CRC-32 tables.
-  let q: usize = <usize>H.dim8 << 2;
+  // Scratch: query (f32, then its code and a host-supplied original in quantized modes),
+  // selected neighbours, heuristic result, heuristic input, CRC-32 tables.
+  let q: usize = quant == Q_F32 ? <usize>H.dim8 << 2 : (<usize>H.dim8 << 3) + H.codeBytes;
   let sel: usize = ((<usize>H.M0 << 2) + 15) & ~15;
   let res: usize = <usize>(H.M0 + 2) << 3;
   let sorted: usize = <usize>(max<u32>(efc, H.M0 + 1) + 2) << 3;
@@ -143,6 +176,8 @@ export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, s
   if (r != OK) return r;
   let s = base(SCRATCH);
   H.query = s;
+  H.qcode = quant == Q_F32 ? s : s + (<usize>H.dim8 << 2);
+  H.orig = H.qcode + H.codeBytes;
   H.sel = s + q;
   H.res = H.sel + sel;
   H.sorted = H.res + res;
@@ -162,9 +197,20 @@ export function init(dim: u32, space: u32, m: u32, efc: u32, maxElements: u32, s
   return OK;
 }
 
-/** Bytes of a level-0 record: header and 2·m links padded to 16, then dim floats padded to 8. */
-export function recordBytes(dim: u32, m: u32): u64 {
-  return ((<u64>m * 8 + 4 + 15) & ~15) + (<u64>((dim + 7) & ~7) << 2);
+/**
+ * Bytes of a level-0 record: header and 2·m links padded to 16, then the walk vector (dim
+ * floats padded to 8, or its code), then the f32 original when a quantized index keeps it.
+ */
+export function recordBytes(dim: u32, m: u32, quant: u32 = Q_F32, keep: bool = true): u64 {
+  let floats = <u64>((dim + 7) & ~7) << 2;
+  return ((<u64>m * 8 + 4 + 15) & ~15) + codeBytes(dim, quant) + (quant != Q_F32 && keep ? floats : 0);
+}
+
+/** Bytes of a walk vector: dim8 floats (f32), dim16 codes + scale, norm and 8 zero bytes (i8), dim128 bits (b1). */
+export function codeBytes(dim: u32, quant: u32): u64 {
+  if (quant == Q_I8) return <u64>((dim + 15) & ~15) + 16;
+  if (quant == Q_B1) return <u64>((dim + 127) & ~127) >> 3;
+  return <u64>((dim + 7) & ~7) << 2;
 }
 
 /**
@@ -270,7 +316,7 @@ function searchLayer(ep: u32, q: usize, level: u32, ef: u32): u32 {
   let bare = H.deleted == 0 && H.filter == 0;
   let buf = H.sel;
   let touch: u32 = 0;
-  let lineSpan = min<usize>(<usize>H.dim8 << 2, 2048);
+  let lineSpan = min<usize>(<usize>H.codeBytes, 2048);
   let nc: u32 = 1;
   let nt: u32 = 0;
   let d = dist(q, vec(ep));
@@ -318,14 +364,50 @@ function searchLayer(ep: u32, q: usize, level: u32, ef: u32): u32 {
 }
 
 /**
- * k nearest allowed elements to the prepared query at `q` (hnswlib searchKnn); leaves them in
- * the TOP heap (popping yields the farthest first) and returns how many.
+ * k nearest allowed elements to the prepared f32 query at `q` (hnswlib searchKnn); leaves
+ * them in the TOP heap (popping yields the farthest first) and returns how many. Quantized:
+ * walks with the query's code, keeps the best k·`rerank` (0: the index's H.rerank) of at least
+ * that many candidates and orders them by exact f32 distance, which are the distances left.
  */
-export function knn(q: usize, k: u32, ef: u32): u32 {
+export function knn(q: usize, k: u32, ef: u32, rerank: u32 = 0): u32 {
   if (H.entryPoint == NONE || k == 0) return 0;
-  let cur = greedy(q, H.maxLevel, 0);
-  let nt = searchLayer(cur, q, 0, max<u32>(ef, k));
+  let walk = q;
+  let keep = k;
+  if (H.quant != Q_F32) {
+    encode(H.qcode, q);
+    walk = H.qcode;
+    keep = <u32>min<u64>(<u64>k * (rerank != 0 ? rerank : H.rerank), H.count);
+  }
+  let cur = greedy(walk, H.maxLevel, 0);
+  let nt = searchLayer(cur, walk, 0, max<u32>(ef, keep));
+  while (nt > keep) pop(H.top, nt--);
+  if (H.quant != Q_F32) nt = rescore(q, nt);
   while (nt > k) pop(H.top, nt--);
+  return nt;
+}
+
+/**
+ * Replaces the code distances of the `nt` TOP entries with exact f32 distances between the
+ * query `q` and the originals (kept in the records, or from Originals.fn; one it cannot give
+ * ranks last, at +∞) and rebuilds the heap. Returns nt.
+ */
+function rescore(q: usize, nt: u32): u32 {
+  let top = H.top;
+  let cand = H.cand;
+  memory.copy(cand, top, <usize>nt << 3);
+  for (let i: u32 = 0; i < nt; i++) {
+    let at = cand + (<usize>i << 3);
+    let id = load<u32>(at, 4);
+    let d = Infinity as f32;
+    if (H.keep) {
+      d = distF32(q, orig(id));
+    } else {
+      let o = H.orig;
+      memory.fill(o, 0, <usize>H.dim8 << 2);
+      if (Originals.fn(labelOf(id), o) && prepare(o, o) < 0) d = distF32(q, o);
+    }
+    push(top, i, d, id);
+  }
   return nt;
 }
 
@@ -427,9 +509,10 @@ export function addPoint(src: usize, label: u32): u32 {
   let q = H.query;
   let bad = prepare(q, src);
   if (bad >= 0) return fail(E_NOT_FINITE, bad);
+  encode(H.qcode, q);
   let found = find(label);
   if (found >= 0) {
-    update(<u32>found, q);
+    update(<u32>found);
     return OK;
   }
   if (H.count >= H.maxElements) return fail(E_FULL, H.maxElements);
@@ -445,9 +528,7 @@ export function addPoint(src: usize, label: u32): u32 {
   let rec = record(id);
   memory.fill(rec, 0, H.vecOff);
   store<u32>(rec, level << 24);
-  // In the heap build (memory.ts) the arena's growth may have moved SCRATCH with the block.
-  if (HEAP_BUILD) q = H.query;
-  memory.copy(rec + H.vecOff, q, <usize>H.dim8 << 2);
+  writeVector(rec);
   store<u32>(H.labels + (<usize>id << 2), label);
   store<u32>(H.upper + (<usize>id << 2), H.arenaUsed);
   memory.fill(H.arena + H.arenaUsed, 0, level * H.upperSize);
@@ -490,17 +571,27 @@ export function addPoint(src: usize, label: u32): u32 {
 }
 
 /**
- * Replaces the vector of `id` with the prepared one at `q` and repairs the graph around it
- * (hnswlib updatePoint with updateNeighborProbability 1, then repairConnectionsForUpdate).
+ * Writes the prepared vector (H.query, H.qcode) into the record at `rec`: its walk vector and,
+ * when a quantized index keeps it, its original. SCRATCH is read afresh: in the heap build
+ * (memory.ts) the arena's growth may have moved it with the block.
  */
-function update(id: u32, q: usize): void {
+function writeVector(rec: usize): void {
+  memory.copy(rec + H.vecOff, H.qcode, <usize>H.codeBytes);
+  if (H.quant != Q_F32 && H.keep) memory.copy(rec + H.origOff, H.query, <usize>H.dim8 << 2);
+}
+
+/**
+ * Replaces the vector of `id` with the prepared one (H.query, H.qcode) and repairs the graph
+ * around it (hnswlib updatePoint with updateNeighborProbability 1, then repairConnectionsForUpdate).
+ */
+function update(id: u32): void {
   let rec = record(id);
   let h = load<u32>(rec);
   if (h & DELETED) {
     store<u32>(rec, h & ~DELETED);
     H.deleted--;
   }
-  memory.copy(rec + H.vecOff, q, <usize>H.dim8 << 2);
+  writeVector(rec);
   if (H.entryPoint == id && H.count == 1) return;
   let level = levelOf(id);
   let efc = H.efConstruction;

@@ -3,14 +3,16 @@
 // The host writes inputs into the IO region (`io(bytes)` returns its address; it may move
 // after any call that adds points, resizes or loads), calls one verb, and reads the result
 // through INFO (error.ts). Every verb returns an error code, 0 on success; on failure the
-// index is unchanged. The only import is `hnsw.accept(label) -> i32`, called during a search
-// with filter mode 2 to ask the host whether a label may be returned.
+// index is unchanged. Two imports: `hnsw.accept(label) -> i32`, called during a search with
+// filter mode 2 to ask the host whether a label may be returned, and `hnsw.original(label,
+// dst) -> i32`, called while re-ranking in a quantized index that keeps no originals, for the
+// host to write the label's dim f32 at `dst` (1) or say it has none (0).
 
 import { H } from "./state";
 import { io as reserveIo, capacity, IO } from "./memory";
 import { INFO, OK, E_ARGUMENT, E_NOT_FINITE, E_STATE, E_UNKNOWN_LABEL, fail } from "./error";
 import {
-  Filter, init as initIndex, resize, addPoint, addBatch as addMany, setDeleted, knn, find, vec,
+  Filter, Originals, init as initIndex, resize, addPoint, addBatch as addMany, setDeleted, knn, find, orig,
   isDeleted, filterOn, filterOff, labelOf,
 } from "./graph";
 import { prepare } from "./distance";
@@ -19,9 +21,12 @@ import { loadBegin as begin } from "./snapshot";
 
 export { save, loadEnd } from "./snapshot";
 
-/** First half of loading a snapshot of `total` bytes whose header the host wrote to IO[0, 64). */
-export function loadBegin(total: u32): u32 {
-  return begin(total, H.io);
+/**
+ * First half of loading a snapshot of `total` bytes whose header the host wrote to IO[0, 64);
+ * `expect` is the quantization it must have (0 f32, 1 i8, 2 b1) or 0xFFFFFFFF for any.
+ */
+export function loadBegin(total: u32, expect: u32): u32 {
+  return begin(total, H.io, expect);
 }
 
 // @ts-ignore: decorator
@@ -30,6 +35,14 @@ declare function accept(label: u32): bool;
 
 function hostAccept(label: u32): bool {
   return accept(label);
+}
+
+// @ts-ignore: decorator
+@external("hnsw", "original")
+declare function original(label: u32, dst: usize): bool;
+
+function hostOriginal(label: u32, dst: usize): bool {
+  return original(label, dst);
 }
 
 /** Address of the INFO block. */
@@ -45,10 +58,11 @@ export function io(bytes: usize): usize {
 /**
  * Sets up an empty index: `dim` floats per vector, `space` 0 l2 / 1 ip / 2 cosine, `m` links
  * per element (M0 = 2·m on level 0), `efConstruction`, room for `maxElements`, level
- * generator `seed`.
+ * generator `seed`, `quant` 0 f32 / 1 i8 / 2 b1, and `keep` 1 when a quantized index keeps its
+ * f32 originals for re-ranking (0: the host's `original` import supplies them).
  */
-export function init(dim: u32, space: u32, m: u32, efConstruction: u32, maxElements: u32, seed: u32): u32 {
-  return initIndex(dim, space, m, efConstruction, maxElements, seed);
+export function init(dim: u32, space: u32, m: u32, efConstruction: u32, maxElements: u32, seed: u32, quant: u32, keep: u32): u32 {
+  return initIndex(dim, space, m, efConstruction, maxElements, seed, quant, keep != 0);
 }
 
 /** Sets the default search ef (≥ 1). */
@@ -74,11 +88,12 @@ export function addBatch(n: u32): u32 {
 /**
  * Searches the `n` queries in IO[0, n·dim·4) for their `k` nearest neighbours with `ef`
  * (0: the default; at least k is used). `mode` 1 restricts results to the `nf` u32 labels
- * that follow the queries, mode 2 to labels the host's `accept` approves. Results follow
- * the inputs (INFO[0] points at them): n·k u32 labels, n·k f32 distances, n u32 counts,
- * each query's results nearest first. INFO[1] = results of the last query.
+ * that follow the queries, mode 2 to labels the host's `accept` approves. Quantized indexes
+ * re-rank the best k·`rerank` candidates (0: the index's default) by exact distance. Results
+ * follow the inputs (INFO[0] points at them): n·k u32 labels, n·k f32 distances, n u32
+ * counts, each query's results nearest first. INFO[1] = results of the last query.
  */
-export function search(n: u32, k: u32, ef: u32, mode: u32, nf: u32): u32 {
+export function search(n: u32, k: u32, ef: u32, mode: u32, nf: u32, rerank: u32): u32 {
   if (!H.ready) return fail(E_STATE, 0);
   let dim = H.dim;
   let inputs = (<u64>n * dim + nf) << 2;
@@ -91,6 +106,7 @@ export function search(n: u32, k: u32, ef: u32, mode: u32, nf: u32): u32 {
   let dists = out + (<usize>n * k << 2);
   let counts = dists + (<usize>n * k << 2);
   if (mode == 2) Filter.fn = hostAccept;
+  Originals.fn = hostOriginal;
   filterOn(mode, filter, nf);
   let code = OK;
   let found: u32 = 0;
@@ -100,7 +116,7 @@ export function search(n: u32, k: u32, ef: u32, mode: u32, nf: u32): u32 {
       code = fail(E_NOT_FINITE, i * dim + <u32>bad);
       break;
     }
-    found = knn(H.query, k, ef != 0 ? ef : H.ef);
+    found = knn(H.query, k, ef != 0 ? ef : H.ef, rerank);
     store<u32>(counts + (<usize>i << 2), found);
     let at = <usize>i * k + found;
     for (let j = found; j-- > 0; ) {
@@ -134,18 +150,23 @@ export function resizeIndex(maxElements: u32): u32 {
   return resize(maxElements);
 }
 
-/** INFO[0] = address of the stored vector of `label` (dim8 floats; normalised for cosine). */
+/**
+ * INFO[0] = address of the stored f32 vector of `label` (dim8 floats; normalised for cosine);
+ * a quantized index that keeps no originals has none (E_ARGUMENT, value 9).
+ */
 export function getPoint(label: u32): u32 {
   if (!H.ready) return fail(E_STATE, 0);
+  if (!H.keep) return fail(E_ARGUMENT, 9);
   let id = find(label);
   if (id < 0 || isDeleted(<u32>id)) return fail(E_UNKNOWN_LABEL, label);
-  store<u32>(INFO, <u32>vec(<u32>id));
+  store<u32>(INFO, <u32>orig(<u32>id));
   return OK;
 }
 
 /**
- * INFO[16..31] = count, deleted, maxElements, maxLevel, entry point, dim, space, M,
- * efConstruction, ef, memory pages (64 KiB), arena bytes used, level-0 record bytes, -, -, IO bytes.
+ * INFO[16..30] = count, deleted, maxElements, maxLevel, entry point, dim, space, M,
+ * efConstruction, ef, memory pages (64 KiB), arena bytes used, level-0 record bytes,
+ * quantization (bits 0-7) | originals kept (bit 8), walk-vector (code) bytes per element.
  */
 export function stats(): void {
   let s = INFO + 64;
@@ -162,4 +183,6 @@ export function stats(): void {
   store<u32>(s, <u32>memory.size(), 40);
   store<u32>(s, H.arenaUsed, 44);
   store<u32>(s, H.elemSize, 48);
+  store<u32>(s, H.quant | (H.keep ? 0x100 : 0), 52);
+  store<u32>(s, H.codeBytes, 56);
 }

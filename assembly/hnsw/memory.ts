@@ -129,6 +129,8 @@ export function relayout(): bool {
   if (HEAP_BUILD && ok) {
     let moved = at - block;
     H.query += moved;
+    H.qcode += moved;
+    H.orig += moved;
     H.sel += moved;
     H.res += moved;
     H.sorted += moved;

@@ -1,5 +1,7 @@
-// Snapshot format v1 (docs/hnsw-snapshot.md): a 64-byte little-endian header, the index's
-// own regions verbatim, and a CRC-32 of everything before it.
+// Snapshot format v1 (f32) and v2 (quantized) (docs/hnsw-snapshot.md): a 64-byte
+// little-endian header, the index's own regions verbatim, and a CRC-32 of everything before it.
+// An f32 index writes v1, byte for byte as before quantization existed, so v1 readers (and old
+// snapshots) keep working; v2 differs only in the mode byte and flag of header word 12.
 //
 //   header | level-0 records (count·elemSize) | labels (count·4) | upper offsets (count·4)
 //          | upper arena (arenaUsed) | CRC-32 (4)
@@ -10,17 +12,23 @@
 // label and vector) before it is used, so no byte string can make a search read out of
 // bounds or trap.
 
-import { H, NONE, DELETED } from "./state";
+import { H, NONE, DELETED, COSINE, Q_F32, Q_I8, Q_B1 } from "./state";
 import { LEVEL0, LABELS, UPPER, ARENA, base, reserveArena } from "./memory";
 import { init, recordBytes, rebuildMap, record, links, linkCount, levelOf, newEpoch } from "./graph";
 import {
   INFO, OK, E_ARGUMENT, E_MEMORY, E_SNAPSHOT, fail,
-  R_LENGTH, R_MAGIC, R_VERSION, R_PARAMS, R_CHECKSUM, R_GRAPH, R_VECTOR, R_LABELS,
+  R_LENGTH, R_MAGIC, R_VERSION, R_PARAMS, R_CHECKSUM, R_GRAPH, R_VECTOR, R_LABELS, R_QUANT,
 } from "./error";
 
 /** "HNSW" read as a little-endian u32. */
 const MAGIC: u32 = 0x57534e48;
+/** Version of f32 snapshots; quantized ones are version 2. */
 const VERSION: u32 = 1;
+const VERSION_QUANTIZED: u32 = 2;
+/** Header word 12, version 2: space (bits 0-7), quantization (bits 8-15), originals not kept (bit 16). */
+const EXTERNAL: u32 = 1 << 16;
+/** `expect` of loadBegin that accepts every quantization. */
+export const ANY_QUANT: u32 = 0xFFFFFFFF;
 const HEADER: u32 = 64;
 /** The header of the snapshot being saved or loaded. */
 const HDR: usize = memory.data(64, 16);
@@ -71,10 +79,10 @@ function checksum(): u32 {
  */
 export function save(): u32 {
   store<u32>(HDR, MAGIC);
-  store<u16>(HDR, <u16>VERSION, 4);
+  store<u16>(HDR, <u16>(H.quant == Q_F32 ? VERSION : VERSION_QUANTIZED), 4);
   store<u16>(HDR, <u16>HEADER, 6);
   store<u32>(HDR, H.dim, 8);
-  store<u32>(HDR, H.space, 12);
+  store<u32>(HDR, H.space | (H.quant << 8) | (H.keep ? 0 : EXTERNAL), 12);
   store<u32>(HDR, H.M, 16);
   store<u32>(HDR, H.efConstruction, 20);
   store<u32>(HDR, H.ef, 24);
@@ -93,27 +101,38 @@ export function save(): u32 {
 
 /**
  * First half of a load: reads the header at `at` (the raw ABI: IO[0, 64)), checks it against
- * the snapshot's total length, and sets up an empty index of its shape. INFO[5..14] then give
- * where the host copies each segment. Returns OK, E_SNAPSHOT (index unchanged) or E_MEMORY.
+ * the snapshot's total length and the quantization `expect` (Q_* or ANY_QUANT), and sets up
+ * an empty index of its shape. INFO[5..14] then give where the host copies each segment.
+ * Returns OK, E_SNAPSHOT (index unchanged) or E_MEMORY.
  */
-export function loadBegin(total: u32, at: usize): u32 {
+export function loadBegin(total: u32, at: usize, expect: u32 = ANY_QUANT): u32 {
   if (total < HEADER + 4) return fail(E_SNAPSHOT, R_LENGTH);
   memory.copy(HDR, at, HEADER);
   if (load<u32>(HDR) != MAGIC) return fail(E_SNAPSHOT, R_MAGIC);
-  if (<u32>load<u16>(HDR, 4) != VERSION || <u32>load<u16>(HDR, 6) != HEADER) return fail(E_SNAPSHOT, R_VERSION);
+  let version = <u32>load<u16>(HDR, 4);
+  if ((version != VERSION && version != VERSION_QUANTIZED) || <u32>load<u16>(HDR, 6) != HEADER) return fail(E_SNAPSHOT, R_VERSION);
+  let word = load<u32>(HDR, 12);
+  let space = word & 0xff;
+  let quant = (word >>> 8) & 0xff;
+  let keep = (word & EXTERNAL) == 0;
+  if (
+    space > COSINE || (word & ~(EXTERNAL | 0xffff)) != 0 ||
+    (version == VERSION ? word != space : quant == Q_F32 || quant > Q_B1)
+  ) return fail(E_SNAPSHOT, R_PARAMS);
+  if (expect != ANY_QUANT && quant != expect) return fail(E_SNAPSHOT, R_QUANT);
   let dim = load<u32>(HDR, 8);
   let m = load<u32>(HDR, 16);
   let ef = load<u32>(HDR, 24);
   let max = load<u32>(HDR, 28);
   let count = load<u32>(HDR, 32);
   let arena = load<u32>(HDR, 56);
-  let elem = recordBytes(dim, m);
+  let elem = recordBytes(dim, m, quant, keep);
   if (
     dim == 0 || dim > 65536 || m < 2 || m > 32767 || ef == 0 || count > max ||
     (arena & 3) != 0 || <u64>load<u32>(HDR, 60) != elem || load<u32>(HDR, 44) > 255
   ) return fail(E_SNAPSHOT, R_PARAMS);
   if (<u64>HEADER + <u64>count * (elem + 8) + arena + 4 != <u64>total) return fail(E_SNAPSHOT, R_LENGTH);
-  let r = init(dim, load<u32>(HDR, 12), m, load<u32>(HDR, 20), max, load<u64>(HDR, 48));
+  let r = init(dim, space, m, load<u32>(HDR, 20), max, load<u64>(HDR, 48), quant, keep);
   if (r == E_ARGUMENT) return fail(E_SNAPSHOT, R_PARAMS);
   if (r != OK) return r;
   H.ef = ef;
@@ -172,11 +191,8 @@ function check(): u32 {
       for (let l: u32 = 1; l <= level; l++) if (!checkList(links(id, l), H.M, id, l)) return R_GRAPH;
     }
     if (h & DELETED) deleted++;
-    let v = rec + H.vecOff;
-    for (let j: u32 = 0; j < H.dim8; j++) {
-      let x = load<f32>(v + (<usize>j << 2));
-      if (j < H.dim ? !isFinite<f32>(x) : reinterpret<u32>(x) != 0) return R_VECTOR;
-    }
+    if (!checkCode(rec + H.vecOff)) return R_VECTOR;
+    if (H.quant != Q_F32 && H.keep && !checkFloats(rec + H.origOff)) return R_VECTOR;
   }
   if (n != 0 && levelOf(ep) != maxLevel) return R_GRAPH;
   if (deleted != load<u32>(HDR, 36)) return R_GRAPH;
@@ -185,6 +201,38 @@ function check(): u32 {
   H.entryPoint = ep;
   H.maxLevel = maxLevel;
   return 0;
+}
+
+/** dim8 floats at `v` are usable: the first dim finite, the padding +0. */
+function checkFloats(v: usize): bool {
+  for (let j: u32 = 0; j < H.dim8; j++) {
+    let x = load<f32>(v + (<usize>j << 2));
+    if (j < H.dim ? !isFinite<f32>(x) : reinterpret<u32>(x) != 0) return false;
+  }
+  return true;
+}
+
+/**
+ * A walk vector at `v` is usable: f32 as checkFloats; i8 codes in −127 … 127, padding zero,
+ * a finite scale and norm ≥ 0; b1 with zero padding bits. (Codes are not re-derived from
+ * the originals: any such code only changes which neighbours a walk prefers.)
+ */
+function checkCode(v: usize): bool {
+  let q = H.quant;
+  if (q == Q_F32) return checkFloats(v);
+  let n = H.dim;
+  if (q == Q_I8) {
+    for (let j: u32 = 0; j < H.dim16; j++) {
+      let c = <i32>load<i8>(v + <usize>j);
+      if (j < n ? c < -127 : c != 0) return false;
+    }
+    let end = v + <usize>H.dim16;
+    let s = load<f32>(end);
+    let sq = load<f32>(end, 4);
+    return isFinite<f32>(s) && s >= 0 && isFinite<f32>(sq) && sq >= 0 && load<u64>(end, 8) == 0;
+  }
+  for (let j = n; j < H.dim128; j++) if ((load<u8>(v + (<usize>j >> 3)) >>> (j & 7)) & 1) return false;
+  return true;
 }
 
 /**

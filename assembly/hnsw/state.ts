@@ -10,6 +10,13 @@ export const IP: u32 = 1;
 /** Space of an index: cosine, vectors normalised at insert, then distance 1 - a·b. */
 export const COSINE: u32 = 2;
 
+/** Quantization of the vectors the graph walk reads: f32 as given (normalised for cosine). */
+export const Q_F32: u32 = 0;
+/** Quantization: int8 codes with one scale per vector (distance.ts encodeI8). */
+export const Q_I8: u32 = 1;
+/** Quantization: one sign bit per component, compared by Hamming distance (distance.ts encodeB1). */
+export const Q_B1: u32 = 2;
+
 /** No element (empty index / no entry point). */
 export const NONE: u32 = 0xFFFFFFFF;
 
@@ -23,7 +30,24 @@ export class H {
   static dim: u32 = 0;
   /** Floats stored per vector: dim rounded up to a multiple of 8, zero padded. */
   static dim8: u32 = 0;
+  /** dim rounded up to a multiple of 16: bytes of an int8 code. */
+  static dim16: u32 = 0;
+  /** dim rounded up to a multiple of 128: bits of a sign code. */
+  static dim128: u32 = 0;
   static space: u32 = 0;
+  /** Q_F32, Q_I8 or Q_B1: what the graph walk compares (the level-0 record's code). */
+  static quant: u32 = 0;
+  /**
+   * Quantized modes: the exact f32 vectors for re-ranking live in each level-0 record (true)
+   * or with the host, which hands them over through Originals.fn (false). Always true for f32.
+   */
+  static keep: bool = true;
+  /** Bytes of the walk vector (code) in a record: 4·dim8 (f32), dim16 + 16 (i8), dim128 / 8 (b1). */
+  static codeBytes: u32 = 0;
+  /** Offset of the kept f32 original inside a record (quantized modes with `keep`); vecOff for f32. */
+  static origOff: u32 = 0;
+  /** Quantized modes: candidates re-ranked with exact f32 distances, as a multiple of k (≥ 1). */
+  static rerank: u32 = 1;
   /** Links per element on levels ≥ 1 (hnswlib maxM_). */
   static M: u32 = 0;
   /** Links per element on level 0: 2·M (hnswlib maxM0_). */
@@ -71,6 +95,10 @@ export class H {
   static io: usize = 0;
   // Parts of the scratch region (fixed between inits).
   static query: usize = 0;
+  /** The query's code in quantized modes (the f32 query itself in f32 mode). */
+  static qcode: usize = 0;
+  /** Where the host copies an original for re-ranking (dim8 floats). */
+  static orig: usize = 0;
   static sel: usize = 0;
   static res: usize = 0;
   static sorted: usize = 0;

@@ -18,18 +18,18 @@ import {
 export interface HnswExports extends CoreExports {
   info(): number;
   io(bytes: number): number;
-  init(dim: number, space: number, m: number, efConstruction: number, maxElements: number, seed: number): number;
+  init(dim: number, space: number, m: number, efConstruction: number, maxElements: number, seed: number, quant: number, keep: number): number;
   setEf(ef: number): number;
   add(label: number): number;
   addBatch(n: number): number;
-  search(n: number, k: number, ef: number, mode: number, nf: number): number;
+  search(n: number, k: number, ef: number, mode: number, nf: number, rerank: number): number;
   markDelete(label: number): number;
   unmarkDelete(label: number): number;
   resizeIndex(maxElements: number): number;
   getPoint(label: number): number;
   stats(): void;
   save(): number;
-  loadBegin(total: number): number;
+  loadBegin(total: number, expect: number): number;
   loadEnd(crc: number): number;
 }
 
@@ -39,8 +39,11 @@ export const INFO = { result: 0, found: 1, code: 2, value: 3, flag: 4, segments:
 /** Error codes of the core that the face maps to typed errors (assembly/hnsw/error.ts E_*). */
 export const E = { argument: 1, notFinite: 2, full: 3, unknownLabel: 4, memory: 5, snapshot: 6 } as const;
 
-const SNAPSHOT_PROBLEMS: SnapshotProblem[] = ["length", "magic", "version", "params", "checksum", "graph", "vector", "labels"];
-const PARAMETERS = ["dim", "space", "M", "efConstruction", "maxElements", "ef", "mode", "IO size"];
+const SNAPSHOT_PROBLEMS: SnapshotProblem[] = ["length", "magic", "version", "params", "checksum", "graph", "vector", "labels", "quantization"];
+const PARAMETERS = ["dim", "space", "M", "efConstruction", "maxElements", "ef", "mode", "IO size", "quantization", "originals (the index keeps none)"];
+
+/** `expect` of loadBegin that accepts a snapshot of any quantization. */
+export const ANY_QUANTIZATION = 0xffffffff;
 
 /** A wasm module that uses one SIMD instruction (wasm-feature-detect's probe). */
 const SIMD_PROBE = new Uint8Array([
@@ -143,13 +146,21 @@ export class Core {
  * @param simd which build (the face defaults it to {@link hasSimd})
  * @param source where the module comes from (required on workerd)
  * @param accept the host's answer for filter mode 2 (a label predicate)
+ * @param original writes the f32 original of a label at a byte address of memory for
+ *   re-ranking (quantized indexes that keep none); false when it has none
  */
 export async function instantiate(
   simd: boolean,
   source: WasmSource | undefined,
   accept: (label: number) => boolean,
+  original: (label: number, at: number) => boolean,
 ): Promise<Core> {
   const url = simd ? BUILDS.simd : BUILDS.scalar;
-  const imports = { hnsw: { accept: (label: number) => (accept(label >>> 0) ? 1 : 0) } };
+  const imports = {
+    hnsw: {
+      accept: (label: number) => (accept(label >>> 0) ? 1 : 0),
+      original: (label: number, at: number) => (original(label >>> 0, at >>> 0) ? 1 : 0),
+    },
+  };
   return new Core(await instantiateCore<HnswExports>(url, source, imports));
 }

@@ -60,7 +60,8 @@ export type SnapshotProblem =
   | "checksum"
   | "graph"
   | "vector"
-  | "labels";
+  | "labels"
+  | "quantization";
 
 /** A snapshot is truncated, corrupted or not an HNSW snapshot; `value` says why. */
 export class HnswSnapshotError extends HnswError {

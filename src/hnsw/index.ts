@@ -8,8 +8,8 @@
  */
 import type { Storage } from "../storage/index.js";
 import type { WasmSource } from "../core/loader.js";
-import { Core, E, INFO, hasSimd, instantiate } from "./core.js";
-import { HnswArgumentError, HnswDimensionError, HnswError, HnswValueError } from "./errors.js";
+import { ANY_QUANTIZATION, Core, E, INFO, hasSimd, instantiate } from "./core.js";
+import { HnswArgumentError, HnswDimensionError, HnswError, HnswLabelError, HnswValueError } from "./errors.js";
 
 export * from "./errors.js";
 export { hasSimd } from "./core.js";
@@ -17,6 +17,21 @@ export { hasSimd } from "./core.js";
 /** Distance space: `l2` squared Euclidean, `ip` 1 − a·b, `cosine` 1 − a·b of normalised vectors. */
 export type Space = "l2" | "ip" | "cosine";
 const SPACES: readonly Space[] = ["l2", "ip", "cosine"];
+
+/**
+ * What the graph walk compares: `f32` the vectors as given; `i8` one signed byte per
+ * component with one scale per vector (4× smaller); `b1` one sign bit per component,
+ * compared by Hamming distance (32× smaller). Quantized indexes re-rank their best
+ * candidates with exact f32 distances, so results carry exact distances. See docs/hnsw.md.
+ */
+export type Quantization = "f32" | "i8" | "b1";
+const QUANTIZATIONS: readonly Quantization[] = ["f32", "i8", "b1"];
+
+/**
+ * Supplies the f32 vector added under `label` (the caller's own copy: a matrix it holds, a
+ * file, a database), for a quantized index that keeps no originals; `undefined` if unknown.
+ */
+export type OriginalSource = (label: number) => Vector | undefined;
 
 /** Options of {@link createIndex}; only `dim` is required. */
 export interface IndexOptions {
@@ -34,6 +49,21 @@ export interface IndexOptions {
   seed: number;
   /** Default search candidate list size (≥ 1; a search uses at least k). Defaults to 50. */
   ef: number;
+  /** Vectors the graph walk compares: `f32`, `i8` or `b1` (see {@link Quantization}). Defaults to `f32`. */
+  quantization: Quantization;
+  /**
+   * Quantized indexes: candidates re-ranked by exact f32 distance, as a multiple of k (≥ 1);
+   * a search uses at least k·rerank candidates. Defaults to 2 for `i8`, 4 for `b1`.
+   */
+  rerank: number;
+  /**
+   * Quantized indexes only: where re-ranking reads the exact f32 vectors. Without it (the
+   * default) each level-0 record keeps its original beside its code, in wasm memory and in
+   * snapshots. With it the index stores codes only and asks this function, during searches,
+   * for the candidates' vectors: the index then holds no f32 copy at all (and
+   * {@link HnswIndex.getPoint} is refused). A predicate cannot cross to a Worker.
+   */
+  originals: OriginalSource;
   /** Use the wasm SIMD build. Defaults to {@link hasSimd}() (to true when `source` is given). */
   simd: boolean;
   /** Where the core's wasm comes from (required on workerd). Defaults to build/. */
@@ -55,6 +85,8 @@ export interface SearchOptions {
   ef?: number;
   /** Only these labels (or those the predicate accepts) are returned; others still route the search. */
   filter?: Filter;
+  /** Quantized indexes: re-rank k·rerank candidates (≥ 1). Defaults to the index's `rerank`. */
+  rerank?: number;
 }
 
 /** Neighbours of one query, nearest first (both arrays of the same length, at most k). */
@@ -87,6 +119,16 @@ export interface HnswStats {
   ef: number;
   /** Bytes of wasm linear memory the index holds (all of it: vectors, graph, buffers). */
   memoryBytes: number;
+  /** What the graph walk compares. */
+  quantization: Quantization;
+  /** False for a quantized index whose originals come from its {@link IndexOptions.originals}. */
+  keepsOriginals: boolean;
+  /** Bytes per element of the vector the walk reads: 4·dim (padded) in f32, its code otherwise. */
+  codeBytes: number;
+  /** Bytes per element of the level-0 record: level-0 links, the walk vector and any kept original. */
+  recordBytes: number;
+  /** Bytes of upper-level link lists in use, all elements together. */
+  upperLinkBytes: number;
 }
 
 function int(name: string, v: unknown, min: number, max: number): number {
@@ -103,13 +145,18 @@ export function createIndex(options: Readonly<Partial<IndexOptions>> & { dim: nu
   return HnswIndex.create(options);
 }
 
-/** Opens an index from {@link HnswIndex.save}'s bytes. @throws {@link HnswSnapshotError} */
+/**
+ * Opens an index from {@link HnswIndex.save}'s bytes, of any quantization unless
+ * `quantization` names the one it must have; a snapshot of an index that kept no originals
+ * needs `originals`.
+ * @throws {@link HnswSnapshotError} (`quantization` when it is not the one asked for), {@link HnswArgumentError}
+ */
 export async function loadIndex(
   bytes: Uint8Array,
-  options: Readonly<Partial<Pick<IndexOptions, "simd" | "source">>> = {},
+  options: Readonly<Partial<Pick<IndexOptions, "simd" | "source" | "quantization" | "originals" | "rerank">>> = {},
 ): Promise<HnswIndex> {
-  const index = await HnswIndex.create({ dim: 1, maxElements: 1, ...options });
-  await index.load(bytes);
+  const index = await HnswIndex.create({ dim: 1, maxElements: 1, ...options, originals: undefined });
+  await index.load(bytes, options.quantization === undefined ? "any" : options.quantization, options.originals);
   return index;
 }
 
@@ -120,6 +167,11 @@ export class HnswIndex {
   /** The filter predicate of the search in progress, if any. */
   #predicate: ((label: number) => boolean) | undefined;
   #thrown: { error: unknown } | undefined;
+  #quantization: Quantization = "f32";
+  /** The search-time source of originals (quantized indexes that keep none). */
+  #originals: OriginalSource | undefined;
+  /** Default re-rank factor (0: the core's default for the quantization). */
+  #rerank = 0;
   readonly #simd: boolean;
   readonly #source: WasmSource | undefined;
 
@@ -143,11 +195,23 @@ export class HnswIndex {
       int("seed", o.seed, 0, 0xffffffff),
     ] as const;
     int("ef", o.ef, 1, 0xffffffff);
+    const quant = QUANTIZATIONS.indexOf((o.quantization ?? "f32") as Quantization);
+    if (quant < 0) throw new HnswArgumentError(`quantization must be f32, i8 or b1, got ${String(o.quantization)}`, o.quantization);
+    const rerank = o.rerank === undefined ? 0 : int("rerank", o.rerank, 1, 0xffffffff);
+    if (o.originals !== undefined && typeof o.originals !== "function") {
+      throw new HnswArgumentError("originals must be a function (label) => vector", o.originals);
+    }
+    if (o.originals !== undefined && quant === 0) {
+      throw new HnswArgumentError("originals: an f32 index re-ranks nothing; use quantization i8 or b1", "f32");
+    }
     const index = new HnswIndex(simd, o.source);
     const c = (index.#instance = await index.#instantiate());
-    c.check(c.x.init(...args), "createIndex");
+    c.check(c.x.init(...args, quant, o.originals === undefined ? 1 : 0), "createIndex");
     index.ef = o.ef;
     index.#dim = o.dim;
+    index.#quantization = QUANTIZATIONS[quant]!;
+    index.#originals = o.originals;
+    index.#rerank = rerank;
     return index;
   }
 
@@ -163,7 +227,28 @@ export class HnswIndex {
   }
 
   #instantiate(): Promise<Core> {
-    return instantiate(this.#simd, this.#source, (l) => this.#accept(l));
+    return instantiate(this.#simd, this.#source, (l) => this.#accept(l), (l, at) => this.#original(l, at));
+  }
+
+  /** Copies the original of `label` to byte `at` of memory for re-ranking; errors wait for the search's end. */
+  #original(label_: number, at: number): boolean {
+    try {
+      const v = this.#originals?.(label_);
+      if (v === undefined) throw new HnswLabelError(`search: originals has no vector for label ${label_}`, label_);
+      if (v.length !== this.#dim) {
+        throw new HnswDimensionError(`search: originals gave ${v.length} floats for label ${label_}, expected ${this.#dim}`, v.length);
+      }
+      this.#instance.f32.set(v, at >>> 2);
+      return true;
+    } catch (error) {
+      this.#thrown ??= { error };
+      return false;
+    }
+  }
+
+  /** What the graph walk compares. */
+  get quantization(): Quantization {
+    return this.#quantization;
   }
 
   #accept(l: number): boolean {
@@ -286,11 +371,12 @@ export class HnswIndex {
     const at = c.io((nq * dim + allow.length + nq * (2 * k + 1)) * 4) >>> 2;
     this.#write(queries, nq, at, "search");
     c.u32.set(allow, at + nq * dim);
+    const rerank = options.rerank === undefined ? this.#rerank : int("rerank", options.rerank, 1, 0xffffffff);
     const mode = filter === undefined ? 0 : typeof filter === "function" ? 2 : 1;
     this.#predicate = typeof filter === "function" ? filter : undefined;
     let code: number;
     try {
-      code = c.x.search(nq, k, ef, mode, allow.length);
+      code = c.x.search(nq, k, ef, mode, allow.length, rerank);
     } finally {
       this.#predicate = undefined;
     }
@@ -336,7 +422,11 @@ export class HnswIndex {
     c.check(c.x.resizeIndex(maxElements), "resize");
   }
 
-  /** The stored vector of a live `label` (normalised in the cosine space). @throws {@link HnswLabelError} */
+  /**
+   * The stored f32 vector of a live `label` (normalised in the cosine space; a quantized
+   * index's kept original, not its code).
+   * @throws {@link HnswLabelError}; {@link HnswArgumentError} when the index keeps no originals
+   */
   getPoint(label_: number): Float32Array {
     const c = this.#core;
     c.check(c.x.getPoint(label(label_)), "getPoint");
@@ -360,6 +450,11 @@ export class HnswIndex {
       efConstruction: s(8),
       ef: s(9),
       memoryBytes: s(10) * 65536,
+      quantization: QUANTIZATIONS[s(13) & 0xff]!,
+      keepsOriginals: (s(13) & 0x100) !== 0,
+      codeBytes: s(14),
+      recordBytes: s(12),
+      upperLinkBytes: s(11),
     };
   }
 
@@ -382,17 +477,22 @@ export class HnswIndex {
   }
 
   /**
-   * Replaces this index with the one in `bytes`. It is loaded into a fresh wasm instance and
-   * checked in full first, so on any error this index is unchanged.
-   * @throws {@link HnswSnapshotError} (truncated, corrupted, not a snapshot), {@link HnswMemoryError}
+   * Replaces this index with the one in `bytes`, which must have this index's quantization
+   * (`expect`: another one, or "any"). It is loaded into a fresh wasm instance and checked in
+   * full first, so on any error this index is unchanged. A snapshot of an index that kept no
+   * originals takes them from `originals` (default: this index's).
+   * @throws {@link HnswSnapshotError} (truncated, corrupted, not a snapshot, `quantization`
+   *   when of another mode), {@link HnswArgumentError} (no originals for it), {@link HnswMemoryError}
    */
-  async load(bytes: Uint8Array): Promise<void> {
+  async load(bytes: Uint8Array, expect: Quantization | "any" = this.#quantization, originals = this.#originals): Promise<void> {
     if (!(bytes instanceof Uint8Array)) throw new HnswArgumentError("load: expected a Uint8Array", bytes);
     if (bytes.length > 0xffffffff) throw new HnswArgumentError(`load: snapshot of ${bytes.length} bytes is too big`, bytes.length);
+    const want = expect === "any" ? ANY_QUANTIZATION : QUANTIZATIONS.indexOf(expect);
+    if (want < 0) throw new HnswArgumentError(`load: quantization must be f32, i8, b1 or any, got ${String(expect)}`, expect);
     const c = await this.#instantiate();
     const header = c.io(64); // before taking the view: growing IO may detach it
     c.u8.set(bytes.subarray(0, 64), header);
-    c.check(c.x.loadBegin(bytes.length), "load");
+    c.check(c.x.loadBegin(bytes.length, want), "load");
     let o = 0;
     for (let i = 0; i < 5; i++) {
       const p = c.info(INFO.segments + 2 * i) >>> 0;
@@ -401,9 +501,15 @@ export class HnswIndex {
       o += n;
     }
     c.check(c.x.loadEnd(new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(o, true)), "load");
-    this.#instance = c;
     c.x.stats();
+    const mode = c.info(INFO.stats + 13);
+    if ((mode & 0x100) === 0 && originals === undefined) {
+      throw new HnswArgumentError("load: the snapshot's index keeps no originals; pass `originals` to re-rank with", "originals");
+    }
+    this.#instance = c;
     this.#dim = c.info(INFO.stats + 5);
+    this.#quantization = QUANTIZATIONS[mode & 0xff]!;
+    this.#originals = (mode & 0x100) === 0 ? originals : undefined;
   }
 
   /** Saves the snapshot under `key` of `storage`. */

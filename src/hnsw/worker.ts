@@ -5,7 +5,8 @@
  * `Worker`, a Node `worker_threads.Worker` or any comlink `Endpoint`.
  *
  * Differences from the in-thread index: a search filter must be a list of labels (a
- * predicate cannot cross to a Worker); typed errors arrive rebuilt from their `name`.
+ * predicate cannot cross to a Worker), and a quantized index keeps its originals (an
+ * `originals` function cannot cross either); typed errors arrive rebuilt from their `name`.
  * @module
  */
 import { wrap, releaseProxy, type Endpoint, type Remote } from "comlink";
@@ -20,11 +21,16 @@ export interface WorkerSearchOptions {
   ef?: number;
   /** Only these labels are returned; others still route the search. */
   filter?: ArrayLike<number> | Iterable<number>;
+  /** Quantized indexes: re-rank k·rerank candidates. Defaults to the index's `rerank`. */
+  rerank?: number;
 }
+
+/** Options of an index in a Worker: {@link IndexOptions} without `source` and `originals`. */
+export type WorkerIndexOptions = Partial<Omit<IndexOptions, "source" | "originals">> & { dim: number };
 
 /** What workers/hnsw.worker.ts exposes (errors cross as plain data, see errors.ts). */
 export interface HnswWorkerApi {
-  create(options: Partial<Omit<IndexOptions, "source">> & { dim: number }): Promise<number>;
+  create(options: WorkerIndexOptions): Promise<number>;
   load(bytes: Uint8Array): Promise<number>;
   add(vector: Vector, label: number): Promise<void>;
   addBatch(vectors: Float32Array | Vector[], labels: ArrayLike<number>): Promise<void>;
@@ -51,13 +57,17 @@ export type WorkerLike = Worker | NodeLike | Endpoint;
 
 /**
  * Creates an index inside `worker` (running workers/hnsw.worker.ts).
- * @param options as {@link createIndex}, without `source` (the Worker loads its own core)
- * @throws as {@link createIndex}
+ * @param options as {@link createIndex}, without `source` (the Worker loads its own core) and
+ *   `originals` (a function cannot cross: a quantized index in a Worker keeps its originals)
+ * @throws as {@link createIndex}; {@link HnswArgumentError} for `originals`
  */
 export async function createWorkerIndex(
   worker: WorkerLike,
-  options: Readonly<Partial<Omit<IndexOptions, "source">>> & { dim: number },
+  options: Readonly<WorkerIndexOptions>,
 ): Promise<WorkerIndex> {
+  if ((options as { originals?: unknown }).originals !== undefined) {
+    throw new HnswArgumentError("originals: a function cannot cross to a Worker; a quantized index there keeps its originals", "function");
+  }
   const index = new WorkerIndex(worker);
   await index.call((r) => r.create({ ...options }));
   return index;
@@ -107,7 +117,7 @@ export class WorkerIndex {
     const filter = options.filter === undefined || Array.isArray(options.filter) || ArrayBuffer.isView(options.filter)
       ? options.filter
       : Array.from(options.filter);
-    return this.call((r) => r.searchBatch(queries as Float32Array | Vector[], k, { ef: options.ef, filter }));
+    return this.call((r) => r.searchBatch(queries as Float32Array | Vector[], k, { ef: options.ef, filter, rerank: options.rerank }));
   }
 
   /** {@link HnswIndex.remove}. */

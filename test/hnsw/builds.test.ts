@@ -48,4 +48,21 @@ describe("hnsw SIMD and scalar builds", () => {
       });
     }
   }
+
+  for (const quantization of ["i8", "b1"] as const) {
+    for (const [space, dim] of [["cosine", 5], ["l2", 64], ["ip", 130], ["cosine", 200]] as [Space, number][]) {
+      it(`agree bit for bit on ${quantization} codes, graph and re-ranked results (${space}, dim ${dim})`, async () => {
+        const { data, queries } = gaussianMixture({ n: 400, dim, queries: 20, seed: 5, clusters: 10 });
+        const make = async (simd: boolean) => {
+          const ix = await createIndex({ dim, space, maxElements: 400, simd, M: 8, efConstruction: 64, quantization });
+          ix.addBatch(data, iota(400));
+          return ix;
+        };
+        const [simd, scalar] = [await make(true), await make(false)];
+        // Integer code sums are exact in both builds; the exact re-rank is the f32 kernel above.
+        expect(scalar.save()).toEqual(simd.save());
+        expect(scalar.searchBatch(queries, 10)).toEqual(simd.searchBatch(queries, 10));
+      });
+    }
+  }
 });

@@ -16,7 +16,15 @@ interface Neighbor {
 
 /** The component's `clawft:hnsw/index` interface as jco transpiles it (build/jco/hnsw/). */
 interface Index {
-  init(dim: number, space: "l2" | "ip" | "cosine", m: number, efConstruction: number, maxElements: number, seed: number): void;
+  init(
+    dim: number,
+    space: "l2" | "ip" | "cosine",
+    m: number,
+    efConstruction: number,
+    maxElements: number,
+    seed: number,
+    quantization: "f32" | "i8" | "b1",
+  ): void;
   addPoint(vector: Float32Array, label: number): void;
   addBatch(vectors: Float32Array, labels: Uint32Array): void;
   searchKnn(query: Float32Array, k: number, ef: number): Neighbor[];
@@ -56,7 +64,7 @@ describe("hnsw WIT component (jco transpile)", () => {
   });
 
   it("builds and searches as the core module does", async () => {
-    index.init(DIM, "l2", 16, 200, N, 100);
+    index.init(DIM, "l2", 16, 200, N, 100, "f32");
     for (let i = 0; i < 100; i++) index.addPoint(row(data, DIM, i), i);
     index.addBatch(data.subarray(100 * DIM), Uint32Array.from(iota(N - 100, 100)));
     expect(index.size()).toBe(N);
@@ -99,7 +107,7 @@ describe("hnsw WIT component (jco transpile)", () => {
     const before = index.searchKnn(row(queries, DIM, 3), 5, 0);
     expect(payload(() => index.load(bytes.subarray(0, 100)))).toMatchObject({ code: 6, value: 1 });
     expect(index.searchKnn(row(queries, DIM, 3), 5, 0)).toEqual(before);
-    index.init(4, "cosine", 4, 10, 10, 1);
+    index.init(4, "cosine", 4, 10, 10, 1, "f32");
     index.load(bytes);
     expect(index.size()).toBe(N + 1);
     expect(index.searchKnn(row(queries, DIM, 3), 5, 0)).toEqual(before);
@@ -110,6 +118,27 @@ describe("hnsw WIT component (jco transpile)", () => {
     index.load(bytes);
     expect(index.searchKnn(row(queries, DIM, 3), 5, 0)).toEqual(before);
   });
+
+  for (const quantization of ["i8", "b1"] as const) {
+    it(`a ${quantization} index answers as the core module's, with exact distances, and round-trips`, async () => {
+      index.init(DIM, "cosine", 8, 64, N, 100, quantization);
+      index.addBatch(data, Uint32Array.from(iota(N)));
+      const core = await createIndex({ dim: DIM, space: "cosine", M: 8, efConstruction: 64, maxElements: N, quantization });
+      core.addBatch(data, iota(N));
+      const want = core.searchBatch(queries, 5, { ef: 40 });
+      const got = Array.from({ length: 10 }, (_, q) => index.searchKnn(row(queries, DIM, q), 5, 40));
+      expect(got.map((r) => r.map((n) => n.label))).toEqual(want.map((r) => Array.from(r.labels)));
+      expect(got.map((r) => r.map((n) => n.distance))).toEqual(want.map((r) => Array.from(r.distances)));
+      expect(index.getPoint(3)).toEqual(core.getPoint(3));
+      const bytes = index.save();
+      // Same graph, codes and originals; the headers differ only in the default ef (the face's 50, the component's 10).
+      expect(bytes.subarray(64, -4)).toEqual(core.save().subarray(64, -4));
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true)).toBe(2 | ((quantization === "i8" ? 1 : 2) << 8));
+      index.init(4, "l2", 4, 10, 10, 1, "f32");
+      index.load(bytes);
+      expect(index.searchKnn(row(queries, DIM, 0), 5, 40)).toEqual(got[0]);
+    });
+  }
 });
 
 const python = fileURLToPath(new URL("../../.venv/bin/python", import.meta.url));
@@ -128,16 +157,18 @@ describe.skipIf(!hasWasmtime)("hnsw WIT component in Wasmtime", () => {
     const dim = 8;
     const { data, queries } = dataset(200, dim, 5);
     const rows = (m: Float32Array) => Array.from({ length: m.length / dim }, (_, i) => Array.from(row(m, dim, i)));
-    const spec = { dim, k: 4, vectors: rows(data), queries: rows(queries) };
     const component = fileURLToPath(new URL("../../build/hnsw.component.wasm", import.meta.url));
     const script = fileURLToPath(new URL("./wasmtime_smoke.py", import.meta.url));
-    const out = JSON.parse(execFileSync(python, [script, component], { input: JSON.stringify(spec) }).toString());
-    const core = await createIndex({ dim, maxElements: 200 });
-    core.addBatch(data, iota(200));
-    const want = core.searchBatch(queries, 4, { ef: 50 }).map((r) => Array.from(r.labels, (l, i) => [l, r.distances[i]]));
-    expect(out.size).toBe(200);
-    expect(out.knn).toEqual(want);
-    expect(out.reloaded).toEqual(want);
-    expect(out.wrong_length).toMatchObject({ code: 1, value: dim + 1 });
+    for (const quantization of ["f32", "b1"] as const) {
+      const spec = { dim, k: 4, vectors: rows(data), queries: rows(queries), quantization };
+      const out = JSON.parse(execFileSync(python, [script, component], { input: JSON.stringify(spec) }).toString());
+      const core = await createIndex({ dim, maxElements: 200, quantization });
+      core.addBatch(data, iota(200));
+      const want = core.searchBatch(queries, 4, { ef: 50 }).map((r) => Array.from(r.labels, (l, i) => [l, r.distances[i]]));
+      expect(out.size).toBe(200);
+      expect(out.knn).toEqual(want);
+      expect(out.reloaded).toEqual(want);
+      expect(out.wrong_length).toMatchObject({ code: 1, value: dim + 1 });
+    }
   });
 });

@@ -1,6 +1,6 @@
 """Runs build/hnsw.component.wasm in Wasmtime (the wasmtime Python embedding).
 
-Reads {"dim", "vectors": [[...]], "queries": [[...]], "k"} as JSON on stdin, builds an index
+Reads {"dim", "vectors": [[...]], "queries": [[...]], "k", "quantization"?} as JSON on stdin, builds an index
 through the component's `clawft:hnsw/index` exports, and prints JSON: each query's neighbours,
 the refusal of a wrong-length vector, and the search after a save/load round trip.
 """
@@ -27,14 +27,14 @@ def neighbours(found):
 
 
 dim, k = spec["dim"], spec["k"]
-assert call("init", dim, "l2", 16, 200, len(spec["vectors"]), 100) is None
+assert call("init", dim, "l2", 16, 200, len(spec["vectors"]), 100, spec.get("quantization", "f32")) is None
 for label, v in enumerate(spec["vectors"]):
     assert call("add-point", v, label) is None
 out = {"size": call("size"), "knn": [neighbours(call("search-knn", q, k, 50)) for q in spec["queries"]]}
 bad = call("add-point", [0.0] * (dim + 1), 1)
 out["wrong_length"] = {"code": bad.code, "value": bad.value, "message": bad.message}
 snapshot = call("save")
-assert call("init", 2, "ip", 4, 4, 4, 1) is None
+assert call("init", 2, "ip", 4, 4, 4, 1, "f32") is None
 assert call("load", snapshot) is None
 out["reloaded"] = [neighbours(call("search-knn", q, k, 50)) for q in spec["queries"]]
 print(json.dumps(out))

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { Worker } from "node:worker_threads";
 import { createWorkerIndex, type WorkerIndex } from "../../src/hnsw/worker.js";
-import { createIndex, HnswDimensionError, HnswLabelError, HnswSnapshotError } from "../../src/hnsw/index.js";
+import { createIndex, HnswArgumentError, HnswDimensionError, HnswLabelError, HnswSnapshotError } from "../../src/hnsw/index.js";
 import { MemoryStorage } from "../../src/storage/index.js";
 import { dataset, iota, row } from "./helpers.js";
 
@@ -55,6 +55,31 @@ describe("hnsw in a Worker (comlink, worker_threads)", () => {
     await expect(index.load(new Uint8Array(10))).rejects.toBeInstanceOf(HnswSnapshotError);
     await expect(index.search(row(queries, DIM, 0), 3, { filter: (() => true) as never })).rejects.toThrow(/predicate/);
     expect((await index.search(row(queries, DIM, 0), 3)).labels).toHaveLength(3);
+  });
+
+  it("can pass quantization and rerank through, and refuse a snapshot of another mode", async () => {
+    const remote = await createWorkerIndex(spawn(), { dim: DIM, maxElements: N, seed: 4, quantization: "i8", rerank: 3 });
+    try {
+      const local = await createIndex({ dim: DIM, maxElements: N, seed: 4, quantization: "i8", rerank: 3 });
+      local.addBatch(data, iota(N));
+      await remote.addBatch(data, iota(N));
+      expect((await remote.stats()).quantization).toBe("i8");
+      expect(await remote.searchBatch(queries, 5)).toEqual(local.searchBatch(queries, 5));
+      expect(await remote.searchBatch(queries, 5, { rerank: 1 })).toEqual(local.searchBatch(queries, 5, { rerank: 1 }));
+      const err = await remote.load(await index.save()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HnswSnapshotError);
+      expect((err as HnswSnapshotError).value).toBe("quantization");
+      expect(await remote.save()).toEqual(local.save());
+    } finally {
+      await remote.terminate();
+    }
+    const withFunction = { dim: DIM, quantization: "b1", originals: () => undefined } as never;
+    const worker = spawn();
+    try {
+      await expect(createWorkerIndex(worker, withFunction)).rejects.toBeInstanceOf(HnswArgumentError);
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it("can save to and load from Storage on the calling thread", async () => {
