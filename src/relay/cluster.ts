@@ -27,7 +27,7 @@
  * @module
  */
 import { createClient, RESP_TYPES } from "@redis/client";
-import { codec, encode, encodeValue, type Message } from "../clasp/index.js";
+import { encode, encodeValue } from "../clasp/index.js";
 import type { InterceptVerdict, InterceptedSet } from "../clasp/governance.js";
 import { nowMicros, type MiniRouter } from "../clasp/router.js";
 import type { HostPeer, RouterHost } from "./host.js";
@@ -389,7 +389,7 @@ export class RelayCluster {
     this.#router = host.router;
     host.interceptSet(["/**"], (set) => this.#commit(set));
     host.observe({
-      routed: (conn, frame) => this.#forward(conn, frame),
+      routed: (conn, frame, accepted) => accepted && this.#forward(conn, frame),
       sessionEnded: (session) => this.#release(session),
     });
     this.#openSession();
@@ -492,19 +492,14 @@ export class RelayCluster {
     host.apply(host.router.commitParam(commit.address, commit), 0);
   }
 
-  /** The host observer: forwards PUBLISHes (and BUNDLEs of them) the router accepted. */
+  /**
+   * The host observer: forwards the PUBLISHes (and BUNDLEs, whose SETs the host refused
+   * before the router saw them) that the router accepted, as received.
+   */
   #forward(conn: number, frame: Uint8Array): void {
     if (conn === this.#conn || this.#closed) return;
     const type = frameType(frame);
     if (type !== PUBLISH && type !== BUNDLE) return;
-    let m: Message;
-    try {
-      m = codec.decode(frame).message;
-    } catch {
-      return; // the router answered it with an ERROR
-    }
-    // What the router refused (no HELLO, outside the write scope) stays here, as it did there.
-    if (!this.#writable(conn, m)) return;
     const out = Buffer.allocUnsafe(this.#framePrefix.length + frame.length);
     out.set(this.#framePrefix);
     out.set(frame, this.#framePrefix.length);
@@ -512,21 +507,6 @@ export class RelayCluster {
     this.#cmd.sendCommand(["PUBLISH", this.#channel, out]).catch(() => {
       this.counts.failures++;
     });
-  }
-
-  #writable(conn: number, m: Message): boolean {
-    const router = this.#host!.router;
-    if (m.type === "PUBLISH") return router.writable(conn, m.address);
-    if (m.type !== "BUNDLE") return false;
-    let any = false;
-    for (const inner of m.messages) {
-      if (inner.type === "SET") return false; // refused by the host (a governed address)
-      if (inner.type === "PUBLISH") {
-        if (!router.writable(conn, inner.address)) return false;
-        any = true;
-      }
-    }
-    return any;
   }
 
   /** A message on the cluster channel. */

@@ -28,8 +28,12 @@ export interface HostPeer {
 
 /** What a {@link RouterHost} tells an observer (a relay cluster forwarding to other relays). */
 export interface HostObserver {
-  /** A frame `conn` sent was carried out by the router (after interceptors, in each session's order). */
-  routed?(conn: number, frame: Uint8Array): void;
+  /**
+   * A frame `conn` sent was carried out by the router (after interceptors, in each session's
+   * order); `accepted` is false when the router answered it with an ERROR (no HELLO yet, out
+   * of scope, malformed).
+   */
+  routed?(conn: number, frame: Uint8Array, accepted: boolean): void;
   /** A session ended (its connection closed, it timed out, or a second HELLO replaced it). */
   sessionEnded?(session: string): void;
 }
@@ -157,11 +161,12 @@ export class RouterHost implements GovernableRouter {
   #route(conn: number, frame: Uint8Array): void {
     const t0 = performance.now();
     const step = this.router.receive(conn, frame);
+    const accepted = this.#observers.length === 0 || !step.events.some((e) => e.type === "error" && e.conn === conn);
     // A gesture move waits in the router until a tick flushes it (16 ms coalescing window).
     const due = step.due;
     this.apply(step, conn);
     this.#metrics.step?.((performance.now() - t0) / 1000);
-    for (const o of this.#observers) o.routed?.(conn, frame);
+    for (const o of this.#observers) o.routed?.(conn, frame, accepted);
     if (due > 0) this.#schedule(Math.max(0, Math.ceil((due - (performance.timeOrigin + performance.now()) * 1000) / 1000)));
     if (++this.#messages >= TICK_EVERY_MESSAGES) {
       this.#messages = 0;

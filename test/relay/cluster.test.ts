@@ -202,6 +202,46 @@ describe.skipIf(skip)("relay cluster over Redis", () => {
   });
 });
 
+describe.skipIf(skip)("relay cluster with tokens and scopes", () => {
+  it("forwards only what the sender's scope allows; BUNDLEs of PUBLISHes cross, SETs in a BUNDLE are refused", async () => {
+    const router = {
+      security: "authenticated" as const,
+      tokens: [
+        { token: "desk", write: ["/desk/**"] },
+        { token: "viewer", read: ["/desk/**"], write: [] },
+      ],
+    };
+    const pair = [await startRelay({ cluster: redis!.url, router }), await startRelay({ cluster: redis!.url, router })];
+    try {
+      const desk = await raw(pair[0]!, "desk");
+      const viewer = await raw(pair[1]!, "viewer");
+      await subscribe(viewer, 1, "/**");
+      desk.send({ type: "PUBLISH", address: "/secret/x", signal: "event", value: 1 }); // outside desk's write scope
+      expect(await desk.next("ERROR")).toMatchObject({ code: 301, address: "/secret/x" });
+      desk.send({
+        type: "BUNDLE",
+        messages: [
+          { type: "PUBLISH", address: "/desk/cue", signal: "event", value: "go" },
+          { type: "PUBLISH", address: "/desk/fx", signal: "event", value: "on" },
+        ],
+      });
+      expect(await viewer.next("PUBLISH")).toMatchObject({ address: "/desk/cue", value: "go" });
+      expect(await viewer.next("PUBLISH")).toMatchObject({ address: "/desk/fx", value: "on" });
+      desk.send({ type: "BUNDLE", messages: [{ type: "SET", address: "/desk/a", value: 1 }] });
+      expect(await desk.next("ERROR")).toMatchObject({ code: 402 });
+      desk.send({ type: "SET", address: "/desk/level", value: 3 });
+      expect(await viewer.next("SET")).toMatchObject({ address: "/desk/level", value: 3, revision: 1 });
+      viewer.send({ type: "SET", address: "/desk/level", value: 4 }); // the viewer may write nothing
+      expect(await viewer.next("ERROR")).toMatchObject({ code: 301 });
+      await sleep(100);
+      expect(viewer.of("PUBLISH").map((m) => m.address)).toEqual(["/desk/cue", "/desk/fx"]);
+      expect(pair[0]!.cluster!.counts.forwarded).toBe(1); // the BUNDLE; the refused PUBLISH stayed
+    } finally {
+      for (const r of pair) await r.close();
+    }
+  });
+});
+
 describe.skipIf(skip)("relay cluster: bad configuration", () => {
   it("refuses a URL that is not redis://, storage beside a cluster, and a Redis that does not answer", async () => {
     await expect(RelayCluster.connect("http://127.0.0.1:1")).rejects.toThrow(ClusterError);
