@@ -80,6 +80,9 @@ interface RouterCore extends CoreExports {
   tick(now: number): number;
   restoreParam(addressLen: number, recordLen: number, now: number): number;
   writable(conn: number, len: number): number;
+  resumeSession(conn: number, len: number): number;
+  relock(conn: number, len: number): number;
+  lockHolder(len: number): number;
   hostSet(addressLen: number, valueLen: number, now: number): number;
   commitParam(addressLen: number, writerLen: number, valueLen: number, revision: number, timestamp: number, hasTtl: number, ttl: number, now: number): number;
   paramCount(): number;
@@ -292,6 +295,30 @@ export class MiniRouter {
    */
   writable(conn: number, address: string): boolean {
     return !!this.#core.writable(conn, this.#put(utf8.encode(address)));
+  }
+
+  /**
+   * Gives the session on `conn` back the id it had before the host rebuilt its router (a
+   * Cloudflare room replays each socket's HELLO after hibernation, which draws a new id): the
+   * id its client was told in WELCOME, and the writer its params carry.
+   * @returns the step (its `session` event), or null when `conn` has no session
+   */
+  resumeSession(conn: number, session: string): RouterStep | null {
+    return this.#core.resumeSession(conn, this.#put(utf8.encode(session))) ? this.#step() : null;
+  }
+
+  /**
+   * Gives the session on `conn` the lock of the param at `address` again after the host rebuilt
+   * its router (locks are not persisted).
+   * @returns false when there is no such session or param, or another writer holds the lock
+   */
+  relock(conn: number, address: string): boolean {
+    return !!this.#core.relock(conn, this.#put(utf8.encode(address)));
+  }
+
+  /** The connection whose session holds the lock of the param at `address`, or 0 (none, or the host's own write). */
+  lockHolder(address: string): number {
+    return this.#core.lockHolder(this.#put(utf8.encode(address)));
   }
 
   /**

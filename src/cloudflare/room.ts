@@ -26,6 +26,10 @@ import { upgradeResponse, webSocketPair, type CfWebSocket, type DurableObjectSta
 const HELLO = 0x01;
 const SUBSCRIBE = 0x10;
 const UNSUBSCRIBE = 0x11;
+const SET = 0x21;
+const BUNDLE = 0x30;
+/** SET flags (clasp-wire.md §4, SET): lock, unlock. */
+const SET_LOCK_BITS = 0x60;
 
 /**
  * Bytes of session frames kept in a socket's attachment; beyond, they go to the `clasp_sessions`
@@ -38,12 +42,16 @@ const ATTACHMENT_BYTES = 12 * 1024;
 const TICK_MS = 1000;
 
 /**
- * What a socket's attachment holds: its id, and the frames of its session when they fit
- * (`frames` null: they are in `clasp_sessions` under `id`).
+ * What a socket's attachment holds: its id; its session's id (from WELCOME) and the addresses
+ * whose locks it holds; and the frames of its session when they fit (`frames` null: they are
+ * in `clasp_sessions` under `id`).
  */
 interface SessionAttachment {
-  v: 1;
+  v: 2;
   id: string;
+  session: string | null;
+  /** null: in `clasp_sessions` with the frames. */
+  locks: string[] | null;
   frames: Uint8Array[] | null;
 }
 
@@ -56,6 +64,17 @@ function messageType(frame: Uint8Array): number {
   if (frame.length < 5 || frame[0] !== 0x53) return -1;
   const at = frame[1]! & 0x20 ? 12 : 4;
   return at < frame.length ? frame[at]! : -1;
+}
+
+/** Addresses a SET or BUNDLE frame asks to lock or unlock (empty when none, or it does not decode). */
+function lockAddresses(frame: Uint8Array): string[] {
+  try {
+    const m = codec.decode(frame).message;
+    const sets = m.type === "BUNDLE" ? m.messages : [m];
+    return sets.flatMap((x) => (x.type === "SET" && (x.lock || x.unlock) ? [x.address] : []));
+  } catch {
+    return [];
+  }
 }
 
 /** The subscription id of a SUBSCRIBE or UNSUBSCRIBE frame, or undefined when it does not decode. */
@@ -123,6 +142,10 @@ class RoomPeer implements HostPeer {
   /** The HELLO and live SUBSCRIBEs (by subscription id, in order) of the socket's session. */
   hello: Uint8Array | null = null;
   readonly subs = new Map<number, Uint8Array>();
+  /** The session's id (from WELCOME), once its HELLO was accepted. */
+  session: string | null = null;
+  /** Addresses whose locks the session holds. */
+  readonly locks = new Set<string>();
 
   constructor(
     readonly ws: CfWebSocket,
@@ -187,7 +210,7 @@ export class ClaspRoom {
     this.#maxPayload = Math.max(2 * (config.maxMessageSize ?? 65547), 1 << 17);
     const sql = this.#sql;
     sql.exec("CREATE TABLE IF NOT EXISTS clasp_params (address TEXT PRIMARY KEY, record BLOB NOT NULL)");
-    sql.exec("CREATE TABLE IF NOT EXISTS clasp_sessions (id TEXT PRIMARY KEY, frames BLOB NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS clasp_sessions (id TEXT PRIMARY KEY, frames BLOB NOT NULL, locks TEXT NOT NULL)");
     const refused: string[] = [];
     for (const row of sql.exec<{ address: string; record: ArrayBuffer }>("SELECT address, record FROM clasp_params")) {
       if (!this.#router.restore(row.address, new Uint8Array(row.record))) refused.push(row.address);
@@ -231,7 +254,7 @@ export class ClaspRoom {
   /** Re-attaches a socket accepted before the object hibernated, and replays its session's frames. */
   #resume(ws: CfWebSocket): RoomPeer | undefined {
     const att = ws.deserializeAttachment() as SessionAttachment | null;
-    if (!att || att.v !== 1) {
+    if (!att || att.v !== 2) {
       ws.close(1011, "session lost");
       return undefined;
     }
@@ -243,17 +266,33 @@ export class ClaspRoom {
     }
     peer.conn = conn;
     this.#peers.set(ws, peer);
-    let frames = att.frames;
-    if (!frames) {
-      const row = this.#sql.exec<{ frames: ArrayBuffer }>("SELECT frames FROM clasp_sessions WHERE id = ?", att.id).toArray()[0];
-      frames = row ? unpackFrames(row.frames) : [];
+    let frames = att.frames ?? [];
+    let locks = att.locks ?? [];
+    if (!att.frames) {
+      const row = this.#sql.exec<{ frames: ArrayBuffer; locks: string }>("SELECT frames, locks FROM clasp_sessions WHERE id = ?", att.id).toArray()[0];
+      if (row) {
+        frames = unpackFrames(row.frames);
+        locks = JSON.parse(row.locks) as string[];
+      }
     }
     peer.muted = true;
     try {
       for (const f of frames) this.#receive(peer, f);
+      // The replayed HELLO drew a new session id: the client knows the old one, and so do the
+      // params it wrote. Then its locks (not persisted with the params) come back.
+      const resumed = att.session === null ? null : this.#router.resumeSession(conn, att.session);
+      if (resumed) this.#host.apply(resumed, 0);
+      for (const address of locks) this.#router.relock(conn, address);
     } finally {
       peer.muted = false;
     }
+    peer.hello = frames[0] ?? null;
+    for (const f of frames.slice(1)) {
+      const id = subscriptionId(f);
+      if (id !== undefined) peer.subs.set(id, f);
+    }
+    peer.session = att.session;
+    for (const address of locks) if (this.#router.lockHolder(address) === conn) peer.locks.add(address);
     return peer;
   }
 
@@ -287,7 +326,7 @@ export class ClaspRoom {
     }
     peer.conn = conn;
     this.#state.acceptWebSocket(server);
-    server.serializeAttachment({ v: 1, id, frames: [] } satisfies SessionAttachment);
+    server.serializeAttachment({ v: 2, id, session: null, locks: [], frames: [] } satisfies SessionAttachment);
     this.#peers.set(server, peer);
     return upgradeResponse(client, headers);
   }
@@ -310,8 +349,18 @@ export class ClaspRoom {
     if (peer.muted || peer.closed) return;
     const type = messageType(frame);
     if (type === HELLO) {
+      // A second HELLO starts a new session: its subscriptions and locks ended.
       peer.hello = frame;
-      peer.subs.clear(); // a second HELLO starts a new session
+      peer.subs.clear();
+      peer.locks.clear();
+      peer.session = this.#host.sessionOf(peer.conn) ?? null;
+    } else if (((type === SET && frame.length > 5 && frame[frame[1]! & 0x20 ? 13 : 5]! & SET_LOCK_BITS) || type === BUNDLE) && peer.hello) {
+      const addresses = lockAddresses(frame);
+      if (addresses.length === 0) return;
+      for (const address of addresses) {
+        if (this.#router.lockHolder(address) === peer.conn) peer.locks.add(address);
+        else peer.locks.delete(address);
+      }
     } else if ((type === SUBSCRIBE || type === UNSUBSCRIBE) && peer.hello) {
       const id = subscriptionId(frame);
       if (id === undefined) return;
@@ -322,17 +371,25 @@ export class ClaspRoom {
     this.#save(peer);
   }
 
-  /** Stores a session's frames: in its socket's attachment when they fit, else in `clasp_sessions`. */
+  /**
+   * Stores a session in its socket's attachment: ids, locks, and its frames when they fit
+   * (else in `clasp_sessions`). Locks that lapsed meanwhile (an expired param) are dropped.
+   */
   #save(peer: RoomPeer): void {
+    for (const address of peer.locks) if (this.#router.lockHolder(address) !== peer.conn) peer.locks.delete(address);
     const frames = peer.frames();
+    const locks = [...peer.locks];
     let bytes = 0;
     for (const f of frames) bytes += f.length + 16;
+    for (const a of locks) bytes += a.length * 3 + 16;
+    const att = { v: 2, id: peer.id, session: peer.session, locks, frames } satisfies SessionAttachment;
     if (bytes <= ATTACHMENT_BYTES) {
-      peer.ws.serializeAttachment({ v: 1, id: peer.id, frames } satisfies SessionAttachment);
+      peer.ws.serializeAttachment(att);
       this.#sql.exec("DELETE FROM clasp_sessions WHERE id = ?", peer.id);
     } else {
-      this.#sql.exec("INSERT INTO clasp_sessions (id, frames) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET frames = excluded.frames", peer.id, packFrames(frames));
-      peer.ws.serializeAttachment({ v: 1, id: peer.id, frames: null } satisfies SessionAttachment);
+      const upsert = "INSERT INTO clasp_sessions (id, frames, locks) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET frames = excluded.frames, locks = excluded.locks";
+      this.#sql.exec(upsert, peer.id, packFrames(frames), JSON.stringify(locks));
+      peer.ws.serializeAttachment({ ...att, frames: null, locks: null });
     }
   }
 

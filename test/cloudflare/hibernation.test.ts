@@ -39,7 +39,9 @@ describe.skipIf(workerdMissing)(workerdMissing ?? "a room's sessions across hibe
     viewer.send({ type: "UNSUBSCRIBE", id: 2 });
     for (let i = 1; i <= 300; i++) wide.send({ type: "SUBSCRIBE", id: i, pattern: `/wide/${String(i).padStart(4, "0")}/${"p".repeat(40)}/**` });
     desk.send({ type: "SET", address: "/mix/a/before", value: 1 });
+    desk.send({ type: "SET", address: "/mix/locked", value: 1, lock: true });
     await until(() => viewer.of("SET").length >= 1, 5000, "a delivery before hibernation");
+    const deskSession = desk.of("WELCOME")[0]!.session;
     const before = await status("stage");
     expect(before).toMatchObject({ sessions: 3, resumed: 0 });
 
@@ -56,12 +58,25 @@ describe.skipIf(workerdMissing)(workerdMissing ?? "a room's sessions across hibe
       after = await status("stage");
     }
     expect(after.instance).not.toBe(before.instance); // a new instance: the old one was evicted
-    expect(after).toMatchObject({ sessions: 3, resumed: 3, params: 4 });
+    expect(after).toMatchObject({ sessions: 3, resumed: 3, params: 5 });
     const rounds = viewer.of("SET").length - 1;
     expect(viewer.of("SET").map((m) => [m.address, m.value, Number(m.revision)])).toEqual([
       ["/mix/a/before", 1, 1],
       ...Array.from({ length: rounds }, (_, i) => ["/mix/a/after", i + 1, i + 1]),
     ]);
+    // The desk's session kept its id (the writer of what it set after waking) and its lock.
+    viewer.send({ type: "GET", address: "/mix/a/after" });
+    const got = await viewer.next("SNAPSHOT");
+    expect(got.params[0]!.writer).toBe(deskSession);
+    const other = await RawClient.hello(w.url("stage"), "desk");
+    other.send({ type: "SET", address: "/mix/locked", value: 2 });
+    const locked = await other.next("ERROR");
+    expect([locked.code, locked.address]).toEqual([401, "/mix/locked"]);
+    desk.send({ type: "SET", address: "/mix/locked", value: 3, unlock: true });
+    await until(() => desk.of("ACK").some((a) => a.address === "/mix/locked" && Number(a.revision) === 2), 5000, "the holder's unlock");
+    other.send({ type: "SET", address: "/mix/locked", value: 4 });
+    await until(() => other.of("ACK").length >= 1, 5000, "the SET after the holder unlocked");
+    other.close();
     // The viewer's token still applies: it may not write.
     viewer.send({ type: "SET", address: "/mix/a/after", value: 9 });
     const refused = await viewer.next("ERROR");

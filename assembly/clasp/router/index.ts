@@ -196,6 +196,27 @@ export function restoreParam(addressLen: usize, recordLen: usize, now: f64): boo
   return R.restore(p, <u64>now);
 }
 
+/**
+ * Gives the session on `conn` back the id in input[0, len) (a host that rebuilt its router);
+ * the `session` event is in the outbox. False when `conn` has no session.
+ */
+export function resumeSession(conn: u32, len: usize): bool {
+  outboxReset();
+  let ok = R.resumeSession(conn, IN.ptr, len);
+  report();
+  return ok;
+}
+
+/** Gives the session on `conn` the lock of the param at the address in input[0, len) again. */
+export function relock(conn: u32, len: usize): bool {
+  return R.relock(conn, IN.ptr, len);
+}
+
+/** The connection whose session holds the lock of the param at the address in input[0, len), or 0. */
+export function lockHolder(len: usize): u32 {
+  return R.lockHolder(IN.ptr, len);
+}
+
 /** Whether the session on `conn` may write the address in input[0, len) (HELLO done, in write scope). */
 export function writable(conn: u32, len: usize): bool {
   return R.writable(conn, IN.ptr, len);

@@ -1345,6 +1345,46 @@ export function hostSet(ap: usize, an: usize, vp: usize, vn: usize, now: u64): u
   return p.revision;
 }
 
+/**
+ * Gives the session on `conn` back the id [p, p + n) it had before its host rebuilt the router
+ * (a Cloudflare room waking from hibernation replays each socket's HELLO, which draws a new
+ * id): the id the client was told in WELCOME, and the writer its params carry. Reported as a
+ * `session` event. Returns false when `conn` has no session.
+ */
+export function resumeSession(conn: u32, p: usize, n: usize): bool {
+  let s = sessionOf(conn);
+  if (s === null || !s.active || n == 0) return false;
+  let id = new ArrayBuffer(<i32>n);
+  memory.copy(changetype<usize>(id), p, n);
+  s.id = id;
+  event(EV_SESSION, s.conn, keep(p, n), <u32>n);
+  return true;
+}
+
+/**
+ * Gives the session on `conn` the lock of the param at address [p, p + n) again, after its
+ * host rebuilt the router (locks are not persisted). Returns false when there is no such
+ * session or param, or another writer holds the lock.
+ */
+export function relock(conn: u32, p: usize, n: usize): bool {
+  let s = sessionOf(conn);
+  let param = State.get(p, n);
+  if (s === null || !s.active || param === null) return false;
+  if (param.holder === s) return true;
+  if (param.holder !== null) return false;
+  param.holder = s;
+  s.locks.push(param);
+  return true;
+}
+
+/** The connection whose session holds the lock of the param at [p, p + n), or 0 (no lock, no param, or the host's own). */
+export function lockHolder(p: usize, n: usize): u32 {
+  let param = State.get(p, n);
+  if (param === null || param.holder === null) return 0;
+  let holder = param.holder!;
+  return holder instanceof Session ? changetype<Session>(holder).conn : 0;
+}
+
 /** Restores a persisted param (host start-up). Returns false when `p` expired already. */
 export function restore(p: Param, now: u64): bool {
   if (p.expires != 0 && p.expires <= now) return false;
