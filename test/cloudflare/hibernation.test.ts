@@ -86,4 +86,11 @@ describe.skipIf(workerdMissing)(workerdMissing ?? "a room's sessions across hibe
     expect(wide.of("ERROR")).toEqual([]);
     for (const c of [desk, viewer, wide]) c.close();
   }, 70_000);
+
+  it("refuses a HELLO without a valid token with ERROR 300 and close 1008 (tokens from CLASP_TOKENS)", async () => {
+    const c = await RawClient.open(w.url("stage"));
+    c.send({ type: "HELLO", version: 1, name: "intruder", features: [], token: "guess" });
+    expect((await c.next("ERROR")).code).toBe(300);
+    expect((await c.closed).code).toBe(1008);
+  });
 });
