@@ -222,7 +222,6 @@ export class RelayCluster {
   #setSha = "";
   #unlockSha = "";
   #host: RouterHost | undefined;
-  #router: MiniRouter | undefined;
   /** Channel messages that arrived before {@link bind}. */
   #early: Buffer[] = [];
   /** The internal session's connection (0: none). */
@@ -235,7 +234,7 @@ export class RelayCluster {
   #closed = false;
   /** Whether {@link connect} completed (from then on, reconnection never gives up). */
   #joined = false;
-  /** Frames forwarded to / received from other relays, and commits applied from them. */
+  /** Frames forwarded to and received from other relays, commits read from the channel, and failures (Redis unreachable, malformed messages). */
   readonly counts = { forwarded: 0, received: 0, commits: 0, failures: 0 };
 
   private constructor(url: string, options: ClusterOptions) {
@@ -331,7 +330,6 @@ export class RelayCluster {
    * router already holds at the same or a newer revision are left as they are.
    */
   async restore(router: MiniRouter): Promise<RestoreReport> {
-    this.#router = router;
     return this.#readAll((commit) => {
       router.commitParam(commit.address, commit);
     });
@@ -386,7 +384,6 @@ export class RelayCluster {
    */
   bind(host: RouterHost): void {
     this.#host = host;
-    this.#router = host.router;
     host.interceptSet(["/**"], (set) => this.#commit(set));
     host.observe({
       routed: (conn, frame, accepted) => accepted && this.#forward(conn, frame),
@@ -485,10 +482,9 @@ export class RelayCluster {
     });
   }
 
-  /** Applies a commit to the router and delivers it (stale commits change nothing). */
+  /** Applies a commit to the bound host's router and delivers it (stale commits change nothing). */
   #apply(commit: Commit): void {
-    const host = this.#host;
-    if (!host) return void this.#router?.commitParam(commit.address, commit);
+    const host = this.#host!;
     host.apply(host.router.commitParam(commit.address, commit), 0);
   }
 
