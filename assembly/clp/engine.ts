@@ -335,6 +335,42 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     return this.finish(tr.name, ops, outcomes, time, idem, truthy(orNull(item(args, 7))));
   }
 
+  /**
+   * batch [time, now, [[name, payload], …]] → [results, failure]: dispatches and commits each
+   * intent in turn, exactly as `dispatch` then `commit` (by `when`, no key, confirmed) would,
+   * until one is refused — one call for many events. `results`: the commit result of each
+   * committed intent (as `commit` answers them); `failure`: null, or [index, stage, complete,
+   * value] for the intent that stopped the batch — stage 0: `dispatch` refused it (value: the
+   * error); 1: `commit` refused it (the error; the intent stays current, as after `commit`);
+   * 2: its commit needs host results (value: the need; the intent is current: go on with
+   * `commit`). Every committed intent is an event of its own in the hash chain.
+   */
+  batch(args: Val): u32 {
+    let list = item(args, 2);
+    if (list === null || list.t != ARRAY || !this.busy()) return list === null || list.t != ARRAY ? argFail() : ERROR;
+    let commitArgs = vArr([vNull(), orNull(item(args, 0)), orNull(item(args, 1)), vNull(), vArr([]), vNull(), vNull(), vBool(true)]);
+    let results = new Array<Val>();
+    let failure = vNull();
+    for (let i = 0, n = list.a!.length; i < n; i++) {
+      Result.v = vNull();
+      let s = this.dispatch(unchecked(list.a![i]));
+      let stage = 0;
+      if (s == OK) {
+        Result.v = vNull();
+        s = this.commit(commitArgs);
+        stage = s == NEED ? 2 : 1;
+      }
+      if (s != OK) {
+        let v = s == ERROR && Result.v.t == NULL ? failValue() : Result.v;
+        clearFail();
+        failure = vArr([vNum(<f64>i), vNum(<f64>stage), vBool(this.complete), v]);
+        break;
+      }
+      results.push(Result.v);
+    }
+    return answer(vArr([vArr(results), failure]));
+  }
+
   private clearIntent(): void {
     this.def = null;
     this.name = vNull();

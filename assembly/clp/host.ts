@@ -20,8 +20,8 @@ const engines = new Array<Engine | null>();
 let calls: u32 = 0;
 let pages: i32 = 0;
 
-// Verbs 1–5 take one CLASP value argument, 7–12 none, 13–15 raw bytes.
-export const V_DISPATCH: u32 = 1, V_PROPOSE: u32 = 2, V_ACCEPT: u32 = 3, V_COMMIT: u32 = 4, V_GET: u32 = 5;
+// Verbs 1–6 take one CLASP value argument, 7–12 none, 13–15 raw bytes.
+export const V_DISPATCH: u32 = 1, V_PROPOSE: u32 = 2, V_ACCEPT: u32 = 3, V_COMMIT: u32 = 4, V_GET: u32 = 5, V_BATCH: u32 = 6;
 export const V_CONFIRM: u32 = 7, V_ABORT: u32 = 8, V_HEAD: u32 = 9, V_STATE: u32 = 10, V_HASH: u32 = 11;
 export const V_SNAPSHOT: u32 = 12, V_RESTORE: u32 = 13, V_APPEND: u32 = 14, V_REPLAY: u32 = 15;
 
@@ -90,7 +90,7 @@ export function run(h: u32, p: usize, len: usize, verb: u32): u32 {
     return done(ERROR);
   }
   let a = vNull();
-  if (verb <= V_GET) {
+  if (verb <= V_BATCH) {
     let v = readArgs(p, len);
     if (v === null) return done(ERROR);
     a = v;
@@ -102,6 +102,7 @@ export function run(h: u32, p: usize, len: usize, verb: u32): u32 {
     case V_ACCEPT: s = e.accept(a); break;
     case V_COMMIT: s = e.commit(a); break;
     case V_GET: s = e.get(a); break;
+    case V_BATCH: s = e.batch(a); break;
     case V_CONFIRM: s = e.confirm(); break;
     case V_ABORT: s = e.abort(); break;
     case V_HEAD: s = e.headInfo(); break;

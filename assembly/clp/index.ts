@@ -6,7 +6,7 @@
 import { Region } from "../abi/buffer";
 import { Clock } from "./engine";
 import {
-  INFO, createEngine, destroyEngine, run, V_DISPATCH, V_PROPOSE, V_ACCEPT, V_COMMIT, V_GET,
+  INFO, createEngine, destroyEngine, run, V_DISPATCH, V_PROPOSE, V_ACCEPT, V_COMMIT, V_GET, V_BATCH,
   V_CONFIRM, V_ABORT, V_HEAD, V_STATE, V_HASH, V_SNAPSHOT, V_RESTORE, V_APPEND, V_REPLAY,
 } from "./host";
 
@@ -31,6 +31,8 @@ export function propose(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_
 export function accept(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_ACCEPT); }
 /** commit [transition, time, now, key, guards, whens, ops, confirm] → result, need, or error */
 export function commit(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_COMMIT); }
+/** batch [time, now, [[name, payload], …]] → [results, failure]: dispatch + commit of each intent, in one call */
+export function batch(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_BATCH); }
 /** get path → [found, value, segments] */
 export function get(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_GET); }
 /** confirm → null: makes a prepared commit final */

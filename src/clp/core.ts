@@ -19,6 +19,7 @@ interface ClpExports extends CoreExports {
   propose(h: number, len: number): number;
   accept(h: number, len: number): number;
   commit(h: number, len: number): number;
+  batch(h: number, len: number): number;
   get(h: number, len: number): number;
   confirm(h: number): number;
   abort(h: number): number;
@@ -32,7 +33,7 @@ interface ClpExports extends CoreExports {
 }
 
 /** Verbs that take one CLASP value. */
-export type ValueVerb = "dispatch" | "propose" | "accept" | "commit" | "get";
+export type ValueVerb = "dispatch" | "propose" | "accept" | "commit" | "batch" | "get";
 /** Verbs that take nothing and answer a value. */
 export type PlainVerb = "confirm" | "abort" | "head";
 /** Verbs that take nothing and answer raw bytes. */

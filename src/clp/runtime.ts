@@ -6,7 +6,7 @@
  */
 import type { ClaspValue, ClaspValueInput } from "../clasp/index.js";
 import type { Storage } from "../storage/index.js";
-import { ClpCore, NEED, ERROR, expectOk, type Answer } from "./core.js";
+import { ClpCore, OK, NEED, ERROR, expectOk, type Answer } from "./core.js";
 import { toHex } from "../core/hex.js";
 import { describe, type Contract, type Context, type HostFunctions, type Intent, type State } from "./contract.js";
 import { patchToOps, toClasp } from "./ops.js";
@@ -84,6 +84,12 @@ export interface RuntimeOptions {
   now?: () => number;
   /** The engine core to run on. Defaults to the module's shared core. */
   core?: ClpCore;
+  /**
+   * Most audit entries {@link Runtime.getLog} keeps: the oldest are dropped beyond it (the
+   * hash-chained event log, `getEvents`/`exportLog`, stays complete). `Infinity` keeps all,
+   * as v0.1 did. Defaults to 10,000.
+   */
+  auditLimit?: number;
 }
 
 /** Options of {@link Runtime.commitAsync}. */
@@ -127,6 +133,40 @@ interface Current {
   gen: number;
 }
 
+/**
+ * An audit entry as kept: its fields and its time (ms since the epoch). The {@link LogEntry}
+ * (with its `Date`, guard outcomes and state diff as objects) is built when it is first read,
+ * so a commit nobody audits pays for none of it.
+ */
+interface AuditRecord {
+  at: number;
+  fields: Partial<LogEntry> & Pick<LogEntry, "intentName" | "intentPayload">;
+  /** Commit entries: the engine's guard outcomes and diff, turned into `guardOutcomes`/`stateDiff` when read. */
+  outcomes?: Array<[string, boolean]>;
+  diff?: ReadonlyArray<readonly [ClaspValue[], ClaspValue?]>;
+  entry?: LogEntry;
+}
+
+/** The audit entry of a record, built once. */
+function entryOf(r: AuditRecord): LogEntry {
+  if (r.entry) return r.entry;
+  const e = r.fields as LogEntry;
+  e.timestamp = new Date(r.at);
+  if (r.outcomes) e.guardOutcomes = r.outcomes.map(([name, denied]) => ({ name, denied }));
+  if (r.diff) e.stateDiff = diffObject(r.diff);
+  e.guardOutcomes ??= [];
+  e.transitionResult ??= { permitted: false };
+  e.stateDiff ??= {};
+  return (r.entry = e);
+}
+
+/** A commit's diff as path text → new value (frozen; `undefined`: deleted). */
+function diffObject(list: ReadonlyArray<readonly [ClaspValue[], ClaspValue?]>): Record<string, any> {
+  const diff: Record<string, any> = {};
+  for (const d of list) diff[pathText(d[0])] = d.length > 1 ? deepFreeze(d[1]) : undefined;
+  return diff;
+}
+
 interface Pending {
   /** Results of JavaScript guards in the order the engine reaches them: [denied, suggestion]. */
   guards: ClaspValueInput[];
@@ -148,7 +188,9 @@ export class Runtime {
   readonly #ai: AiProvider | undefined;
   readonly #opts: RuntimeOptions;
   readonly #mw: Middleware[];
-  readonly #log: LogEntry[] = [];
+  /** Audit records, oldest first; trimmed to `#auditLimit` in amortised steps (see #entry). */
+  #log: AuditRecord[] = [];
+  readonly #auditLimit: number;
   readonly #subs = new Map<string, { segments: string[]; callbacks: Array<(state: State) => void> }>();
   readonly #events: EventLog;
   #current: Current | undefined;
@@ -159,6 +201,10 @@ export class Runtime {
   #sinceSnapshot = 0;
   /** Encoded arguments of plain commits, by confirm flag and transition name. */
   readonly #plainArgs = new Map<string, Uint8Array>();
+  /** The contract has JavaScript guards, `when`s or effects (see #prepare). */
+  readonly #hasJs: boolean;
+  /** How many transitions have a `when` (rule or function). */
+  readonly #withWhen: number;
   /** The contract reads `{"now": []}`: commits carry the ISO time. */
   readonly #usesNow: boolean;
   /** Resolves when hydration (`hydrateOnInit`) finished; rejects with its error. */
@@ -170,10 +216,15 @@ export class Runtime {
     this.#h = core.create(descriptor);
     this.#contract = contract;
     this.#fns = fns;
+    this.#hasJs = [fns.deny, fns.when, fns.effects].some((list) => list.some((fn) => fn !== undefined));
+    this.#withWhen = Object.values(contract.transitions ?? {}).filter((t) => t?.when !== undefined && t.when !== null).length;
     this.#usesNow = JSON.stringify(descriptor).includes('"now"');
     this.#ai = ai;
     this.#opts = options;
     this.#mw = options.middleware ?? [];
+    const limit = options.auditLimit ?? 10_000;
+    if (!(limit >= 0)) throw new RangeError(`auditLimit must be a number ≥ 0, got ${String(limit)}`);
+    this.#auditLimit = Math.floor(limit);
     this.#events = new EventLog(options.storage, options.storageKey ?? "clp");
     const hydrate = options.hydrateOnInit ?? options.storage !== undefined;
     this.ready = hydrate ? this.#exclusive(() => this.#hydrate()) : Promise.resolve();
@@ -273,14 +324,14 @@ export class Runtime {
     return Object.freeze({ intent: Object.freeze(this.#intentView()), state: this.#state() });
   }
 
-  #entry(fields: Partial<LogEntry> & Pick<LogEntry, "intentName" | "intentPayload">): LogEntry {
-    const e = fields as LogEntry;
-    e.timestamp = new Date(this.#now());
-    e.guardOutcomes ??= [];
-    e.transitionResult ??= { permitted: false };
-    e.stateDiff ??= {};
-    this.#log.push(e);
-    return e;
+  /** Appends an audit record; returns it (its entry is built by {@link entryOf} when read). */
+  #entry(fields: AuditRecord["fields"], at = this.#now()): AuditRecord {
+    const r: AuditRecord = { at, fields };
+    const log = this.#log;
+    log.push(r);
+    // drop the oldest in one step once the log holds twice the limit: O(1) amortised per entry
+    if (log.length > 2 * this.#auditLimit && log.length > 64) this.#log = log.slice(log.length - this.#auditLimit);
+    return r;
   }
 
   // ---- v0.1 API
@@ -301,8 +352,8 @@ export class Runtime {
       const [complete] = expectOk(this.#core.call("dispatch", this.#h, [intentName, normalized])) as [boolean];
       this.#current = { name: intentName, payload: normalized, complete, gen: ++this.#gen };
       this.#staged = undefined;
-      const entry = this.#entry({ intentName, intentPayload: normalized });
-      this.#after("afterDispatch", this.#intentView(), entry);
+      const record = this.#entry({ intentName, intentPayload: normalized });
+      if (this.#mw.length > 0) this.#after("afterDispatch", this.#intentView(), entryOf(record));
     } catch (e) {
       this.#fail(e, "dispatch");
     }
@@ -391,19 +442,22 @@ export class Runtime {
     }
     const pending: Pending = { guards: [] };
     try {
-      if (this.#current) this.#hookSync("beforeCommit", this.#intentView());
-      let answer = this.#step(transitionName, pending, undefined, true);
-      while (answer.status === NEED) {
-        const patch = this.#host(answer.value as ClaspValue[], pending);
-        if (patch !== undefined) {
-          if (isThenable(patch)) {
+      if (this.#current && this.#mw.length > 0) this.#hookSync("beforeCommit", this.#intentView());
+      let ran = this.#prepare(transitionName, pending);
+      for (;;) {
+        if (ran !== undefined) {
+          if (isThenable(ran.patch)) {
             throw new CommitError(`Transition ${pending.ran} returned a Promise: commit it with commitAsync()`, "ASYNC_REQUIRED");
           }
-          pending.ops = this.#ops(patch);
+          pending.ops = this.#ops(ran.patch);
         }
-        answer = this.#step(transitionName, pending, undefined, true);
+        const answer = this.#step(transitionName, pending, undefined, true);
+        if (answer.status !== NEED) {
+          this.#finish(answer, transitionName, false);
+          break;
+        }
+        ran = this.#host(answer.value as ClaspValue[], pending);
       }
-      this.#finish(answer, transitionName);
     } catch (e) {
       if (!(e instanceof SubscriberError)) void this.#rollback(pending, e);
       this.#fail(e, "commit");
@@ -422,13 +476,16 @@ export class Runtime {
       try {
         if (this.#current) await this.#hook("beforeCommit", this.#intentView());
         const key = options.idempotencyKey;
-        let answer = this.#step(transitionName, pending, key, false);
-        while (answer.status === NEED) {
-          const patch = this.#host(answer.value as ClaspValue[], pending);
-          if (patch !== undefined) pending.ops = this.#ops(await this.#settle(patch, pending.ran!, options.timeoutMs));
+        // with a key the engine may answer "duplicate" before any function is due: no preparing
+        let ran = key === undefined ? this.#prepare(transitionName, pending) : undefined;
+        let answer: Answer;
+        for (;;) {
+          if (ran !== undefined) pending.ops = this.#ops(await this.#settle(ran.patch, pending.ran!, options.timeoutMs));
           answer = this.#step(transitionName, pending, key, false);
+          if (answer.status !== NEED) break;
+          ran = this.#host(answer.value as ClaspValue[], pending);
         }
-        if (answer.status === ERROR) return this.#finish(answer, transitionName);
+        if (answer.status === ERROR) return this.#finish(answer, transitionName, true);
         const result = answer.value as ClaspValue[];
         if (result[6] === true) {
           this.#current = undefined;
@@ -442,7 +499,7 @@ export class Runtime {
           throw new PersistError(`The commit could not be stored and was rolled back: ${String(cause)}`, cause);
         }
         expectOk(this.#core.plain("confirm", this.#h));
-        const done = this.#finish(answer, transitionName);
+        const done = this.#finish(answer, transitionName, true);
         if (this.#opts.storage && this.#opts.snapshotEvery && ++this.#sinceSnapshot >= this.#opts.snapshotEvery) {
           // the commit is stored already: a failed snapshot is reported, not thrown
           await this.#snapshot().catch((e: unknown) => this.#report(e, "persist"));
@@ -496,10 +553,47 @@ export class Runtime {
     return this.#core.call("commit", this.#h, args as ClaspValueInput);
   }
 
-  /** Evaluates what a NEED answer asks for; returns the effects' patch when it ran them. */
-  #host(need: ClaspValue[], p: Pending): unknown {
-    const kind = Number(need[0]);
+  /**
+   * Runs the contract's JavaScript guards, `when`s and effects before the engine call, in
+   * v0.1 order, where the engine would ask for each of them (NEED) anyway: a commit of a
+   * JavaScript contract then crosses into the engine once instead of once per NEED. It stops
+   * where a rule decides what comes next (a rule guard; a rule `when`; not exactly one
+   * matching transition): the engine asks for the rest. Only for a commit that passes the
+   * engine's first checks (an intent, complete, nothing staged), so that no function runs for
+   * a commit refused before them.
+   * @returns the effects' patch (wrapped) when they ran
+   */
+  #prepare(transition: string | undefined, p: Pending): { patch: unknown } | undefined {
+    const c = this.#current;
+    const f = this.#fns;
+    if (!this.#hasJs || !c || !c.complete || this.#staged) return undefined;
     const ctx = this.#ctx();
+    if (f.deny.length > 0) {
+      if (!f.deny[0]) return undefined; // a rule guard comes first: the engine decides
+      this.#host([1, 0], p, ctx);
+      const last = p.guards[p.guards.length - 1] as [boolean, unknown];
+      if (last[0] || p.guards.length < f.deny.length) return undefined; // denied, or a rule guard follows
+    }
+    let index: number;
+    if (transition) {
+      index = f.transitions.indexOf(transition);
+      if (index < 0) return undefined;
+    } else {
+      // the engine asks for every JavaScript `when` at once, before it evaluates the rule ones
+      const js: number[] = [];
+      for (let i = 0; i < f.transitions.length; i++) if (f.when[i]) js.push(i);
+      if (js.length > 0) this.#host([2, js], p, ctx);
+      if (js.length < this.#withWhen) return undefined; // rule `when`s: the engine chooses
+      const hits = js.filter((_, k) => p.whens![k]);
+      if (hits.length !== 1) return undefined;
+      index = hits[0]!;
+    }
+    return f.effects[index] ? this.#host([3, f.transitions[index]!], p, ctx) : undefined;
+  }
+
+  /** Evaluates what a NEED answer asks for; returns the effects' patch (wrapped) when it ran them. */
+  #host(need: ClaspValue[], p: Pending, ctx = this.#ctx()): { patch: unknown } | undefined {
+    const kind = Number(need[0]);
     if (kind === 1) {
       // the JavaScript guards from this one on, in order, while they are JavaScript and allow
       for (let i = Number(need[1]); i < this.#fns.deny.length; i++) {
@@ -520,15 +614,17 @@ export class Runtime {
     const name = String(need[1]);
     p.ran = name;
     const fn = this.#fns.effects[this.#fns.transitions.indexOf(name)]!;
-    return fn(ctx);
+    return { patch: fn(ctx) };
   }
 
   #ops(patch: unknown): ClaspValueInput[] {
     return patchToOps(patch, (path) => this.getState(path));
   }
 
-  /** Records a commit's outcome: log, events, subscribers; throws its error. */
-  #finish(answer: Answer, attempted: string | undefined): CommitResult {
+  /** Records a commit's outcome: log, events, subscribers; throws its error. Builds the {@link CommitResult} only with `result`. */
+  #finish(answer: Answer, attempted: string | undefined, result: true): CommitResult;
+  #finish(answer: Answer, attempted: string | undefined, result: boolean): CommitResult | undefined;
+  #finish(answer: Answer, attempted: string | undefined, result: boolean): CommitResult | undefined {
     const c = this.#current;
     if (answer.status === ERROR) {
       const e = answer.value as ClaspValue[];
@@ -548,30 +644,127 @@ export class Runtime {
     }
     const r = answer.value as ClaspValue[];
     const [name, outcomes, diffList, seq] = r as [string, Array<[string, boolean]>, Array<[string[], ClaspValue?]>, number];
-    const diff: Record<string, any> = {};
-    const changes: CommitResult["changes"] = [];
-    for (const d of diffList) {
-      const value = d.length > 1 ? deepFreeze(d[1]) : undefined;
-      diff[pathText(d[0])] = value;
-      changes.push({ path: d[0] as Array<string | number>, value });
-    }
     this.#events.add(joinParts(r[5]), seq);
     this.#view = undefined;
     this.#current = undefined;
     this.#staged = undefined;
-    const entry = this.#entry({
+    const record = this.#entry({
       intentName: c!.name,
       intentPayload: c!.payload,
       stagedProposal: undefined,
-      guardOutcomes: outcomes.map(([n, d]) => ({ name: n, denied: d })),
       transitionAttempted: attempted || name,
       transitionResult: { name, permitted: true },
-      stateDiff: diff,
       seq,
     });
-    this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entry);
+    record.outcomes = outcomes;
+    record.diff = diffList;
+    if (this.#mw.length > 0) this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entryOf(record));
     this.#notify(diffList);
+    if (!result) return undefined;
+    // the entry's stateDiff (built now or when read) and the result share the frozen values
+    const diff = record.entry ? record.entry.stateDiff : diffObject(diffList);
+    const changes = diffList.map((d) => ({ path: d[0] as Array<string | number>, value: d.length > 1 ? d[1] : undefined }));
     return { seq, transition: name, diff, changes, duplicate: false };
+  }
+
+  /**
+   * Dispatches and commits each intent in turn — what `dispatch(name, payload)` then
+   * `commit()` does for each, with the same checks, audit entries and events (one event per
+   * intent, each hash-chained) — and returns their results. For a contract of rules only, with
+   * no middleware, validation or subscribers, the engine runs a whole chunk of intents (up to
+   * 256) in one call; otherwise this is that loop.
+   * @param intents `[name, payload]` pairs, committed in order
+   * @returns one result per intent
+   * @throws the first refusal, as `dispatch` or `commit` throws it (IntentError, PayloadTypeError,
+   *   GuardDeniedError, CommitError, RuleError, …), with `batchIndex` (the refused intent's
+   *   index) and `committed` (the results of the intents committed before it) set on the error.
+   *   A refused commit leaves its intent current, as `commit` does.
+   */
+  commitMany(intents: ReadonlyArray<readonly [string, Record<string, unknown>?]>): CommitResult[] {
+    this.#checkIdle();
+    if (this.#opts.storage && (this.#opts.persistOnCommit ?? true)) {
+      throw new CommitError("This runtime persists every commit before reporting it: use commitAsync()", "ASYNC_REQUIRED");
+    }
+    const done: CommitResult[] = [];
+    try {
+      if (this.#hasJs || this.#mw.length > 0 || this.#opts.validation || this.#subs.size > 0) {
+        for (const [name, payload] of intents) {
+          this.dispatch(name, payload);
+          done.push(this.#commitOne());
+        }
+      } else {
+        for (let at = 0; at < intents.length; ) at = this.#batch(intents, at, done);
+      }
+      return done;
+    } catch (e) {
+      // the intents before the refused one committed: `done` holds one result for each
+      if (e !== null && typeof e === "object") Object.assign(e, { batchIndex: done.length, committed: done });
+      throw e;
+    }
+  }
+
+  /** One commit() of commitMany's loop, returning its result. */
+  #commitOne(): CommitResult {
+    const pending: Pending = { guards: [] };
+    try {
+      let ran = this.#prepare(undefined, pending);
+      for (;;) {
+        if (ran !== undefined) {
+          if (isThenable(ran.patch)) {
+            throw new CommitError(`Transition ${pending.ran} returned a Promise: commit it with commitAsync()`, "ASYNC_REQUIRED");
+          }
+          pending.ops = this.#ops(ran.patch);
+        }
+        const answer = this.#step(undefined, pending, undefined, true);
+        if (answer.status !== NEED) return this.#finish(answer, undefined, true);
+        ran = this.#host(answer.value as ClaspValue[], pending);
+      }
+    } catch (e) {
+      if (!(e instanceof SubscriberError)) void this.#rollback(pending, e);
+      this.#fail(e, "commit");
+    }
+  }
+
+  /**
+   * Runs intents[from…] (at most 256) through the engine's `batch` verb: one call, then the
+   * audit entries and events of each committed intent. Returns the index after the last one
+   * committed; throws the refusal of the one that stopped the chunk.
+   */
+  #batch(intents: ReadonlyArray<readonly [string, Record<string, unknown>?]>, from: number, done: CommitResult[]): number {
+    const end = Math.min(intents.length, from + 256);
+    const payloads: Array<Record<string, any>> = [];
+    const items: ClaspValueInput[] = [];
+    for (let i = from; i < end; i++) {
+      const [name, payload] = intents[i]!;
+      const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
+      payloads.push(normalized);
+      items.push([name, normalized]);
+    }
+    const now = this.#now();
+    const [results, failure] = expectOk(
+      this.#core.call("batch", this.#h, [now, this.#usesNow ? new Date(now).toISOString() : null, items]),
+    ) as [ClaspValue[], [number, number, boolean, ClaspValue] | null];
+    for (let k = 0; k < results.length; k++) {
+      this.#entry({ intentName: intents[from + k]![0], intentPayload: payloads[k]! }, now);
+      this.#current = { name: intents[from + k]![0], payload: payloads[k]!, complete: true, gen: ++this.#gen };
+      this.#staged = undefined;
+      done.push(this.#finish({ status: OK, value: results[k]! }, undefined, true));
+    }
+    if (failure === null) return end;
+    const [k, stage, complete, value] = failure;
+    const at = from + k;
+    if (stage === 0) this.#fail(engineError(value as ClaspValue[]), "dispatch");
+    // the engine holds the refused intent as current (as after dispatch + a refused commit)
+    this.#entry({ intentName: intents[at]![0], intentPayload: payloads[k]! }, now);
+    this.#current = { name: intents[at]![0], payload: payloads[k]!, complete, gen: ++this.#gen };
+    this.#staged = undefined;
+    if (stage === 2) throw new CommitError("The engine asked for JavaScript results in a batch of a rules-only contract", "INTERNAL");
+    try {
+      this.#finish({ status: ERROR, value }, undefined, true);
+    } catch (e) {
+      this.#fail(e, "commit");
+    }
+    return at; // not reached: #finish throws the refusal
   }
 
   /** Calls the subscribers of the paths a commit's diff changed (after the intent was consumed). */
@@ -627,7 +820,11 @@ export class Runtime {
 
   /** The audit log, oldest first: a new array of frozen entries. */
   getLog(): LogEntry[] {
-    return [...this.#log];
+    const log = this.#log;
+    const from = Math.max(0, log.length - this.#auditLimit);
+    const out: LogEntry[] = new Array(log.length - from);
+    for (let i = from; i < log.length; i++) out[i - from] = entryOf(log[i]!);
+    return out;
   }
 
   // ---- events, replay, persistence

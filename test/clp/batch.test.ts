@@ -1,0 +1,223 @@
+/**
+ * What the commit speed work must not change: `commitMany` gives what the dispatch + commit
+ * loop gives (state, events, hash chain, audit entries, errors), the audit log is bounded
+ * while the event log stays complete, and a JavaScript contract's functions run once each, in
+ * v0.1 order, when the engine is asked once per commit.
+ */
+import { describe, it, expect, vi } from "vitest";
+import { counterRules } from "../../examples/counter/contract.js";
+import {
+  createContract, createRuntime, ClpCore, CommitError, GuardDeniedError, IntentError, PayloadTypeError,
+  type CommitResult, type Context, type Contract,
+} from "../../src/clp/index.js";
+
+const counterJs = (): Contract =>
+  createContract({
+    intents: { increment: { inputs: { amount: "number?" } } },
+    guards: [{ name: "no_negative_increment", deny: (ctx: Context) => ctx.intent.payload.amount < 0 }],
+    transitions: {
+      applyIncrement: {
+        when: (ctx: Context) => ctx.intent.complete,
+        effects: (ctx: Context) => ({ count: (ctx.state.count ?? 0) + (ctx.intent.payload.amount ?? 1) }),
+      },
+    },
+  });
+
+/** The same intents through dispatch + commit, one by one, with a fixed clock. */
+function loop(contract: Contract, intents: Array<[string, Record<string, unknown>]>) {
+  const rt = createRuntime(contract, undefined, { now: () => 1_700_000_000_000 });
+  for (const [name, payload] of intents) {
+    rt.dispatch(name, payload);
+    rt.commit();
+  }
+  return rt;
+}
+
+const strip = (r: CommitResult) => ({ seq: r.seq, transition: r.transition, diff: r.diff, duplicate: r.duplicate });
+
+describe("commitMany", () => {
+  const intents: Array<[string, Record<string, unknown>]> = Array.from({ length: 600 }, (_, i) => ["increment", { amount: (i % 7) + 1 }]);
+
+  for (const [label, contract] of [["rules (one engine call per 256 intents)", counterRules], ["JavaScript closures (the loop)", counterJs()]] as const) {
+    it(`commits like dispatch + commit, event for event: ${label}`, () => {
+      const a = createRuntime(contract, undefined, { now: () => 1_700_000_000_000 });
+      const results = a.commitMany(intents);
+      const b = loop(contract, intents);
+      expect(results).toHaveLength(600);
+      expect(results[599]!.seq).toBe(600);
+      expect(results.map(strip).slice(0, 3)).toEqual([
+        { seq: 1, transition: "applyIncrement", diff: { count: 1 }, duplicate: false },
+        { seq: 2, transition: "applyIncrement", diff: { count: 3 }, duplicate: false },
+        { seq: 3, transition: "applyIncrement", diff: { count: 6 }, duplicate: false },
+      ]);
+      expect(a.getState()).toEqual(b.getState());
+      expect(a.head()).toEqual(b.head()); // same events, same times: the same hash chain
+      expect(a.exportLog()).toEqual(b.exportLog());
+      const strip2 = (e: ReturnType<typeof a.getLog>[number]) => ({ ...e, timestamp: e.timestamp.getTime() });
+      expect(a.getLog().map(strip2)).toEqual(b.getLog().map(strip2));
+    });
+  }
+
+  it("stops at the first refusal and says where: the commits before it stand, the refused intent stays current", () => {
+    const rt = createRuntime(counterRules);
+    const batch: Array<[string, Record<string, unknown>]> = [["increment", { amount: 2 }], ["increment", { amount: 3 }], ["increment", { amount: -1 }], ["increment", {}]];
+    let error: any;
+    try {
+      rt.commitMany(batch);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GuardDeniedError);
+    expect(error.message).toBe("Guard no_negative_increment denied");
+    expect(error.batchIndex).toBe(2);
+    expect(error.committed.map((r: CommitResult) => r.seq)).toEqual([1, 2]);
+    expect(rt.getState("count")).toBe(5);
+    expect(rt.head().seq).toBe(2);
+    const log = rt.getLog();
+    expect(log.map((e) => e.transitionResult.permitted)).toEqual([false, true, false, true, false, false]);
+    expect(log.at(-1)!.guardOutcomes).toEqual([{ name: "no_negative_increment", denied: true }]);
+    // as after a refused commit(): the intent is current and can be committed by name... after a new dispatch
+    expect(() => rt.commit()).toThrow(GuardDeniedError);
+    rt.dispatch("increment", { amount: 4 });
+    rt.commit();
+    expect(rt.getState("count")).toBe(9);
+  });
+
+  it("reports dispatch refusals (unknown intent, ill-typed payload) with their index, nothing after them applied", () => {
+    const rt = createRuntime(counterRules);
+    expect(() => rt.commitMany([["increment", {}], ["nope", {}], ["increment", {}]])).toThrow(
+      expect.objectContaining({ name: "IntentError", message: "Unknown intent nope", batchIndex: 1 }),
+    );
+    expect(() => rt.commitMany([["increment", { amount: "x" }]])).toThrow(PayloadTypeError);
+    expect(rt.getState("count")).toBe(1);
+    expect(rt.getEvents()).toHaveLength(1);
+    expect(IntentError).toBeDefined();
+  });
+
+  it("takes the loop with subscribers, so each sees the state of its own commit", () => {
+    const rt = createRuntime(counterRules);
+    const seen: number[] = [];
+    rt.subscribe("count", (s) => seen.push(s.count));
+    rt.commitMany([["increment", {}], ["increment", { amount: 5 }]]);
+    expect(seen).toEqual([1, 6]);
+  });
+
+  it("refuses to run unstored commits on a runtime that stores every commit", async () => {
+    const { MemoryStorage } = await import("../../src/storage/index.js");
+    const rt = createRuntime(counterRules, undefined, { storage: new MemoryStorage() });
+    await rt.ready;
+    expect(() => rt.commitMany([["increment", {}]])).toThrow(CommitError);
+    expect(rt.getState("count")).toBeUndefined();
+  });
+});
+
+describe("the audit log", () => {
+  it("keeps the last auditLimit entries; the event log stays complete", () => {
+    const rt = createRuntime(counterRules, undefined, { auditLimit: 50 });
+    for (let i = 0; i < 500; i++) {
+      rt.dispatch("increment", { amount: 1 });
+      rt.commit();
+    }
+    const log = rt.getLog();
+    expect(log).toHaveLength(50);
+    expect(log.at(-1)!.seq).toBe(500);
+    expect(log[0]!.intentName).toBe("increment");
+    expect(log.filter((e) => e.seq !== undefined).map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => 476 + i));
+    expect(rt.getEvents()).toHaveLength(500);
+    const replayed = createRuntime(counterRules);
+    return replayed.replay(rt.exportLog()).then(() => expect(replayed.stateHash()).toBe(rt.stateHash()));
+  });
+
+  it("defaults to 10,000 entries; Infinity keeps all, 0 none; a bad limit is a RangeError", () => {
+    const keep = createRuntime(counterRules, undefined, { auditLimit: Infinity });
+    const none = createRuntime(counterRules, undefined, { auditLimit: 0 });
+    const dflt = createRuntime(counterRules);
+    for (const rt of [keep, none, dflt]) rt.commitMany(Array.from({ length: 6000 }, () => ["increment", {}] as [string, Record<string, unknown>]));
+    expect(keep.getLog()).toHaveLength(12_000);
+    expect(none.getLog()).toHaveLength(0);
+    expect(dflt.getLog()).toHaveLength(10_000);
+    expect(() => createRuntime(counterRules, undefined, { auditLimit: -1 })).toThrow(RangeError);
+    expect(() => createRuntime(counterRules, undefined, { auditLimit: Number.NaN })).toThrow(RangeError);
+  });
+
+  it("builds an entry when it is read, with the time of its operation", () => {
+    let t = 1_000;
+    const rt = createRuntime(counterRules, undefined, { now: () => t });
+    rt.dispatch("increment", { amount: 2 });
+    t = 2_000;
+    rt.commit();
+    t = 9_000;
+    const [d, c] = rt.getLog();
+    expect(d!.timestamp).toEqual(new Date(1_000));
+    expect(c!.timestamp).toEqual(new Date(2_000));
+    expect(c!.stateDiff).toEqual({ count: 2 });
+    expect(Object.isFrozen(c!.intentPayload)).toBe(true);
+    expect(rt.getLog()[1]).toBe(c); // built once
+  });
+});
+
+describe("one engine call per commit for JavaScript contracts", () => {
+  it("calls each function once, in v0.1 order, and the engine once", async () => {
+    const calls: string[] = [];
+    const contract = createContract({
+      intents: { go: { inputs: { n: "number" } } },
+      guards: [
+        { name: "g1", deny: () => (calls.push("g1"), false) },
+        { name: "g2", deny: (ctx: Context) => (calls.push("g2"), ctx.intent.payload.n < 0) },
+      ],
+      transitions: {
+        a: { when: (ctx: Context) => (calls.push("when a"), ctx.intent.payload.n === 1), effects: () => (calls.push("fx a"), { x: "a" }) },
+        b: { when: (ctx: Context) => (calls.push("when b"), ctx.intent.payload.n !== 1), effects: () => (calls.push("fx b"), { x: "b" }) },
+      },
+    });
+    const core = await ClpCore.load();
+    const commit = vi.spyOn(core, "call");
+    const rt = createRuntime(contract, undefined, { core });
+    rt.dispatch("go", { n: 1 });
+    commit.mockClear();
+    rt.commit();
+    expect(commit.mock.calls.map((c) => c[0])).toEqual(["commit"]);
+    expect(calls).toEqual(["g1", "g2", "when a", "when b", "fx a"]);
+    expect(rt.getState("x")).toBe("a");
+    // a denial: no `when` and no effects run
+    calls.length = 0;
+    rt.dispatch("go", { n: -1 });
+    expect(() => rt.commit()).toThrow(GuardDeniedError);
+    expect(calls).toEqual(["g1", "g2"]);
+    // two matching transitions: no effects run, the engine reports the ambiguity
+    calls.length = 0;
+    const both = createRuntime(createContract({ ...contract, transitions: { ...contract.transitions, c: { when: () => true, effects: () => (calls.push("fx c"), {}) } } }));
+    both.dispatch("go", { n: 1 });
+    expect(() => both.commit()).toThrow("Expected exactly one matching transition, found 2");
+    expect(calls.filter((c) => c.startsWith("fx"))).toEqual([]);
+  });
+
+  it("still asks the engine where rules decide (mixed contracts)", () => {
+    const calls: string[] = [];
+    const rt = createRuntime(
+      createContract({
+        intents: { go: { inputs: { n: "number" } } },
+        guards: [{ name: "rule", deny: { "<": [{ var: "payload.n" }, 0] } }, { name: "js", deny: () => (calls.push("js guard"), false) }],
+        transitions: { t: { when: { ">": [{ var: "payload.n" }, 0] }, effects: (ctx: Context) => (calls.push("fx"), { n: ctx.intent.payload.n }) } },
+      }),
+    );
+    rt.dispatch("go", { n: -5 });
+    expect(() => rt.commit()).toThrow("Guard rule denied");
+    expect(calls).toEqual([]);
+    rt.dispatch("go", { n: 5 });
+    rt.commit();
+    expect(calls).toEqual(["js guard", "fx"]);
+    expect(rt.getState("n")).toBe(5);
+  });
+
+  it("runs effects that return nothing once (an empty patch)", () => {
+    let runs = 0;
+    const rt = createRuntime(
+      createContract({ intents: { go: { inputs: {} } }, transitions: { t: { when: () => true, effects: () => void runs++ as any } } }),
+    );
+    rt.dispatch("go");
+    rt.commit();
+    expect(runs).toBe(1);
+    expect(rt.head().seq).toBe(1);
+  });
+});
