@@ -286,6 +286,7 @@ export class ClaspRoom {
     } finally {
       peer.muted = false;
     }
+    if (peer.closed) return undefined; // refused now (a token no longer configured): closed with its code
     peer.hello = frames[0] ?? null;
     for (const f of frames.slice(1)) {
       const id = subscriptionId(f);
