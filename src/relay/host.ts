@@ -7,6 +7,13 @@
  * is handed to each peer a delivery names; `close` events close their peer after its frames;
  * `state` events go to the persister; the rest feed the metrics. Ticks run at the time the
  * router asks for, at least once a second.
+ *
+ * Durable acknowledgements: when a SET (or a BUNDLE) with confirm or commit QoS changes
+ * state and the persister has a `commit`, the replies of that step to its sender (the ACK) are held
+ * until the persister's commit of those changes resolves, and every later frame to that
+ * connection waits behind them, so its order is kept. When the commit fails, the sender gets
+ * ERROR 500 in place of each held ACK. Other peers get their frames at once; fire-QoS SETs
+ * stay write-behind (docs/relay.md §Storage).
  * @module
  */
 import { codec, type ClaspValue, type Message } from "../clasp/index.js";
@@ -43,9 +50,10 @@ export interface RouterHostOptions {
   /**
    * Where param changes are persisted: a write-behind {@link StatePersister}, or anything that
    * takes each change synchronously (the Cloudflare room writes it to its object's storage in
-   * the step itself). Defaults to none (state lives in memory only).
+   * the step itself). With a `commit` (the StatePersister's), replies to confirm/commit-QoS
+   * SETs wait for it (durable acknowledgements). Defaults to none (state lives in memory only).
    */
-  persister?: Pick<StatePersister, "put">;
+  persister?: Pick<StatePersister, "put"> & Partial<Pick<StatePersister, "commit">>;
   /** Metric hooks. Defaults to none. */
   metrics?: RelayMetrics;
   /**
@@ -86,6 +94,32 @@ const TICK_EVERY_MESSAGES = 4096;
 const INVALID_VALUE = 402;
 const INTERNAL_ERROR = 500;
 
+/** Message type codes (clasp-wire.md §2): the first payload byte. */
+const ACK_TYPE = 0x50;
+const SET_TYPE = 0x21;
+const BUNDLE_TYPE = 0x30;
+
+/** A storage commit some frames wait for. */
+interface Gate {
+  state: "pending" | "ok" | "failed";
+  error?: unknown;
+}
+
+/** What waits to go to a connection behind a pending gate, in order. */
+type Held = { frame: Uint8Array; droppable: boolean; gate: Gate | undefined } | { close: number };
+
+/** QoS of a frame from its flags byte (bits 7-6; clasp-wire.md §1); 0 for a frame too short to have one. */
+function frameQos(frame: Uint8Array): number {
+  return frame.length > 1 ? frame[1]! >> 6 : 0;
+}
+
+/** Message type code of a frame (the first payload byte, after a 4- or 12-byte header), or -1. */
+function frameType(frame: Uint8Array): number {
+  if (frame.length < 5) return -1;
+  const at = frame[1]! & 0x20 ? 12 : 4;
+  return frame.length > at ? frame[at]! : -1;
+}
+
 /**
  * Runs a router for peers: connect, receive, disconnect, ticks. It is also the router a
  * governance layer binds to (`GovernableRouter`, src/clasp/governance.ts): SETs on governed
@@ -93,7 +127,7 @@ const INTERNAL_ERROR = 500;
  */
 export class RouterHost implements GovernableRouter {
   readonly router: MiniRouter;
-  readonly #persister: Pick<StatePersister, "put"> | undefined;
+  readonly #persister: (Pick<StatePersister, "put"> & Partial<Pick<StatePersister, "commit">>) | undefined;
   readonly #metrics: RelayMetrics;
   readonly #wrap: ((frame: Uint8Array) => Uint8Array) | undefined;
   readonly #idleTicks: boolean;
@@ -114,6 +148,10 @@ export class RouterHost implements GovernableRouter {
   readonly #waiting = new Map<number, Uint8Array[]>();
   /** Session id per connection (from the router's session events). */
   readonly #sessions: Array<string | undefined> = [];
+  /** Frames (and closes) of a connection held behind a durable commit, in order. */
+  readonly #held = new Map<number, Held[]>();
+  /** The gate the current step's replies to its sender wait for (set while a durable step is carried out). */
+  #gate: Gate | undefined;
   /** Observers, in registration order. */
   #observers: HostObserver[] = [];
 
@@ -164,7 +202,20 @@ export class RouterHost implements GovernableRouter {
     const accepted = this.#observers.length === 0 || !step.events.some((e) => e.type === "error" && e.conn === conn);
     // A gesture move waits in the router until a tick flushes it (16 ms coalescing window).
     const due = step.due;
-    this.apply(step, conn);
+    const durable = this.#persister?.commit !== undefined && frameQos(frame) >= 1 && step.events.some((e) => e.type === "state");
+    if (durable) this.#gate = { state: "pending" };
+    const gate = this.#gate;
+    try {
+      this.apply(step, conn);
+    } finally {
+      this.#gate = undefined;
+    }
+    if (gate) {
+      this.#persister!.commit!().then(
+        () => this.#open(conn, gate, "ok"),
+        (err: unknown) => this.#open(conn, gate, "failed", err),
+      );
+    }
     this.#metrics.step?.((performance.now() - t0) / 1000);
     for (const o of this.#observers) o.routed?.(conn, frame, accepted);
     if (due > 0) this.#schedule(Math.max(0, Math.ceil((due - (performance.timeOrigin + performance.now()) * 1000) / 1000)));
@@ -180,6 +231,7 @@ export class RouterHost implements GovernableRouter {
     if (this.#applying) return void this.#detachLater.push([conn, seconds]);
     this.#peers[conn] = undefined;
     this.#waiting.delete(conn);
+    this.#held.delete(conn);
     this.#sessions[conn] = undefined;
     this.#connections--;
     this.#metrics.disconnect?.(seconds);
@@ -216,7 +268,7 @@ export class RouterHost implements GovernableRouter {
       if (!peer) continue;
       const frame = frames[index]!;
       bytes += frame.length;
-      peer.send(frame, qos[index] === 0 && conn !== from);
+      this.#send(conn, peer, frame, qos[index] === 0 && conn !== from, conn === from ? this.#gate : undefined);
     }
     const m = this.#metrics;
     if (deliveries.length) m.sent?.(deliveries.length >> 1, bytes);
@@ -226,9 +278,12 @@ export class RouterHost implements GovernableRouter {
           m.stateUpdate?.(ev.record === null);
           this.#persister?.put(ev.address, ev.record);
           break;
-        case "close":
-          peers[ev.conn]?.close(ev.code);
+        case "close": {
+          const held = this.#held.get(ev.conn);
+          if (held) held.push({ close: ev.code });
+          else peers[ev.conn]?.close(ev.code);
           break;
+        }
         case "session":
           this.#sessions[ev.conn] = ev.session;
           break;
@@ -303,6 +358,9 @@ export class RouterHost implements GovernableRouter {
 
   /** Takes over `frame` when it sets a governed address; returns whether it did. */
   #govern(conn: number, frame: Uint8Array): boolean {
+    // Only SETs and BUNDLEs can set a governed address: the rest need no decoding here.
+    const type = frameType(frame);
+    if (type !== SET_TYPE && type !== BUNDLE_TYPE) return false;
     let decoded;
     try {
       decoded = codec.decode(frame);
@@ -356,8 +414,47 @@ export class RouterHost implements GovernableRouter {
 
   /** Sends one message of the host's own to `conn` (a governance reply). */
   #reply(conn: number, m: Message): void {
+    const peer = this.#peers[conn];
+    if (!peer) return;
     const frame = codec.encode(m);
-    this.#peers[conn]?.send(this.#wrap ? this.#wrap(frame) : frame, false);
+    this.#send(conn, peer, this.#wrap ? this.#wrap(frame) : frame, false, undefined);
+  }
+
+  /**
+   * Sends `frame` to `peer`, or holds it: when `gate` is given (a reply of a durable step) or
+   * earlier frames of this connection are held, it waits behind them.
+   */
+  #send(conn: number, peer: HostPeer, frame: Uint8Array, droppable: boolean, gate: Gate | undefined): void {
+    let held = this.#held.get(conn);
+    if (!held && !gate) return peer.send(frame, droppable);
+    if (!held) this.#held.set(conn, (held = []));
+    held.push({ frame, droppable, gate });
+  }
+
+  /** Marks `gate` settled and sends what `conn` has held up to the next pending gate (an ERROR for each ACK of a failed one). */
+  #open(conn: number, gate: Gate, state: "ok" | "failed", error?: unknown): void {
+    gate.state = state;
+    gate.error = error;
+    const held = this.#held.get(conn);
+    const peer = this.#peers[conn];
+    if (!held || !peer) return;
+    let i = 0;
+    for (; i < held.length; i++) {
+      const h = held[i]!;
+      if ("close" in h) {
+        peer.close(h.close);
+        continue;
+      }
+      if (h.gate?.state === "pending") break;
+      if (h.gate?.state === "failed" && frameType(h.frame) === ACK_TYPE) {
+        const ack = codec.decode(h.frame).message as Extract<Message, { type: "ACK" }>;
+        const reason = (h.gate.error as Error)?.message ?? String(h.gate.error);
+        const err = codec.encode({ type: "ERROR", code: INTERNAL_ERROR, message: `not stored: ${reason}`, ...(ack.address === undefined ? {} : { address: ack.address }) });
+        peer.send(this.#wrap ? this.#wrap(err) : err, false);
+      } else peer.send(h.frame, h.droppable);
+    }
+    if (i === held.length) this.#held.delete(conn);
+    else held.splice(0, i);
   }
 
   /** Makes sure a tick runs within `ms`. */

@@ -1,16 +1,20 @@
 /**
- * Write-behind persistence of a router's params: the router reports every change as a
- * `state` event (the param's record, or null when it is gone); the persister coalesces them
- * per address and writes them to a {@link Storage} off the receive path, and restores them
- * into a router at start-up. Platform-neutral (the relay uses it with files or Redis, the
- * in-browser hub with IndexedDB).
+ * Persistence of a router's params: the router reports every change as a `state` event (the
+ * param's record, or null when it is gone); the persister coalesces them per address and
+ * writes them to a {@link Storage} in rounds, each round one `commit` of the storage (one
+ * directory fsync, one Redis MULTI, one SQL transaction). Changes are written behind, off
+ * the receive path; a caller that must know a change is durable (a SET with confirm or
+ * commit QoS before its ACK) asks {@link StatePersister.commit}, which starts a round at once
+ * and groups everything asked for in the same turn of the event loop. Restores them into a
+ * router at start-up. Platform-neutral (the relay uses it with files, Redis or PostgreSQL,
+ * the in-browser hub with IndexedDB).
  *
  * Storage layout (docs/relay.md §Storage): key `<prefix>param/<SHA-256 of the address, hex>`
  * (fixed length, safe for every adapter whatever the address), value = 1 byte envelope
  * version (1), u32 big-endian address length, the address (UTF-8), the router's record.
  * @module
  */
-import type { Storage } from "../storage/index.js";
+import { commitChanges, type Storage, type StorageChange } from "../storage/index.js";
 import type { MiniRouter } from "../clasp/router.js";
 
 const ENVELOPE_VERSION = 1;
@@ -21,13 +25,13 @@ const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export interface StatePersisterOptions {
   /** Prefix of every key written. Defaults to `"relay/"`. */
   prefix?: string;
-  /** Milliseconds changes are gathered before a write round starts. Defaults to 20. */
+  /** Milliseconds changes are gathered before a write-behind round starts. Defaults to 20. */
   delayMs?: number;
-  /** Most writes in flight at once. Defaults to 32. */
-  concurrency?: number;
-  /** Milliseconds before a failed write is retried. Defaults to 1000. */
+  /** Most changes in one round (one storage commit). Defaults to 128. */
+  maxBatch?: number;
+  /** Milliseconds before a failed round is retried. Defaults to 1000. */
   retryMs?: number;
-  /** Called with each storage failure (the write is retried). Defaults to nothing. */
+  /** Called once per failed round with the storage's error and the round's first address (the round is retried). Defaults to nothing. */
   onError?: (error: unknown, address: string) => void;
 }
 
@@ -41,7 +45,11 @@ export interface RestoreReport {
   unreadable: number;
 }
 
-/** Thrown by {@link StatePersister.flush} when writes still fail after a last attempt. */
+/**
+ * Thrown by {@link StatePersister.commit} when the round holding the caller's changes failed,
+ * and by {@link StatePersister.flush} when writes still fail after a last attempt. The
+ * changes stay pending and are retried.
+ */
 export class PersistError extends Error {
   override name = "PersistError";
   constructor(
@@ -81,105 +89,167 @@ function openEnvelope(bytes: Uint8Array): { address: string; record: Uint8Array 
 }
 
 /**
- * Coalescing write-behind of router state. `put` never blocks; `flush` waits until every
- * change put so far is durable (as durable as the storage makes a resolved `set`).
+ * The newest not yet durable change of one address: its record (null: delete), and the
+ * sequence number of the oldest put it stands for (older puts of the address were folded
+ * into it, so they are durable only once it is).
+ */
+interface Change {
+  record: Uint8Array | null;
+  firstSeq: number;
+}
+
+/** A {@link StatePersister.commit} call waiting for the changes put up to `seq`. */
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Runs `fn` after the current turn's I/O (Node's setImmediate), or as a 0 ms timer in browsers. */
+const soon: (fn: () => void) => void = (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ?? ((fn) => void setTimeout(fn, 0));
+
+/** The smallest `firstSeq` of `changes`, or Infinity. */
+function oldest(changes: Iterable<Change>): number {
+  let first = Infinity;
+  for (const c of changes) first = Math.min(first, c.firstSeq);
+  return first;
+}
+
+/**
+ * Coalescing persistence of router state. `put` never blocks; `commit` resolves once every
+ * change put before it is durable (as durable as the storage makes a resolved commit);
+ * `flush` writes everything pending.
  */
 export class StatePersister {
   readonly #storage: Storage;
   readonly #prefix: string;
   readonly #delay: number;
-  readonly #concurrency: number;
+  readonly #maxBatch: number;
   readonly #retry: number;
   readonly #onError: (error: unknown, address: string) => void;
-  /** Latest unwritten change per address (null: delete). */
-  readonly #pending = new Map<string, Uint8Array | null>();
-  /** Addresses being written now. */
-  readonly #inflight = new Set<string>();
+  /** Latest unwritten change per address. */
+  readonly #pending = new Map<string, Change>();
+  /** The round being written, or undefined. */
+  #inflight: Map<string, Change> | undefined;
+  /** Sequence number of the last put. */
+  #seq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #idle: Array<() => void> = [];
-  #lastError: unknown;
-  #failures = 0;
+  #soonQueued = false;
+  #waiters: Waiter[] = [];
 
   constructor(storage: Storage, options: StatePersisterOptions = {}) {
     this.#storage = storage;
     this.#prefix = options.prefix ?? "relay/";
     this.#delay = options.delayMs ?? 20;
-    this.#concurrency = options.concurrency ?? 32;
+    this.#maxBatch = options.maxBatch ?? 128;
     this.#retry = options.retryMs ?? 1000;
     this.#onError = options.onError ?? (() => {});
   }
 
   /** Changes not yet durable (pending or being written). */
   get backlog(): number {
-    return this.#pending.size + this.#inflight.size;
+    return this.#pending.size + (this.#inflight?.size ?? 0);
   }
 
-  /** Records that `address` now has `record` (null: it was removed); written later. */
+  /** Records that `address` now has `record` (null: it was removed); written behind. */
   put(address: string, record: Uint8Array | null): void {
-    this.#pending.set(address, record);
-    this.#schedule(this.#delay);
-  }
-
-  #schedule(ms: number): void {
-    if (this.#timer === undefined) this.#timer = setTimeout(() => this.#pump(), ms);
-  }
-
-  /** Starts writes for pending addresses not already in flight, up to the concurrency limit. */
-  #pump(): void {
-    this.#timer = undefined;
-    for (const [address, record] of this.#pending) {
-      if (this.#inflight.size >= this.#concurrency) break;
-      if (this.#inflight.has(address)) continue;
-      this.#pending.delete(address);
-      this.#inflight.add(address);
-      void this.#write(address, record);
-    }
-    this.#settle();
-  }
-
-  async #write(address: string, record: Uint8Array | null): Promise<void> {
-    let retry = false;
-    try {
-      const key = await keyOf(this.#prefix, address);
-      if (record) await this.#storage.set(key, envelope(address, record));
-      else await this.#storage.delete(key);
-    } catch (err) {
-      this.#lastError = err;
-      this.#failures++;
-      this.#onError(err, address);
-      // Keep the change unless a newer one arrived meanwhile.
-      if (!this.#pending.has(address)) this.#pending.set(address, record);
-      retry = true;
-    }
-    this.#inflight.delete(address);
-    if (retry) this.#schedule(this.#retry);
-    else if (this.#pending.size) this.#schedule(0);
-    this.#settle();
-  }
-
-  #settle(): void {
-    if (this.#inflight.size === 0 && (this.#pending.size === 0 || this.#timer !== undefined)) {
-      const waiters = this.#idle;
-      this.#idle = [];
-      for (const w of waiters) w();
-    }
+    const seq = ++this.#seq;
+    const folded = this.#pending.get(address);
+    this.#pending.set(address, { record, firstSeq: folded ? folded.firstSeq : seq });
+    if (this.#timer === undefined && !this.#soonQueued && !this.#inflight) this.#timer = setTimeout(() => this.#round(), this.#delay);
   }
 
   /**
-   * Writes every pending change now and waits for all writes in flight.
-   * @throws PersistError when some changes still fail on a last attempt (they stay pending)
+   * Waits until every change put so far is durable. Calls made in the same turn share one
+   * round (one storage commit); a round already being written is followed at once by the next.
+   * @throws PersistError when a round holding one of these changes failed (they stay pending
+   *   and are retried)
+   */
+  commit(): Promise<void> {
+    if (this.backlog === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ seq: this.#seq, resolve, reject });
+      this.#roundSoon();
+    });
+  }
+
+  /** Starts a round after this turn (unless one is being written: it starts the next when done). */
+  #roundSoon(): void {
+    if (this.#inflight || this.#soonQueued) return;
+    this.#cancelTimer();
+    this.#soonQueued = true;
+    soon(() => {
+      this.#soonQueued = false;
+      void this.#round();
+    });
+  }
+
+  /** Writes up to `maxBatch` pending changes as one storage commit, then settles the waiters. */
+  async #round(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#inflight || this.#pending.size === 0) return;
+    const batch = new Map<string, Change>();
+    for (const [address, change] of this.#pending) {
+      if (batch.size >= this.#maxBatch) break;
+      batch.set(address, change);
+    }
+    for (const address of batch.keys()) this.#pending.delete(address);
+    this.#inflight = batch;
+    let error: unknown;
+    let failed = false;
+    try {
+      const changes: StorageChange[] = await Promise.all(
+        [...batch].map(async ([address, { record }]): Promise<StorageChange> => [await keyOf(this.#prefix, address), record && envelope(address, record)]),
+      );
+      await commitChanges(this.#storage, changes);
+    } catch (err) {
+      error = err;
+      failed = true;
+    }
+    this.#inflight = undefined;
+    if (failed) {
+      this.#onError(error, batch.keys().next().value!);
+      // Keep each change unless a newer one arrived meanwhile (which then stands for it too).
+      for (const [address, change] of batch) {
+        const newer = this.#pending.get(address);
+        if (newer) newer.firstSeq = Math.min(newer.firstSeq, change.firstSeq);
+        else this.#pending.set(address, change);
+      }
+      const first = oldest(batch.values());
+      const err = new PersistError(batch.size, error);
+      this.#settle((w) => (w.seq >= first ? err : undefined));
+    } else {
+      const outstanding = oldest(this.#pending.values());
+      this.#settle((w) => (w.seq < outstanding ? null : undefined));
+    }
+    if (this.#waiters.length) this.#roundSoon();
+    else if (this.#pending.size && this.#timer === undefined) this.#timer = setTimeout(() => this.#round(), failed ? this.#retry : 0);
+  }
+
+  /** Resolves (verdict null) or rejects (an error) the waiters `verdict` decides; keeps the rest (undefined). */
+  #settle(verdict: (w: Waiter) => Error | null | undefined): void {
+    const keep: Waiter[] = [];
+    for (const w of this.#waiters) {
+      const v = verdict(w);
+      if (v === undefined) keep.push(w);
+      else if (v === null) w.resolve();
+      else w.reject(v);
+    }
+    this.#waiters = keep;
+  }
+
+  /**
+   * Writes every pending change now and waits for all of it.
+   * @throws PersistError when changes still fail on a second attempt (they stay pending and
+   *   are retried every `retryMs`)
    */
   async flush(): Promise<void> {
     let failedRounds = 0;
-    while (this.#pending.size || this.#inflight.size) {
-      const failures = this.#failures;
-      this.#cancelTimer();
-      this.#pump();
-      await new Promise<void>((resolve) => this.#idle.push(resolve));
-      this.#cancelTimer();
-      if (this.#failures > failures && ++failedRounds >= 2) {
-        this.#schedule(this.#retry);
-        throw new PersistError(this.#pending.size, this.#lastError);
+    while (this.backlog) {
+      try {
+        await this.commit();
+      } catch (err) {
+        if (++failedRounds >= 2) throw new PersistError(this.backlog, (err as PersistError).cause);
       }
     }
   }

@@ -1,10 +1,24 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 
-/** A redis-server started for a test, on a free loopback port, without persistence. */
+/** A redis-server started for a test, on a loopback port. */
 export interface RedisServer {
   url: string;
-  stop(): Promise<void>;
+  port: number;
+  /** Stops the server: SIGTERM (Redis saves and exits) by default, SIGKILL to make it crash. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Options of {@link startRedis}. */
+export interface RedisOptions {
+  /**
+   * Directory for an append-only file with `appendfsync always`: every write Redis answers
+   * is fsync'd first, so it survives `kill -9` of the server (restart with the same `dir`).
+   * Without it the server keeps nothing on disk.
+   */
+  dir?: string;
+  /** Port to listen on (restarting on the same one). Defaults to a free one. */
+  port?: number;
 }
 
 /** A loopback TCP port that was free a moment ago (the OS picks it; the listener is closed again). */
@@ -23,14 +37,15 @@ export function freePort(): Promise<number> {
  * Starts Debian's `redis-server` (installed by .ci/run); resolves `undefined` when it is not
  * installed, so the caller can report the skip.
  */
-export async function startRedis(): Promise<RedisServer | undefined> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer | undefined> {
   try {
     execFileSync("redis-server", ["--version"], { stdio: "ignore" });
   } catch {
     return undefined;
   }
-  const port = await freePort();
-  const proc: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const port = options.port ?? (await freePort());
+  const persistence = options.dir ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", options.dir] : ["--appendonly", "no"];
+  const proc: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -41,11 +56,12 @@ export async function startRedis(): Promise<RedisServer | undefined> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () =>
+    port,
+    stop: (signal = "SIGTERM") =>
       new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         proc.on("exit", () => resolve());
-        proc.kill("SIGTERM");
+        proc.kill(signal);
       }),
   };
 }

@@ -1,17 +1,18 @@
-// Relay state storage: write-behind coalescing, retries, restarts with state and revisions
-// back (file system, Redis), TTL deletions, clean shutdown on SIGTERM and a kill -9 mid-write
-// (real child processes).
+// Relay state storage: write-behind coalescing, retries, durable acknowledgements (the ACK of
+// a confirm-QoS SET waits for the storage commit; ERROR when it fails), restarts with state
+// and revisions back (file system, Redis), TTL deletions, clean shutdown on SIGTERM, and
+// kill -9 of a real relay process (and of Redis) with every acknowledged SET back.
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encode } from "../../src/clasp/index.js";
+import { codec, encode, type Message } from "../../src/clasp/index.js";
 import { MiniRouter } from "../../src/clasp/router.js";
 import { PersistError, StatePersister } from "../../src/relay/index.js";
-import { MemoryStorage, type Storage } from "../../src/storage/index.js";
-import { FileStorage } from "../../src/storage/fs.js";
+import { MemoryStorage, type StorageChange } from "../../src/storage/index.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import type { RelayProcess } from "./helpers.js";
 import { RawClient, sleep, spawnRelay, startRelay, until } from "./helpers.js";
 
 const dirs: string[] = [];
@@ -24,21 +25,21 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-/** A storage whose writes can be made to fail, counting what reaches it. */
+/** A storage whose commits can be made to fail or wait, counting what reaches it. */
 class FlakyStorage extends MemoryStorage {
   failing = false;
   sets = 0;
   deletes = 0;
-  override async set(key: string, value: Uint8Array): Promise<void> {
+  commits = 0;
+  /** While set, commits wait for it. */
+  gate: Promise<void> | undefined;
+  override async commit(changes: readonly StorageChange[]): Promise<void> {
     await sleep(1);
+    await this.gate;
     if (this.failing) throw new Error("disk on fire");
-    this.sets++;
-    return super.set(key, value);
-  }
-  override async delete(key: string): Promise<void> {
-    if (this.failing) throw new Error("disk on fire");
-    this.deletes++;
-    return super.delete(key);
+    this.commits++;
+    for (const [, v] of changes) v ? this.sets++ : this.deletes++;
+    return super.commit(changes);
   }
 }
 
@@ -67,6 +68,7 @@ describe("StatePersister", () => {
     await p.flush();
     expect(storage.sets).toBe(1);
     expect(storage.deletes).toBe(1);
+    expect(storage.commits).toBe(1); // one round
     expect(p.backlog).toBe(0);
     const router = await MiniRouter.load();
     expect(await p.restore(router)).toEqual({ restored: 1, refused: 0, unreadable: 0 });
@@ -88,6 +90,72 @@ describe("StatePersister", () => {
     await until(() => p.backlog === 0, 3000, "retry");
     expect(storage.sets).toBe(2);
     await p.flush();
+  });
+
+  it("commit() resolves once the changes put before it are stored; calls in one turn share one storage commit", async () => {
+    const storage = new FlakyStorage();
+    const p = new StatePersister(storage, { delayMs: 10_000 }); // write-behind alone would wait 10 s
+    const recs = await recordsOf([["/c", 1]]);
+    let release!: () => void;
+    storage.gate = new Promise((r) => (release = r));
+    p.put("/a", recs.get("/c")!);
+    let first = false;
+    const a = p.commit().then(() => (first = true));
+    p.put("/b", recs.get("/c")!);
+    const b = p.commit();
+    await sleep(20);
+    expect(first).toBe(false); // the storage has not answered
+    release();
+    await Promise.all([a, b]);
+    expect(storage.commits).toBe(1);
+    expect(storage.sets).toBe(2);
+    // A put after a commit started goes in the next round, and its commit waits for it.
+    storage.gate = new Promise((r) => (release = r));
+    p.put("/a", recs.get("/c")!);
+    const c = p.commit();
+    await sleep(5);
+    p.put("/b", recs.get("/c")!);
+    const d = p.commit();
+    release();
+    await Promise.all([c, d]);
+    expect(storage.commits).toBe(3);
+    expect(p.backlog).toBe(0);
+  });
+
+  it("commit() waits for a change folded into a newer one that is not written yet", async () => {
+    const storage = new FlakyStorage();
+    const p = new StatePersister(storage);
+    const recs = await recordsOf([["/a", 1]]);
+    let release!: () => void;
+    storage.gate = new Promise((r) => (release = r));
+    p.put("/a", recs.get("/a")!);
+    const first = p.commit(); // round 1 holds /a
+    await sleep(5);
+    p.put("/b", recs.get("/a")!);
+    const second = p.commit(); // waits for /b (round 2)
+    p.put("/b", recs.get("/a")!); // folds into /b's pending change
+    p.put("/a", recs.get("/a")!);
+    let secondDone = false;
+    void second.then(() => (secondDone = true));
+    storage.gate = new Promise(() => {}); // round 2 never finishes
+    release();
+    await first;
+    await sleep(30);
+    expect(secondDone).toBe(false); // /b is not durable: a newer pending change stands for it
+  });
+
+  it("commit() rejects with PersistError when the storage fails, keeps the change and writes it later", async () => {
+    const storage = new FlakyStorage();
+    const p = new StatePersister(storage, { retryMs: 20 });
+    const recs = await recordsOf([["/f", 1]]);
+    storage.failing = true;
+    p.put("/f", recs.get("/f")!);
+    await expect(p.commit()).rejects.toBeInstanceOf(PersistError);
+    expect(p.backlog).toBe(1);
+    storage.failing = false;
+    await until(() => p.backlog === 0, 3000, "the retry");
+    expect(storage.sets).toBe(1);
+    await p.commit(); // nothing pending: resolves at once
   });
 
   it("reports unreadable entries on restore and restores the rest", async () => {
@@ -215,17 +283,22 @@ describe("relay restart", () => {
     await b.close();
   });
 
-  it("keeps serving while Redis is down, counts the failures, and says what it could not write", async (ctx) => {
+  it("keeps serving while Redis is down: confirm SETs get ERROR 500 instead of ACK, fire SETs go on; failures counted and logged", async (ctx) => {
     const own = await startRedis();
     if (!own) return ctx.skip("skipped: redis-server not installed");
     const r = await startRelay({ storage: own.url });
     const c = await RawClient.hello(r.url);
     c.send({ type: "SET", address: "/down/a", value: 1 });
     await c.next("ACK");
-    await until(() => r.persister.backlog === 0, 3000, "first write");
+    expect(r.persister.backlog).toBe(0); // acknowledged: stored
     await own.stop();
     c.send({ type: "SET", address: "/down/a", value: 2 });
-    expect((await c.next("ACK")).revision).toBe(2); // routing does not wait for storage
+    const err = await c.next("ERROR");
+    expect(err).toMatchObject({ code: 500, address: "/down/a" });
+    expect(err.message).toMatch(/^not stored: /);
+    c.send(codec.encode({ type: "SET", address: "/down/a", value: 3 }, { qos: 0 })); // fire QoS: write-behind
+    c.send({ type: "GET", address: "/down/a" });
+    expect((await c.next("SNAPSHOT")).params[0]).toMatchObject({ value: 3, revision: 3 });
     await until(() => r.logs.some((l) => /storage failed for "\/down\/a"/.test(l)), 5000, "the failure logged");
     const text = await (await fetch(`${r.httpUrl}metrics`)).text();
     expect(Number(/^clawft_relay_errors_total\{category="storage",code=""\} (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
@@ -264,48 +337,143 @@ describe("relay process", () => {
     expect(await readParams(again.url)).toEqual(written);
     await again.close();
   });
+});
 
-  it("leaves storage readable after kill -9 in the middle of writes", async () => {
-    const dir = await tempDir();
-    // A long write-behind delay is not needed: writes are continuous under this load.
-    const relay = await spawnRelay(["--port", "0", "--storage", `fs:${dir}`, "--no-web"]);
-    const c = await RawClient.hello(relay.url);
-    let sent = 0;
-    const pump = setInterval(() => {
-      for (let i = 0; i < 200; i++) c.send({ type: "SET", address: `/k/${i % 64}`, value: ++sent });
-    }, 2);
-    await until(() => c.of("ACK").length > 5000, 20_000, "load");
-    // Wait until files are being written (the write-behind runs under the load).
-    for (let t = 0; (await readdir(dir)).filter((n) => !n.startsWith(".tmp-")).length < 32; t++) {
-      if (t > 400) throw new Error("no param files written under load");
-      await sleep(25);
+describe("durable acknowledgements", () => {
+  it("holds the ACK of a confirm SET until storage has it, keeps that connection's later replies behind it, and others are not held", async () => {
+    const storage = new FlakyStorage();
+    let release!: () => void;
+    storage.gate = new Promise((r) => (release = r));
+    const r = await startRelay({ storageInstance: storage });
+    const writer = await RawClient.hello(r.url);
+    const watcher = await RawClient.hello(r.url);
+    watcher.send({ type: "SUBSCRIBE", id: 1, pattern: "/d/*" });
+    await sleep(20); // nothing to snapshot yet: no reply to wait for
+    writer.send({ type: "SET", address: "/d/x", value: 1 });
+    writer.send({ type: "GET", address: "/d/x" }); // a later reply: must not overtake the ACK
+    const set = await watcher.next("SET"); // the broadcast is not held
+    expect(set).toMatchObject({ address: "/d/x", value: 1 });
+    await sleep(50);
+    expect(writer.messages.filter((m) => m.type === "ACK" || m.type === "SNAPSHOT").length).toBe(1); // the HELLO's SNAPSHOT only
+    expect(storage.sets).toBe(0);
+    release();
+    const ack = await writer.next("ACK");
+    expect(ack.revision).toBe(1);
+    expect(storage.sets).toBe(1); // acknowledged after the write
+    await writer.next("SNAPSHOT"); // the GET's answer
+    const order = writer.messages.map((m) => m.type).filter((t) => t === "ACK" || t === "SNAPSHOT");
+    expect(order).toEqual(["SNAPSHOT", "ACK", "SNAPSHOT"]);
+    writer.close();
+    watcher.close();
+    await r.close();
+  });
+
+  it("answers ERROR 500 instead of ACK when the commit fails, in order with later replies; fire SETs are applied at once", async () => {
+    const storage = new FlakyStorage();
+    storage.failing = true;
+    const r = await startRelay({ storageInstance: storage });
+    const c = await RawClient.hello(r.url);
+    c.send({ type: "SET", address: "/e/x", value: 1 });
+    c.send(codec.encode({ type: "SET", address: "/e/y", value: 2 }, { qos: 0 })); // fire: no ACK, not held
+    c.send({ type: "GET", address: "/e/y" });
+    await until(() => c.messages.filter((m) => m.type === "ERROR" || m.type === "SNAPSHOT").length === 3, 5000, "the ERROR and the GET's answer");
+    const replies = c.messages.filter((m): m is Extract<Message, { type: "ERROR" | "SNAPSHOT" }> => m.type === "ERROR" || m.type === "SNAPSHOT").slice(1);
+    expect(replies.map((m) => (m.type === "ERROR" ? [m.type, m.code, m.address] : [m.type, m.params[0]?.value]))).toEqual([
+      ["ERROR", 500, "/e/x"],
+      ["SNAPSHOT", 2],
+    ]);
+    storage.failing = false;
+    c.send({ type: "SET", address: "/e/x", value: 3 });
+    expect(await c.next("ACK")).toMatchObject({ address: "/e/x", revision: 2 });
+    c.close();
+    await r.close();
+  });
+});
+
+/**
+ * Starts sending confirm SETs to 64 addresses from two clients, kills the relay process with
+ * SIGKILL once `minAcks` ACKs arrived (while SETs are still in flight), and returns the last
+ * ACKed revision per address with the value sent for it.
+ */
+async function loadAndKill(relay: RelayProcess, minAcks: number): Promise<Map<string, [number, number]>> {
+  const clients = await Promise.all([RawClient.hello(relay.url), RawClient.hello(relay.url)]);
+  /** Values sent per address, in order: the n-th SET of an address (one writer each) gets revision n. */
+  const sent = new Map<string, number[]>();
+  let counter = 0;
+  const pump = setInterval(() => {
+    for (let i = 0; i < 64; i++) {
+      const address = `/k/${i}`;
+      const value = ++counter;
+      (sent.get(address) ?? sent.set(address, []).get(address)!).push(value);
+      clients[i % 2]!.send({ type: "SET", address, value });
     }
-    // Kill while writes are in flight (files are being written and renamed continuously).
+  }, 2);
+  const acks = () => clients.reduce((n, c) => n + c.of("ACK").length, 0);
+  try {
+    await until(() => acks() >= minAcks, 30_000, "ACKs under load");
+  } finally {
     relay.proc.kill("SIGKILL");
     clearInterval(pump);
-    const [, signal] = await relay.exited;
-    expect(signal).toBe("SIGKILL");
-    // Every file that exists is a whole envelope the router can restore.
-    const storage: Storage = new FileStorage(dir);
-    const keys = await storage.keys("relay/param/");
-    expect(keys.length).toBeGreaterThan(0);
-    const router = await MiniRouter.load();
-    const report = await new StatePersister(storage).restore(router);
-    expect(report).toEqual({ restored: keys.length, refused: 0, unreadable: 0 });
-    expect((await readdir(dir)).some((n) => n.startsWith(".tmp-"))).toBe(false); // cleaned on open
-    await storage.close();
-    // And a relay starts on it, with values that were really sent.
+  }
+  const [, signal] = await relay.exited;
+  expect(signal).toBe("SIGKILL");
+  const acked = new Map<string, [number, number]>();
+  for (const c of clients) {
+    expect(c.of("ERROR")).toEqual([]);
+    for (const a of c.of("ACK")) acked.set(a.address!, [sent.get(a.address!)![Number(a.revision) - 1]!, Number(a.revision)]);
+    c.close();
+  }
+  expect(acked.size).toBe(64);
+  return acked;
+}
+
+/** Every ACKed SET is in `params` with its revision (or a later one, with the value sent for it). */
+function expectAckedKept(acked: Map<string, [number, number]>, params: Map<string, [number, number]>, sent: number): void {
+  for (const [address, [value, revision]] of acked) {
+    const got = params.get(address);
+    expect(got, `${address} acknowledged at revision ${revision} is gone`).toBeDefined();
+    expect(got![1], `${address}: revision`).toBeGreaterThanOrEqual(revision);
+    if (got![1] === revision) expect(got![0], `${address}: value at revision ${revision}`).toBe(value);
+    else expect(got![0]).toBeLessThanOrEqual(sent);
+  }
+}
+
+describe("kill -9 keeps every acknowledged SET", () => {
+  it("fs: a relay process killed under load comes back with every ACKed SET and its revision", async () => {
+    const dir = await tempDir();
+    const relay = await spawnRelay(["--port", "0", "--storage", `fs:${dir}`, "--no-web"]);
+    const acked = await loadAndKill(relay, 3000);
     const again = await startRelay({ storage: `fs:${dir}` });
-    const probe = await RawClient.hello(again.url);
-    probe.send({ type: "SUBSCRIBE", id: 1, pattern: "/k/*" });
-    const snap = await probe.next("SNAPSHOT");
-    expect(snap.params.length).toBe(keys.length);
-    for (const p of snap.params) {
-      expect(p.value as number).toBeGreaterThan(0);
-      expect(p.value as number).toBeLessThanOrEqual(sent);
-      expect(Number(p.revision)).toBeGreaterThan(0);
-    }
-    probe.close();
+    // Every file left is a whole envelope, and the dead writer's temporary files are gone.
+    expect(again.restored).toMatchObject({ restored: 64, refused: 0, unreadable: 0 });
+    expect((await readdir(dir)).some((n) => n.startsWith(".tmp-"))).toBe(false);
+    const c = await RawClient.hello(again.url);
+    c.send({ type: "SUBSCRIBE", id: 1, pattern: "/k/*" });
+    const snap = await c.next("SNAPSHOT");
+    c.close();
+    expectAckedKept(acked, new Map(snap.params.map((p) => [p.address, [p.value as number, Number(p.revision)]])), Infinity);
     await again.close();
-  });
+  }, 60_000);
+
+  it("Redis (appendonly, appendfsync always): relay and redis-server both killed, every ACKed SET back", async (ctx) => {
+    const dir = await tempDir();
+    const redis = await startRedis({ dir });
+    if (!redis) return ctx.skip("skipped: redis-server not installed");
+    const relay = await spawnRelay(["--port", "0", "--storage", redis.url, "--no-web"]);
+    const acked = await loadAndKill(relay, 3000);
+    await redis.stop("SIGKILL");
+    const back = (await startRedis({ dir, port: redis.port }))!;
+    try {
+      const again = await startRelay({ storage: back.url });
+      expect(again.restored).toMatchObject({ restored: 64, refused: 0, unreadable: 0 });
+      const c = await RawClient.hello(again.url);
+      c.send({ type: "SUBSCRIBE", id: 1, pattern: "/k/*" });
+      const snap = await c.next("SNAPSHOT");
+      c.close();
+      expectAckedKept(acked, new Map(snap.params.map((p) => [p.address, [p.value as number, Number(p.revision)]])), Infinity);
+      await again.close();
+    } finally {
+      await back.stop();
+    }
+  }, 60_000);
 });
