@@ -131,7 +131,7 @@ async function hnswlibNode(queries: Float32Array[]): Promise<Contender> {
     },
     memory() {
       const script = fileURLToPath(new URL("./hnsw-rss.ts", import.meta.url));
-      const args = ["--import", "tsx", script, String(scenario.n), String(scenario.dim), scenario.space];
+      const args = ["--expose-gc", "--import", "tsx", script, String(scenario.n), String(scenario.dim), scenario.space];
       return Number(execFileSync(process.execPath, args, { encoding: "utf8" })) * scenario.n;
     },
   };
