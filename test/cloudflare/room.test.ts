@@ -42,6 +42,20 @@ async function raw(room: string): Promise<RawClient> {
   return c;
 }
 
+/** Polls an async condition every 50 ms. @throws after `ms` */
+async function eventually(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Open sessions of a room, from its status. */
+async function sessions(room: string): Promise<number> {
+  return ((await (await fetch(`${w.base}/ws/${room}?status`)).json()) as { sessions: number }).sessions;
+}
+
 function closeAll(): void {
   for (const close of closers.splice(0)) close();
 }
@@ -230,6 +244,37 @@ describe.skipIf(workerdMissing)(workerdMissing ?? "CLASP rooms in workerd", () =
     await next.next("PONG");
     closeAll();
   }, 20_000);
+
+  it("survives 200 sockets opened and dropped at once: sessions past the limit refused (1013), all released after", async () => {
+    const closes: number[] = [];
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(w.url("churn"), ["clasp"]);
+            ws.on("error", () => {});
+            ws.on("close", (code) => closes.push(code));
+            ws.once("open", () => {
+              // Half of them start a session first.
+              if (i % 2) ws.send(codec.encode({ type: "HELLO", version: 1, name: `c${i}`, features: [] }));
+              resolve(ws);
+            });
+            ws.once("unexpected-response", reject);
+          }),
+      ),
+    );
+    // MAX_SESSIONS sessions fit: then new sockets are refused (1013) and further HELLOs get ERROR 501 and 1013.
+    await eventually(async () => (await sessions("churn")) + closes.length === 200, 15_000, "every socket settled");
+    expect(closes.length).toBeGreaterThan(0);
+    expect(new Set(closes)).toEqual(new Set([1013]));
+    for (const ws of sockets) ws.terminate(); // abrupt: no close handshake
+    await eventually(async () => (await sessions("churn")) === 0, 15_000, "sockets dropped");
+    const again = await Promise.all(Array.from({ length: MAX_SESSIONS }, () => raw("churn")));
+    again[0]!.send({ type: "PING" });
+    await again[0]!.next("PONG");
+    closeAll();
+  }, 40_000);
 
   it("reports no uncaught errors from workerd", () => {
     expect(w.output.filter((l) => /uncaught|error/i.test(l))).toEqual([]);
