@@ -47,7 +47,7 @@ export function handleRoomRequest(request: Request, rooms: DurableObjectNamespac
   return rooms.get(rooms.idFromName(room)).fetch(request);
 }
 
-/** The environment of the ready-made Worker: the room namespace binding, and the rooms' configuration. */
+/** The environment of the ready-made Worker: the rooms' Durable Object namespace (the rooms themselves read {@link RoomEnv}). */
 export interface RoomsWorkerEnv {
   CLASP_ROOMS: DurableObjectNamespace;
 }

@@ -9,10 +9,12 @@
  *   durable, so an ACK (or the SET's broadcast) never leaves before its param is stored, and a
  *   committed SET survives an eviction or a restart.
  * - **Sessions** survive hibernation: each socket's attachment keeps the frames that made its
- *   session — the HELLO (token included) and the live SUBSCRIBEs, one per subscription id.
- *   When the object wakes, a fresh router is restored from storage and those frames are
- *   replayed for each socket still open, their replies discarded (docs/cloudflare.md
- *   §Hibernation says what a replay does not bring back).
+ *   session — the HELLO (token included) and the live SUBSCRIBEs, one per subscription id —
+ *   with its session id and the addresses it holds locked. When the object wakes, a fresh
+ *   router is restored from storage and those frames are replayed for each socket still open,
+ *   their replies discarded; then the session takes its old id and its locks back
+ *   (`MiniRouter.resumeSession`, `relock`). docs/cloudflare.md §Hibernation says what a replay
+ *   does not bring back.
  * @module
  */
 import { codec } from "../clasp/index.js";
@@ -33,7 +35,7 @@ const SET_LOCK_BITS = 0x60;
 
 /**
  * Bytes of session frames kept in a socket's attachment; beyond, they go to the `clasp_sessions`
- * table and the attachment keeps only the socket's id. Cloudflare caps a serialized attachment
+ * table (with the locks) and the attachment keeps only the ids. Cloudflare caps a serialized attachment
  * at 16 KiB; this leaves room for the structured-clone envelope.
  */
 const ATTACHMENT_BYTES = 12 * 1024;

@@ -15,13 +15,11 @@ export interface CfWebSocket {
   serializeAttachment(value: unknown): void;
   /** The value last given to `serializeAttachment`, or null. */
   deserializeAttachment(): unknown;
-  readonly readyState: number;
 }
 
 /** One result of `SqlStorage.exec`: rows as objects of column values. */
 export interface SqlCursor<Row> extends Iterable<Row> {
   toArray(): Row[];
-  one(): Row;
 }
 
 /** A value SQLite returns or binds (BLOB columns come back as ArrayBuffer). */
@@ -35,8 +33,6 @@ export interface SqlStorage {
 /** A Durable Object's transactional storage (only the SQL side is used). */
 export interface DurableObjectStorage {
   readonly sql: SqlStorage;
-  /** Runs `fn` as one transaction: all its writes commit, or none (it throws). */
-  transactionSync<T>(fn: () => T): T;
 }
 
 /** The state a Durable Object class is constructed with. */
