@@ -117,6 +117,13 @@ export const cores = [
     flags: ["--runtime", "incremental", "--disable", "simd", "--use", "CLAWFT_SOCKETS=1"],
   },
   {
+    // The agent's hashed n-gram text embedding on its own (assembly/embed/index.ts), for the
+    // playground's vector search; the incremental runtime collects between calls.
+    name: "embed",
+    entry: "assembly/embed/index.ts",
+    flags: ["--runtime", "incremental"],
+  },
+  {
     // The same core without SIMD, for hosts that lack it (WAMR's interpreters).
     name: "hnsw.scalar",
     entry: "assembly/hnsw/index.ts",

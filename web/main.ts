@@ -1,7 +1,9 @@
 /**
  * The clawft playground: a ClaspClient connected to the relay (WebSocket) or to the
  * in-browser hub (a Worker; other tabs join it over a BroadcastChannel), a live param table
- * with revisions, faders that SET, an event log, and the wasm size report. Plain DOM.
+ * with revisions, faders that SET, an event log, and the wasm size report; and a panel per
+ * other core (web/panels/): vector search (HNSW in a Worker), governance (CLP in a Worker),
+ * signals (a live stream plot), the agent, and speech (the media pipeline). Plain DOM.
  *
  * URL parameters: `hub=relay|worker` (default relay), `url=ws://…` (default this page's host).
  * `window.playground` exposes the client for tests and the console.
@@ -13,6 +15,9 @@ import { startWorkerHub, type WorkerHub } from "../src/relay/worker-hub.js";
 import type { Transport } from "../src/transports/index.js";
 import { BroadcastChannelTransport } from "../src/transports/port.js";
 import { WebSocketTransport } from "../src/transports/websocket.js";
+import { mountGovernancePanel, type GovernancePanel } from "./panels/governance.js";
+import { mountSearchPanel, type SearchPanel } from "./panels/search.js";
+import { mountSignalsPanel, type SignalsPanel } from "./panels/signals.js";
 import { mountSpeakPanel } from "./panels/speak.js";
 
 type Mode = "relay" | "worker";
@@ -30,6 +35,10 @@ interface Playground {
   /** Resolves when the current connection is up (rejects when it failed). */
   ready: Promise<void>;
   hub: WorkerHub | undefined;
+  /** The panels of the other cores (web/panels/). */
+  search?: SearchPanel;
+  governance?: GovernancePanel;
+  signals?: SignalsPanel;
 }
 const pg: Playground = { client: undefined, mode: "relay", role: undefined, ready: Promise.resolve(), hub: undefined };
 (window as unknown as { playground: Playground }).playground = pg;
@@ -128,10 +137,16 @@ async function connect(mode: Mode, url: string): Promise<void> {
   client.onClose((i) => status(`closed (${i.code}${i.reason ? ` ${i.reason}` : ""})`, "bad"));
   client.on("/**", (value, address, info) => {
     if (info.signal === "param") showParam(address, value, info);
-    else log(`${info.signal} ${address} ${show(value)}${info.phase ? ` ${info.phase}` : ""}`);
+    else if (info.signal !== "stream") log(`${info.signal} ${address} ${show(value)}${info.phase ? ` ${info.phase}` : ""}`);
   });
   await client.connect();
   pg.client = client;
+  // Streams are plotted, not logged; the generator publishes from a session of its own.
+  pg.signals?.attach(client, async () => {
+    const generator = new ClaspClient(factory, { name: "clawft playground signal generator", reconnect: false });
+    await generator.connect();
+    return generator;
+  });
   status(`${mode === "relay" ? url : `hub (${pg.role})`} · session ${client.session?.slice(0, 8)}`, "ok");
 }
 
@@ -210,6 +225,9 @@ async function loadSizes(): Promise<void> {
   body.insertRow().insertCell().textContent = "no size report (run node scripts/build.mjs)";
 }
 
+pg.search = mountSearchPanel($("search-panel"));
+pg.governance = mountGovernancePanel($("governance-panel"));
+pg.signals = mountSignalsPanel($("signals-panel"));
 start();
 // The media pipeline's panel: typed text → normalize → speak → MP3, in Workers (web/panels/speak.ts).
 mountSpeakPanel($("speak-panel"));

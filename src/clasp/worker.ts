@@ -66,53 +66,47 @@ function outgoing(items: Crossing[]): Crossing[] {
  * @param endpoint where to listen; defaults to `self` (browser) or `parentPort` (Node)
  */
 export async function exposeClasp(endpoint?: Endpoint, codec?: ClaspCodec): Promise<void> {
-  const c = codec ?? (await import("./index.js")).codec;
+  // Listen at once and load the core meanwhile: a browser Worker drops messages that arrive
+  // before it listens, and the first call may come while the core still loads.
+  const loading = codec ? Promise.resolve(codec) : import("./index.js").then((m) => m.codec);
+  const use = <T>(fn: (c: ClaspCodec) => T): Promise<T> => loading.then(fn);
   const api: ClaspWorkerApi = {
-    async ping() {
-      return true;
-    },
-    async encode(message, options) {
-      const f = c.encode(message, options);
-      return transfer(f, [f.buffer as ArrayBuffer]);
-    },
-    async encodeBatch(messages, options) {
-      const frames = c.encodeBatch(messages, options);
-      return transfer(frames, buffersOf(frames));
-    },
-    async decode(bytes, options) {
-      return c.decode(bytes, options);
-    },
-    async decodeBatch(frames, options) {
-      return outgoing(c.decodeBatch(frames, options));
-    },
-    async decodeAll(bytes, options) {
-      return outgoing(c.decodeAll(bytes, options));
-    },
-    async encodeValue(value) {
-      const v = c.encodeValue(value);
-      return transfer(v, [v.buffer as ArrayBuffer]);
-    },
-    async decodeValue(bytes, options) {
-      return c.decodeValue(bytes, options);
-    },
-    async matchPattern(pattern, address) {
-      return c.matchPattern(pattern, address);
-    },
-    async wrapFrame(frame, framing) {
-      const w = c.wrapFrame(frame, framing);
-      return transfer(w, [w.buffer as ArrayBuffer]);
-    },
-    async createDecoder(options) {
-      const d = c.createDecoder(options);
-      return proxy(guarded<RemoteDecoderApi>({
-        async push(chunk) {
-          return outgoing(d.push(chunk));
-        },
-        async close() {
-          d.close();
-        },
-      }));
-    },
+    ping: () => use(() => true as const),
+    encode: (message, options) =>
+      use((c) => {
+        const f = c.encode(message, options);
+        return transfer(f, [f.buffer as ArrayBuffer]);
+      }),
+    encodeBatch: (messages, options) =>
+      use((c) => {
+        const frames = c.encodeBatch(messages, options);
+        return transfer(frames, buffersOf(frames));
+      }),
+    decode: (bytes, options) => use((c) => c.decode(bytes, options)),
+    decodeBatch: (frames, options) => use((c) => outgoing(c.decodeBatch(frames, options))),
+    decodeAll: (bytes, options) => use((c) => outgoing(c.decodeAll(bytes, options))),
+    encodeValue: (value) =>
+      use((c) => {
+        const v = c.encodeValue(value);
+        return transfer(v, [v.buffer as ArrayBuffer]);
+      }),
+    decodeValue: (bytes, options) => use((c) => c.decodeValue(bytes, options)),
+    matchPattern: (pattern, address) => use((c) => c.matchPattern(pattern, address)),
+    wrapFrame: (frame, framing) =>
+      use((c) => {
+        const w = c.wrapFrame(frame, framing);
+        return transfer(w, [w.buffer as ArrayBuffer]);
+      }),
+    createDecoder: (options) =>
+      use((c) => {
+        const d = c.createDecoder(options);
+        return proxy(
+          guarded<RemoteDecoderApi>({
+            push: async (chunk) => outgoing(d.push(chunk)),
+            close: async () => d.close(),
+          }),
+        );
+      }),
   };
   await exposeApi(guarded(api), endpoint);
 }

@@ -80,16 +80,19 @@ function functionPath(value: unknown, path: string, seen = new Set<unknown>()): 
 
 /** Serves CLP runtimes from inside a Worker (call it in the Worker's entry); loads the engine core there. */
 export async function exposeClp(endpoint?: Endpoint): Promise<void> {
-  const clp = await import("./index.js");
+  // Listen at once and load the core meanwhile: a browser Worker drops messages that arrive
+  // before it listens, and the first call may come while the core still loads.
+  const loading = import("./index.js");
   const api: ClpWorkerApi = {
     async ping() {
+      await loading;
       return true;
     },
     async createContract(contract) {
-      clp.createContract(contract);
+      (await loading).createContract(contract);
     },
     async createRuntime(contract, ai) {
-      const rt: Runtime = clp.createRuntime(contract, ai);
+      const rt: Runtime = (await loading).createRuntime(contract, ai);
       const one: RuntimeApi = {
         async dispatch(name, payload) {
           rt.dispatch(name, payload);

@@ -139,7 +139,9 @@ export class WorkerConnection<Api> {
 
 /**
  * Exposes `api` from inside a Worker: on Node's `parentPort` in a worker thread, on `self`
- * in a browser Worker, or on `endpoint` when given.
+ * in a browser Worker, or on `endpoint` when given. In a browser it listens before it returns
+ * (messages that reach a Worker before it listens are lost), so call it before any await;
+ * Node queues them until the port listens.
  */
 export async function exposeApi(api: object, endpoint?: Endpoint): Promise<void> {
   if (endpoint) return expose(api, endpoint);
