@@ -30,7 +30,7 @@ import { createClient, RESP_TYPES } from "@redis/client";
 import { encode, encodeValue } from "../clasp/index.js";
 import type { InterceptVerdict, InterceptedSet } from "../clasp/governance.js";
 import { nowMicros, type MiniRouter } from "../clasp/router.js";
-import type { HostPeer, RouterHost } from "./host.js";
+import { frameType, type HostPeer, type RouterHost } from "./host.js";
 import type { RestoreReport } from "./persist.js";
 
 /** Options of {@link RelayCluster.connect}. */
@@ -124,13 +124,6 @@ return n
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-
-/** The payload's type code of a CLASP frame (after the 4- or 12-byte header), or -1. */
-function frameType(frame: Uint8Array): number {
-  if (frame.length < 5 || frame[0] !== 0x53) return -1;
-  const at = frame[1]! & 0x20 ? 12 : 4;
-  return at < frame.length ? frame[at]! : -1;
-}
 
 /** The bounds [start, end) of the netstring (`<decimal length>:<bytes>`) at `at`, or undefined. */
 function netstringAt(bytes: Uint8Array, at: number): [number, number] | undefined {

@@ -114,7 +114,7 @@ function frameQos(frame: Uint8Array): number {
 }
 
 /** Message type code of a frame (the first payload byte, after a 4- or 12-byte header), or -1. */
-function frameType(frame: Uint8Array): number {
+export function frameType(frame: Uint8Array): number {
   if (frame.length < 5) return -1;
   const at = frame[1]! & 0x20 ? 12 : 4;
   return frame.length > at ? frame[at]! : -1;

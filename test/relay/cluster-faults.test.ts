@@ -143,6 +143,9 @@ describe.skipIf(skip)("relay cluster faults (three relay processes, one redis-se
     // Revisions are Redis's: the next SET counts on.
     expect(Number(await x.set("/fault/3", "after"))).toBe(revisions.get("/fault/3")! + 1);
     await until(() => seen.get("/fault/3") === "after", 5000, "the watcher to see the SET made after the failover");
+    // And the other way: the upstream client's SET on the third relay reaches ours on the second.
+    upstream.set("/fault/from-upstream", "hello");
+    await expect.poll(() => x.get("/fault/from-upstream").catch(() => undefined), { timeout: 5000 }).toBe("hello");
 
     // Free once the lease ran out.
     let taken: unknown;
