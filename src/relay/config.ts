@@ -15,7 +15,7 @@ export interface RelayConfig {
   host: string;
   /** TCP port; 0 picks a free one. Defaults to 7330. */
   port: number;
-  /** Where params persist: `"memory"`, `"fs:<dir>"` or a `redis://` URL. Defaults to `"memory"`. */
+  /** Where params persist: `"memory"`, `"fs:<dir>"`, a `redis://` or a `postgres://` URL. Defaults to `"memory"`. */
   storage: string;
   /** Router identity, limits and security (src/clasp/router.ts). */
   router: RouterConfig;
@@ -290,7 +290,8 @@ export function applyEnv(config: RelayConfig, env: Record<string, string | undef
 
 /**
  * Opens the storage a spec names: `"memory"`, `"fs:<dir>"` (one file per param, atomic
- * writes) or `redis://…` / `rediss://…`.
+ * writes), `redis://…` / `rediss://…`, or `postgres://…` / `postgresql://…` (table
+ * `clawft_kv`, docs/storage.md).
  * @throws RelayConfigError for an unknown spec
  */
 export async function openStorage(spec: string): Promise<Storage> {
@@ -306,5 +307,9 @@ export async function openStorage(spec: string): Promise<Storage> {
     const { RedisStorage } = await import("../storage/redis.js");
     return new RedisStorage(spec);
   }
-  throw new RelayConfigError(`storage must be "memory", "fs:<dir>" or a redis:// URL, got ${JSON.stringify(spec)}`);
+  if (/^postgres(ql)?:\/\//.test(spec)) {
+    const { PostgresStorage } = await import("../storage/postgres.js");
+    return new PostgresStorage(spec);
+  }
+  throw new RelayConfigError(`storage must be "memory", "fs:<dir>", a redis:// or a postgres:// URL, got ${JSON.stringify(spec)}`);
 }

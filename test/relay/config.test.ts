@@ -186,7 +186,7 @@ describe("clawft relay command", () => {
 
   it("exits 1 with a one-line message for a bad configuration", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["--storage", "s3://nope"], /^clawft relay: storage must be "memory", "fs:<dir>" or a redis:\/\/ URL, got "s3:\/\/nope"$/],
+      [["--storage", "s3://nope"], /^clawft relay: storage must be "memory", "fs:<dir>", a redis:\/\/ or a postgres:\/\/ URL, got "s3:\/\/nope"$/],
       [["--port", "abc"], /^clawft relay: --port: must be a port number in \[0, 65535\], got "abc"$/],
       // printed once (ws re-emits the listen error; only Relay.start's rejection is reported)
       [["--host", "256.1.1.1", "--port", "0"], /^clawft relay: getaddrinfo \w+ 256\.1\.1\.1$/],
