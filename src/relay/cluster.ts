@@ -339,7 +339,10 @@ export class RelayCluster {
     try {
       await this.#readAll((commit) => this.#apply(commit));
     } catch (err) {
-      this.#log(`relay cluster: reading params after reconnecting failed: ${(err as Error).message}`);
+      // The command connection may come back later than the channel's: try again shortly.
+      if (this.#closed) return;
+      this.#log(`relay cluster: reading params after reconnecting failed (${(err as Error).message}); retrying in 0.5 s`);
+      setTimeout(() => void this.#resync(), 500).unref();
     }
   }
 
