@@ -178,6 +178,33 @@ describe.skipIf(skip)("relay cluster over Redis", () => {
     await until(() => seen.includes(0.25));
   });
 
+  it("ignores malformed messages on the cluster channel (counted), and keeps serving", async () => {
+    const [a, b] = await Promise.all([raw(relays[0]!), raw(relays[1]!)]);
+    await subscribe(b!, 1, "/junk/**");
+    const before = relays[1]!.cluster!.counts.failures;
+    const r = createClient({ url: redis!.url });
+    await r.connect();
+    try {
+      const ns = (x: string) => `${Buffer.byteLength(x, "latin1")}:${x}`;
+      const junk = [
+        "S", // no fields
+        "S3:/ab", // a netstring that overruns
+        `S${ns("/junk/x")}${ns("0")}${ns("w")}${ns("1")}${ns("")}${ns("\x0a")}`, // revision 0
+        `S${ns("/junk/x")}${ns("1")}${ns("w")}${ns("1")}${ns("")}${ns("\xff")}`, // 0xff is no CLASP value type
+        "F5:abc", // a forwarded frame whose relay id overruns
+        "Q", // no such kind
+      ];
+      for (const m of junk) await r.publish("clawft:cluster:commits", Buffer.from(m, "latin1"));
+    } finally {
+      await r.close();
+    }
+    await until(() => relays[1]!.cluster!.counts.failures - before >= 6, 5000, "the junk to be counted");
+    expect(relays[1]!.cluster!.counts.failures - before).toBe(6);
+    a!.send({ type: "SET", address: "/junk/ok", value: true });
+    expect(await b!.next("SET")).toMatchObject({ address: "/junk/ok", value: true });
+    expect(b!.of("SET")).toHaveLength(1); // nothing from the junk
+  });
+
   it("refuses a SET with a clear ERROR when Redis is unreachable, and keeps what was committed", async () => {
     // A cluster member of its own, whose Redis goes away.
     const own = await startRedis();
