@@ -183,6 +183,8 @@ const FX_ARITY: StaticArray<i32> = [2, 2, 1, 1, 2, -1, 3, 3, 2, 2, 3, 4, 2, 2];
   op: Val = vNull();
   /** Static path, or null when `pathExpr` computes it. */
   path: Path | null = null;
+  /** `path` as a value (segments), for the events; built on first use. */
+  pathV: Val | null = null;
   pathExpr: Expr | null = null;
   args: Array<Expr> = new Array<Expr>();
   at: Val = vNull();

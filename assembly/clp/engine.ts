@@ -111,8 +111,14 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   pendHash: ArrayBuffer = this.head;
   pendKey: ArrayBuffer | null = null;
 
+  /** `intent` for rules: { name, payload, complete: true } (see commit). */
+  iv: Val = vMap();
+
   constructor(c: Contract) {
     this.c = c;
+    mapAdd(this.iv, K_NAME, vNull());
+    mapAdd(this.iv, K_PAYLOAD, vNull());
+    mapAdd(this.iv, K_COMPLETE, vBool(true));
   }
 
   private busy(): bool {
@@ -229,10 +235,11 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       return answer(vArr([vNull(), vArr([]), vArr([]), vNum(<f64>seen.i), vNull(), vNull(), vBool(true)]));
     }
     Scope.state = this.doc.root;
-    let iv = vMap();
-    mapAdd(iv, K_NAME, this.name);
-    mapAdd(iv, K_PAYLOAD, this.payload);
-    mapAdd(iv, K_COMPLETE, vBool(true));
+    // the intent as rules read it: one map per engine, its values replaced (rules that keep it
+    // in the state get a copy: evaluateOwned)
+    let iv = this.iv;
+    unchecked((iv.a![0] = this.name));
+    unchecked((iv.a![1] = this.payload));
     Scope.intent = iv;
     Scope.consts = this.c.consts;
     Scope.now = orNull(item(args, 2));
@@ -393,15 +400,22 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let fx = tr.effects;
     let n = fx.length;
     if (tr.parallel) {
-      // object form: every value is computed from the state before the commit, then set
+      // object form: every value is computed from the state before the commit, then set.
+      // The owned value goes into the tree as is (the op shares it only until the event is
+      // encoded), and the op's path value is built once per effect.
+      let first = ops.length;
       for (let i = 0; i < n; i++) {
         let f = unchecked(fx[i]);
         Scope.loc = f.at;
         let v = evaluateOwned(f.args[0]);
         if (failed()) return false;
-        ops.push(vArr([f.op, pathVal(f.path!), v]));
+        let pv = f.pathV;
+        if (pv === null) f.pathV = pv = pathVal(f.path!);
+        ops.push(vArr([f.op, pv!, v]));
       }
-      for (let i = 0; i < n; i++) if (!applyOp(this.doc, unchecked(ops[i]), true)) return false;
+      for (let i = 0; i < n; i++) {
+        if (!this.doc.set(unchecked(fx[i]).path!, unchecked(unchecked(ops[first + i]).a![2]))) return false;
+      }
       return true;
     }
     // array form: each effect sees the state left by the previous ones

@@ -104,8 +104,16 @@ export class ClpCore {
     }
   }
 
+  /** The input region's address and the largest size asked of it: a region never shrinks or moves for a size it already holds (assembly/abi/buffer.ts). */
+  #inPtr = 0;
+  #inSize = -1;
+
   #write(bytes: Uint8Array): number {
-    const p = this.#core.input(bytes.length);
+    if (bytes.length > this.#inSize) {
+      this.#inPtr = this.#core.input(bytes.length);
+      this.#inSize = bytes.length;
+    }
+    const p = this.#inPtr;
     this.#views();
     this.#u8.set(bytes, p);
     return bytes.length;
