@@ -53,7 +53,7 @@ export interface IndexOptions {
   quantization: Quantization;
   /**
    * Quantized indexes: candidates re-ranked by exact f32 distance, as a multiple of k (≥ 1);
-   * a search uses at least k·rerank candidates. Defaults to 2 for `i8`, 4 for `b1`.
+   * a search uses at least k·rerank candidates. Defaults to 2 for `i8`, 16 for `b1` (docs/hnsw.md).
    */
   rerank: number;
   /**
@@ -61,7 +61,7 @@ export interface IndexOptions {
    * default) each level-0 record keeps its original beside its code, in wasm memory and in
    * snapshots. With it the index stores codes only and asks this function, during searches,
    * for the candidates' vectors: the index then holds no f32 copy at all (and
-   * {@link HnswIndex.getPoint} is refused). A predicate cannot cross to a Worker.
+   * {@link HnswIndex.getPoint} is refused). A function cannot cross to a Worker.
    */
   originals: OriginalSource;
   /** Use the wasm SIMD build. Defaults to {@link hasSimd}() (to true when `source` is given). */
