@@ -62,7 +62,10 @@ export interface RouterStep {
   /** Pairs (connection, frame index), in send order. */
   deliveries: Uint32Array;
   events: RouterEvent[];
-  /** µs time by which `tick` must run because of this step (a gesture move waits to be flushed), or 0. */
+  /**
+   * µs time by which `tick` must run because of this step (a held change or gesture move waits
+   * to be flushed), or 0. After a tick: the earliest one still held (the sweep not included).
+   */
   due: number;
 }
 

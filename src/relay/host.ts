@@ -9,7 +9,7 @@
  * router asks for, at least once a second.
  *
  * Durable acknowledgements: when a SET (or a BUNDLE) with confirm or commit QoS changes
- * state and the persister has a `commit`, the replies of that step to its sender (the ACK) are held
+ * state and the persister has a `commit` over a storage that is not volatile (memory), the replies of that step to its sender (the ACK) are held
  * until the persister's commit of those changes resolves, and every later frame to that
  * connection waits behind them, so its order is kept. When the commit fails, the sender gets
  * ERROR 500 in place of each held ACK. Other peers get their frames at once; fire-QoS SETs
@@ -53,7 +53,7 @@ export interface RouterHostOptions {
    * the step itself). With a `commit` (the StatePersister's), replies to confirm/commit-QoS
    * SETs wait for it (durable acknowledgements). Defaults to none (state lives in memory only).
    */
-  persister?: Pick<StatePersister, "put"> & Partial<Pick<StatePersister, "commit">>;
+  persister?: Pick<StatePersister, "put"> & Partial<Pick<StatePersister, "commit" | "volatile">>;
   /** Metric hooks. Defaults to none. */
   metrics?: RelayMetrics;
   /**
@@ -65,8 +65,8 @@ export interface RouterHostOptions {
    * Whether ticks run at least once a second while nothing else asks for one (TTLs, idle
    * sessions, the core's garbage collection). Defaults to true. A host that must go quiet when
    * idle (a Cloudflare room, so that its object can hibernate) sets false and calls
-   * {@link RouterHost.tick} when it next gets an event; ticks the router asks for within the
-   * second (gesture coalescing) still run on their own.
+   * {@link RouterHost.tick} when it next gets an event; ticks for what the router holds back
+   * (SUBSCRIBE maxRate/window changes, gesture moves) still run on their own, however far ahead.
    */
   idleTicks?: boolean;
 }
@@ -127,7 +127,7 @@ export function frameType(frame: Uint8Array): number {
  */
 export class RouterHost implements GovernableRouter {
   readonly router: MiniRouter;
-  readonly #persister: (Pick<StatePersister, "put"> & Partial<Pick<StatePersister, "commit">>) | undefined;
+  readonly #persister: (Pick<StatePersister, "put"> & Partial<Pick<StatePersister, "commit" | "volatile">>) | undefined;
   readonly #metrics: RelayMetrics;
   readonly #wrap: ((frame: Uint8Array) => Uint8Array) | undefined;
   readonly #idleTicks: boolean;
@@ -202,7 +202,7 @@ export class RouterHost implements GovernableRouter {
     const accepted = this.#observers.length === 0 || !step.events.some((e) => e.type === "error" && e.conn === conn);
     // A gesture move waits in the router until a tick flushes it (16 ms coalescing window).
     const due = step.due;
-    const durable = this.#persister?.commit !== undefined && frameQos(frame) >= 1 && step.events.some((e) => e.type === "state");
+    const durable = this.#persister?.commit !== undefined && !this.#persister.volatile && frameQos(frame) >= 1 && step.events.some((e) => e.type === "state");
     if (durable) this.#gate = { state: "pending" };
     const gate = this.#gate;
     try {
@@ -480,10 +480,15 @@ export class RouterHost implements GovernableRouter {
     this.#timerAt = Infinity;
     if (this.#stopped) return;
     const step = this.router.tick();
+    // Without idle ticks only what is still held (step.due: SUBSCRIBE lanes, gesture moves) is
+    // waited for, however far; the sweep waits for the next event. Read before apply: a
+    // detach during it reuses the step object.
+    const next = this.#idleTicks ? step.next : step.due;
     this.apply(step, 0);
-    const wait = step.next > 0 ? (step.next - (performance.timeOrigin + performance.now()) * 1000) / 1000 : MAX_TICK_MS;
-    if (!this.#idleTicks && wait >= MAX_TICK_MS) return;
-    this.#schedule(Math.max(0, Math.min(MAX_TICK_MS, Math.ceil(wait))));
+    if (!this.#idleTicks && next === 0) return;
+    const wait = next > 0 ? (next - (performance.timeOrigin + performance.now()) * 1000) / 1000 : MAX_TICK_MS;
+    // setTimeout takes at most 2^31 - 1 ms (a u32 SUBSCRIBE window can be longer): tick then and look again.
+    this.#schedule(Math.max(0, Math.min(this.#idleTicks ? MAX_TICK_MS : 0x7fffffff, Math.ceil(wait))));
   }
 
   /**

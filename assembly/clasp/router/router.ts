@@ -1273,7 +1273,8 @@ let nextSweep: u64 = 0;
  * Advances time to `now`: sends held changes of rate-limited subscriptions and coalesced
  * gesture moves that are due, expires params and
  * announcements whose TTL passed, and closes sessions idle past `sessionTimeout`.
- * Returns the µs time of the next thing due (0: nothing).
+ * Returns the µs time of the next thing due (0: nothing); `dueAt` is the earliest held change
+ * or gesture move still waiting (0: none), without the once-a-second sweep.
  */
 export function tick(now: u64): u64 {
   Step.now = now;
@@ -1284,6 +1285,8 @@ export function tick(now: u64): u64 {
     if (g.due <= now) flushGesture(g);
     else if (next == 0 || g.due < next) next = g.due;
   }
+  // What is still held (not the sweep): a host that does not tick while idle waits for it.
+  dueAt = next;
   if (now >= nextSweep) {
     nextSweep = now + 1_000_000;
     let params = State.params;
