@@ -72,7 +72,8 @@ const FRAME = 0x46; // "F"
  * The SET commit, atomic in Redis. KEYS[1] the param's hash, KEYS[2] the channel.
  * ARGV: value, expected revision ("" none), holder ("<relay> <session>"), lock "1", unlock
  * "1", TTL word ("" none), timestamp µs, address, lease key prefix, default TTL s, writer.
- * Returns {0, revision} or {400, current revision} or {401, holder session}.
+ * Returns {0, revision, TTL word in effect ("" none: a SET without one keeps the last one)}
+ * or {400, current revision} or {401, holder session}.
  * The channel message is "S" then netstrings (`<length>:<bytes>`): address, revision,
  * writer, timestamp, TTL word ("" none), value.
  */
@@ -107,7 +108,7 @@ end
 if at > 0 then redis.call('PEXPIREAT', KEYS[1], string.format('%d', at)) else redis.call('PERSIST', KEYS[1]) end
 local function ns(s) return #s .. ':' .. s end
 redis.call('PUBLISH', KEYS[2], 'S' .. ns(ARGV[8]) .. ns(tostring(rev)) .. ns(ARGV[11]) .. ns(ARGV[7]) .. ns(ttl) .. ns(ARGV[1]))
-return {0, rev}
+return {0, rev, ttl}
 `;
 
 /** Releases the locks KEYS[...] when ARGV[1] holds them. Returns how many it released. */
@@ -447,13 +448,14 @@ export class RelayCluster {
       this.counts.failures++;
       return { action: "deny", code: SERVICE_UNAVAILABLE, message: `cluster store unreachable: ${(err as Error).message}` };
     }
-    const [code, detail] = reply as [number, number | Buffer];
+    const [code, detail, ttlWord] = reply as [number, number | Buffer, Buffer | undefined];
     if (code === REVISION_CONFLICT) return { action: "deny", code, message: `revision conflict: expected ${set.revision}, current ${detail}` };
     if (code === LOCK_HELD) return { action: "deny", code, message: `locked by ${String(detail)}` };
     const revision = Number(detail);
     if (set.lock) this.#held(set.session).add(set.address);
     else if (set.unlock) this.#locks.get(set.session)?.delete(set.address);
-    this.#apply({ address: set.address, revision, writer: set.session, timestamp, ttl: set.ttl, value });
+    const ttl = ttlWord?.length ? int(ttlWord) : undefined;
+    this.#apply({ address: set.address, revision, writer: set.session, timestamp, ttl, value });
     return { action: "consume", revision };
   }
 
