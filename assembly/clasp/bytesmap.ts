@@ -14,8 +14,20 @@ export function hashBytes(p: usize, n: usize): u32 {
   return h | 1; // 0 marks an empty slot
 }
 
+/**
+ * Whether bytes [a, a + n) equal bytes [b, b + n): 8 bytes per step with unaligned loads
+ * (`memory.compare` goes byte by byte unless both pointers share their alignment, which the
+ * strings inside frames rarely do).
+ */
+export function equalBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
 @inline function sameBytes(key: ArrayBuffer, p: usize, n: usize): bool {
-  return <usize>key.byteLength == n && memory.compare(changetype<usize>(key), p, n) == 0;
+  return <usize>key.byteLength == n && equalBytes(changetype<usize>(key), p, n);
 }
 
 const TOMBSTONE: u32 = 0xffffffff;

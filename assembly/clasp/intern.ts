@@ -9,7 +9,7 @@
 // invalidated, because the host never reads that frame's nodes.
 
 import { Region } from "../abi/buffer";
-import { hashBytes } from "./bytesmap";
+import { hashBytes, equalBytes } from "./bytesmap";
 
 /** Longest string interned, in bytes. */
 export const INTERN_MAX: usize = 32;
@@ -50,7 +50,7 @@ export function intern(p: usize, n: usize): u32 {
   let h = hashBytes(p, n);
   let slot = (h ^ (h >>> 16)) & Intern.mask;
   let at = Intern.table + <usize>slot * SLOT;
-  if (load<u32>(at) == <u32>n && memory.compare(at + 4, p, n) == 0) return HIT | (slot << 16);
+  if (load<u32>(at) == <u32>n && equalBytes(at + 4, p, n)) return HIT | (slot << 16);
   store<u32>(at, <u32>n);
   memory.copy(at + 4, p, n);
   let used = <usize>Intern.undoLen << 2;

@@ -8,6 +8,7 @@
 // which upstream's regex-based compiler chokes on). Matching is case-sensitive, on bytes.
 
 import { Region, copyBytes } from "../abi/buffer";
+import { equalBytes } from "./bytesmap";
 
 export const LITERAL: u8 = 0;
 export const STAR: u8 = 1;
@@ -201,7 +202,7 @@ export function segmentMatches(pat: Pattern, i: i32, j: i32): bool {
   let ap = segStart(j);
   let an = segLen(j);
   if (kind == PARTIAL) return globSegment(pp, pn, ap, an);
-  return pn == an && memory.compare(pp, ap, pn) == 0;
+  return pn == an && equalBytes(pp, ap, pn);
 }
 
 /**

@@ -94,6 +94,28 @@ describe("encoding", () => {
   });
 });
 
+describe("SNAPSHOT params (the decoder's fast path for the common nodes)", () => {
+  it("reads every shape: interned and long addresses, f64, i32, other values, writer, timestamp, big revisions", () => {
+    const long = `/${"x".repeat(40)}/é`;
+    const params = [
+      { address: "/a", value: 0.5, revision: 1 },
+      { address: "/a", value: i32(-7), revision: 2n ** 53n, writer: "w", timestamp: 2 ** 53 - 1 },
+      { address: long, value: "text", revision: 2n ** 60n, timestamp: 2n ** 63n },
+      { address: "/b", value: [1, { k: null }], revision: 3, writer: "" },
+      { address: "/c", value: i8(3), revision: 4 },
+    ];
+    const m = { type: "SNAPSHOT", params } as Message;
+    for (let round = 0; round < 2; round++) {
+      // The second round reads the addresses from the intern table.
+      expect(decode(encode(m)).message).toEqual({
+        type: "SNAPSHOT",
+        params: params.map((p) => ({ ...p, value: p.value === params[1]!.value ? -7 : p.value === params[4]!.value ? 3 : p.value })),
+      });
+      expect(decode(encode(m), { widths: true }).message).toEqual(m);
+    }
+  });
+});
+
 describe("decode errors", () => {
   const err = (bytes: Uint8Array) => {
     try {
