@@ -51,7 +51,7 @@ describe("hnsw quantized vectors (i8, b1) with exact re-ranking", () => {
         const results = index.searchBatch(queries, K, { ef: 50 });
         const r = recall(results.map((x) => x.labels), truth, K);
         // i8 loses almost nothing; sign bits of a Gaussian mixture are a coarser guide, which
-        // re-ranking 4·k candidates mostly repairs (l2 and ip keep magnitudes signs do not see).
+        // re-ranking 16·k candidates mostly repairs (l2 and ip keep magnitudes signs do not see).
         expect(r).toBeGreaterThanOrEqual(quantization === "i8" ? f32 - 0.01 : space === "cosine" ? f32 - 0.05 : 0.6);
         for (let q = 0; q < 5; q++) {
           const { labels, distances } = results[q]!;
