@@ -343,10 +343,10 @@ export class Relay {
     checkConfig(config);
     const log = options.log ?? ((m: string) => console.error(m));
     // A cluster member keeps its params in the cluster's Redis (docs/relay.md §Cluster).
+    if (config.cluster && (config.storage !== "memory" || options.storageInstance)) throw new RelayConfigError("a cluster member keeps its params in the cluster's Redis: leave storage at \"memory\"");
     const cluster = config.cluster ? await (await import("./cluster.js")).RelayCluster.connect(config.cluster, { log, stateTtl: config.router.stateTtl ?? 0 }) : undefined;
     let router: MiniRouter;
     try {
-      if (cluster && (config.storage !== "memory" || options.storageInstance)) throw new RelayConfigError("a cluster member keeps its params in the cluster's Redis: leave storage at \"memory\"");
       const tokens = config.router.tokens;
       router = await MiniRouter.load(cluster && config.router.security === "authenticated" ? { ...config.router, tokens: [...(tokens ?? []), cluster.token] } : config.router);
     } catch (err) {
@@ -384,7 +384,12 @@ export class Relay {
       relay.cluster = cluster;
       cluster.bind(relay.host);
     }
-    await relay.#listen();
+    try {
+      await relay.#listen();
+    } catch (err) {
+      await cluster?.close(); // its Redis connections would keep the process alive
+      throw err;
+    }
     if (config.serial?.length) {
       try {
         // Loaded only when asked for: it brings the serialport package's native binding.
