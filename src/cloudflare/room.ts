@@ -352,11 +352,14 @@ export class ClaspRoom {
     if (peer.muted || peer.closed) return;
     const type = messageType(frame);
     if (type === HELLO) {
-      // A second HELLO starts a new session: its subscriptions and locks ended.
+      // An accepted HELLO draws a new session id; one the router refused changed nothing.
+      const session = this.#host.sessionOf(peer.conn) ?? null;
+      if (session === null || session === peer.session) return;
+      // A second HELLO starts a new session: the old one's subscriptions and locks ended.
       peer.hello = frame;
       peer.subs.clear();
       peer.locks.clear();
-      peer.session = this.#host.sessionOf(peer.conn) ?? null;
+      peer.session = session;
     } else if (((type === SET && frame.length > 5 && frame[frame[1]! & 0x20 ? 13 : 5]! & SET_LOCK_BITS) || type === BUNDLE) && peer.hello) {
       const addresses = lockAddresses(frame);
       if (addresses.length === 0) return;
