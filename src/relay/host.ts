@@ -9,9 +9,10 @@
  * router asks for, at least once a second.
  *
  * Durable acknowledgements: when a SET (or a BUNDLE) with confirm or commit QoS changes
- * state and the persister has a `commit` over a storage that is not volatile (memory), the replies of that step to its sender (the ACK) are held
- * until the persister's commit of those changes resolves, and every later frame to that
- * connection waits behind them, so its order is kept. When the commit fails, the sender gets
+ * state and the persister has a `commit` over a storage that is not volatile (memory), the
+ * replies of that step to its sender (the ACK) are held until the persister's commit of those
+ * changes resolves, and every later frame to that connection waits behind them, so its order
+ * is kept. When the commit fails, the sender gets
  * ERROR 500 in place of each held ACK. Other peers get their frames at once; fire-QoS SETs
  * stay write-behind (docs/relay.md §Storage).
  * @module

@@ -136,9 +136,12 @@ export class StatePersister {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #soonQueued = false;
   #waiters: Waiter[] = [];
+  /** The storage's {@link Storage.volatile}: nothing it holds survives the process, so nobody need wait for it. */
+  readonly volatile: boolean;
 
   constructor(storage: Storage, options: StatePersisterOptions = {}) {
     this.#storage = storage;
+    this.volatile = storage.volatile === true;
     this.#prefix = options.prefix ?? "relay/";
     this.#delay = options.delayMs ?? 20;
     this.#maxBatch = options.maxBatch ?? 128;

@@ -22,6 +22,11 @@ export interface Storage {
    * written elsewhere.
    */
   readonly maxValueBytes?: number;
+  /**
+   * True when nothing stored survives the process (MemoryStorage): there is nothing to wait
+   * for, so the relay acknowledges without waiting for such a storage. Omitted: false.
+   */
+  readonly volatile?: boolean;
   /** Reads the bytes stored under `key`, or `undefined` when there are none. */
   get(key: string): Promise<Uint8Array | undefined>;
   /**

@@ -10,6 +10,8 @@ export interface MemoryStorageOptions {
 export class MemoryStorage implements Storage {
   readonly #map = new Map<string, Uint8Array>();
   readonly maxValueBytes: number;
+  /** Nothing survives the process: writers need not wait for this storage to acknowledge. */
+  readonly volatile: boolean = true;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.maxValueBytes = options.maxValueBytes ?? 2 ** 31 - 1;

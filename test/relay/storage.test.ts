@@ -33,9 +33,15 @@ class FlakyStorage extends MemoryStorage {
   commits = 0;
   /** While set, commits wait for it. */
   gate: Promise<void> | undefined;
+  /** Stands for a durable storage: the relay waits for it before acknowledging. */
+  override readonly volatile = false;
+  /** Commits begun. */
+  entered = 0;
   override async commit(changes: readonly StorageChange[]): Promise<void> {
+    this.entered++;
+    const gate = this.gate; // the gate in place when this commit began
     await sleep(1);
-    await this.gate;
+    await gate;
     if (this.failing) throw new Error("disk on fire");
     this.commits++;
     for (const [, v] of changes) v ? this.sets++ : this.deletes++;
@@ -113,7 +119,7 @@ describe("StatePersister", () => {
     storage.gate = new Promise((r) => (release = r));
     p.put("/a", recs.get("/c")!);
     const c = p.commit();
-    await sleep(5);
+    await until(() => storage.entered === 2, 2000, "the second round at the storage");
     p.put("/b", recs.get("/c")!);
     const d = p.commit();
     release();
@@ -130,7 +136,7 @@ describe("StatePersister", () => {
     storage.gate = new Promise((r) => (release = r));
     p.put("/a", recs.get("/a")!);
     const first = p.commit(); // round 1 holds /a
-    await sleep(5);
+    await until(() => storage.entered === 1, 2000, "round 1 at the storage");
     p.put("/b", recs.get("/a")!);
     const second = p.commit(); // waits for /b (round 2)
     p.put("/b", recs.get("/a")!); // folds into /b's pending change
@@ -365,6 +371,16 @@ describe("durable acknowledgements", () => {
     expect(order).toEqual(["SNAPSHOT", "ACK", "SNAPSHOT"]);
     writer.close();
     watcher.close();
+    await r.close();
+  });
+
+  it("does not wait for a volatile storage (memory): the ACK comes while the write is still pending", async () => {
+    const r = await startRelay({ storageInstance: new MemoryStorage(), persistDelayMs: 10_000 });
+    const c = await RawClient.hello(r.url);
+    c.send({ type: "SET", address: "/m/x", value: 1 });
+    expect((await c.next("ACK")).revision).toBe(1);
+    expect(r.persister.backlog).toBe(1); // written behind
+    c.close();
     await r.close();
   });
 
