@@ -15,6 +15,7 @@ import { startWorkerHub, type WorkerHub } from "../src/relay/worker-hub.js";
 import type { Transport } from "../src/transports/index.js";
 import { BroadcastChannelTransport } from "../src/transports/port.js";
 import { WebSocketTransport } from "../src/transports/websocket.js";
+import { mountAgentPanel, type AgentPanel } from "./panels/agent.js";
 import { mountGovernancePanel, type GovernancePanel } from "./panels/governance.js";
 import { mountSearchPanel, type SearchPanel } from "./panels/search.js";
 import { mountSignalsPanel, type SignalsPanel } from "./panels/signals.js";
@@ -39,6 +40,7 @@ interface Playground {
   search?: SearchPanel;
   governance?: GovernancePanel;
   signals?: SignalsPanel;
+  agent?: AgentPanel;
 }
 const pg: Playground = { client: undefined, mode: "relay", role: undefined, ready: Promise.resolve(), hub: undefined };
 (window as unknown as { playground: Playground }).playground = pg;
@@ -228,6 +230,7 @@ async function loadSizes(): Promise<void> {
 pg.search = mountSearchPanel($("search-panel"));
 pg.governance = mountGovernancePanel($("governance-panel"));
 pg.signals = mountSignalsPanel($("signals-panel"));
+pg.agent = mountAgentPanel($("agent-panel"));
 start();
 // The media pipeline's panel: typed text → normalize → speak → MP3, in Workers (web/panels/speak.ts).
 mountSpeakPanel($("speak-panel"));

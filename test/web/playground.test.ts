@@ -3,16 +3,20 @@
  * vector search panel builds its HNSW index in a Worker, saves it to IndexedDB and after a
  * reload restores it and answers the same queries; the governance panel commits and denies
  * through the CLP Worker with the chain verified live; the signals panel plots a 1 kHz stream;
+ * the agent panel's reason for not chatting holds (preview2-shim's browser wasi:http answers
+ * block() with a Promise; clawft.wasm's glue has no JSPI) while its probe reaches an endpoint;
  * and at 1280 × 800 and 390 × 844 no panel overflows and no control is clipped (screenshots
  * are written to $TMPDIR/clawft-playground-shots/).
  */
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildBundle, describeChromium, openPage, serveStatic, withBrowser, type PageLog, type StaticServer } from "../helpers/chromium.js";
+import type { ProbeResult } from "../../web/panels/agent.js";
 import type { GovernanceStep } from "../../web/panels/governance.js";
 import type { SearchOutcome } from "../../web/panels/search.js";
 
@@ -27,6 +31,7 @@ type Pg = {
   playground: {
     search: { ready: Promise<{ restored: boolean; size: number }>; query(t: string): Promise<SearchOutcome> };
     governance: { ready: Promise<void>; step(): Promise<GovernanceStep>; tamper(): Promise<{ name: string; message: string }> };
+    agent: { probe(endpoint: string, key?: string): Promise<ProbeResult>; jspi: boolean };
     signals: { generate(on: boolean): Promise<void>; stats(): { received: number; rateHz: number; points: number } };
     ready: Promise<void>;
   };
@@ -124,6 +129,44 @@ describeChromium("the playground", () => {
       // uPlot drew a path from the samples.
       expect(await page.locator("#signals-panel canvas").count()).toBeGreaterThan(0);
     });
+  }, 120_000);
+
+  it("says why the agent cannot chat from the page, and probes an endpoint through preview2-shim's wasi:http", async () => {
+    // An OpenAI-compatible endpoint's /models that a browser may call (CORS, preflight included).
+    const llm = createServer((req, res) => {
+      res.setHeader("access-control-allow-origin", "*");
+      res.setHeader("access-control-allow-headers", "authorization");
+      if (req.method === "OPTIONS") return void res.end();
+      if (req.url === "/v1/models" && req.headers.authorization === "Bearer sk-test") {
+        res.setHeader("content-type", "application/json");
+        return void res.end(JSON.stringify({ object: "list", data: [{ id: "test-model", object: "model" }] }));
+      }
+      res.statusCode = 401;
+      res.end("{}");
+    });
+    await new Promise<void>((r) => llm.listen(0, "127.0.0.1", r));
+    const endpoint = `http://127.0.0.1:${(llm.address() as { port: number }).port}/v1`;
+    try {
+      await onPage(async (page) => {
+        const r = await page.evaluate(([e]) => (window as unknown as Pg).playground.agent.probe(e!, "sk-test"), [endpoint]);
+        // The claim the panel makes: the shim's block() does not block, the answer comes later.
+        expect(r).toMatchObject({ blockReturnsPromise: true, readyAtOnce: false, status: 200 });
+        expect(JSON.parse(r.text).data[0].id).toBe("test-model");
+        expect(await page.evaluate(() => (window as unknown as Pg).playground.agent.jspi)).toBe(true);
+        expect(await page.textContent("#agent-panel .why")).toMatch(/cannot chat from this page yet.*block\(\) returns a Promise.*This browser has JSPI/);
+        await page.fill("#agent-panel input[name=endpoint]", endpoint);
+        await page.click("#agent-panel button");
+        await page.waitForFunction(() => /HTTP \d+/.test(document.querySelector("#agent-panel .out")?.textContent ?? ""));
+        expect(await page.textContent("#agent-panel .out")).toMatch(/^HTTP 401 · block\(\) returned a Promise/);
+      });
+    } finally {
+      llm.closeAllConnections();
+      await new Promise((r) => llm.close(r));
+    }
+    // …and the agent's glue enters run synchronously: a sync task, not through WebAssembly.promising.
+    const glue = await readFile(join(ROOT, "build/jco/clawft/clawft.js"), "utf8");
+    expect(glue).toMatch(/isAsync: false,\s*isManualAsync: false,\s*preserveFutureResult: false,\s*entryFnName: 'run0212Run'/);
+    expect(glue).not.toMatch(/run0212Run = WebAssembly\.promising/);
   }, 120_000);
 
   for (const [width, height] of [[1280, 800], [390, 844]] as const) {
