@@ -4,16 +4,25 @@
  * every binary message is sent to every other client, one socket write per frame) or
  * `broadcast-batched` (the same, with the relay's write batching: each socket corked until
  * the next tick, so a turn's frames leave in one write — the transport's limit).
- * Prints `port <n>` when listening; exits on SIGTERM.
+ * `relay` takes the most sessions as a second argument (default 1000).
+ * Prints `port <n>` when listening; answers a `stats` line on stdin with `stats <rss bytes>
+ * <cpu µs, user + system>`; exits on SIGTERM.
  */
+import { createInterface } from "node:readline";
 import type { Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { Relay } from "../src/relay/index.js";
 
 const mode = process.argv[2];
 
+createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line.trim() !== "stats") return;
+  const cpu = process.cpuUsage();
+  console.log(`stats ${process.memoryUsage().rss} ${cpu.user + cpu.system}`);
+});
+
 if (mode === "relay") {
-  const relay = await Relay.start({ port: 0, web: false, router: { maxSessions: 1000 } });
+  const relay = await Relay.start({ port: 0, web: false, router: { maxSessions: Number(process.argv[3] ?? 1000) } });
   console.log(`port ${relay.port}`);
   process.on("SIGTERM", () => void relay.close().then(() => process.exit(0)));
 } else if (mode === "broadcast" || mode === "broadcast-batched") {

@@ -7,13 +7,30 @@
  *   1. saturation: delivered messages/s with a bounded number of messages in flight;
  *   2. latency: p50/p99 from publish to delivery at fixed rates, half and a tenth of the
  *      batched broadcast's saturation throughput (the limit).
- * Rounds alternate between the servers; medians are reported.
+ * Rounds alternate between the servers; medians are reported. Then the rows of
+ * bench/relay-load.ts: single-hop latency (against the forwarder and mosquitto), RSS per idle
+ * session, and SUBSCRIBE maxRate.
+ *
+ * `npm run bench -- relay --rows single,idle,maxrate,fanout` picks rows (default: all).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
+import { idleSessions, maxRate, singleHop } from "./relay-load.js";
 import { fmt, median, table } from "./util.js";
+
+const ROWS = ["fanout", "single", "idle", "maxrate"] as const;
+
+/** The rows asked for with `--rows a,b` (all by default). @throws for an unknown row */
+function rowsWanted(): Set<string> {
+  const i = process.argv.indexOf("--rows");
+  if (i < 0) return new Set(ROWS);
+  const wanted = (process.argv[i + 1] ?? "").split(",").filter(Boolean);
+  const unknown = wanted.filter((r) => !(ROWS as readonly string[]).includes(r));
+  if (unknown.length || wanted.length === 0) throw new Error(`--rows takes ${ROWS.join(",")}; got ${JSON.stringify(process.argv[i + 1] ?? "")}`);
+  return new Set(wanted);
+}
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIENTS = 50;
@@ -195,6 +212,15 @@ async function round<T>(mode: Mode, fn: (c: Clients) => Promise<T>): Promise<T> 
 }
 
 export default async function (): Promise<void> {
+  const rows = rowsWanted();
+  if (rows.has("fanout")) await fanout();
+  if (rows.has("single")) await singleHop();
+  if (rows.has("idle")) await idleSessions();
+  if (rows.has("maxrate")) await maxRate();
+}
+
+/** Fan-out to 50 clients: saturation and latency at fixed loads (the module's first rows). */
+async function fanout(): Promise<void> {
   // The template's value must be its last 8 bytes (the relay forwards the PUBLISH as is).
   const probe = Buffer.from(TEMPLATE);
   probe.writeDoubleBE(1234.5, probe.length - 8);

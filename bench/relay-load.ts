@@ -1,0 +1,503 @@
+/**
+ * Rows of `npm run bench -- relay` that are about one relay under a particular load, each
+ * measured against a peer in the same run (servers from bench/relay-peer.ts, each in its own
+ * process; the clients share the bench's process):
+ *   - single hop: one publisher → server → one subscriber, one message in flight (CLASP's
+ *     own README measures its router this way), against a plain `ws` forwarder (the floor)
+ *     and mosquitto over WebSocket (MQTT 3.1.1, QoS 0) when it is installed;
+ *   - idle sessions: RSS per held WebSocket session (HELLO done, nothing else), relay against
+ *     the forwarder holding as many sockets;
+ *   - maxRate: subscribers of a 1 kHz stream with SUBSCRIBE `maxRate` 30 against the same
+ *     subscribers without it: delivered rate per subscriber and the relay's CPU.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { codec } from "../src/clasp/index.js";
+import { fmt, median, table } from "./util.js";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** A server process of bench/relay-peer.ts (or mosquitto). */
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  /** For mosquitto: whether its listener is WebSocket (else MQTT over plain TCP). */
+  websocket?: boolean;
+  /** Resident set size (bytes) and CPU time used so far (µs, user + system), as the process reports them. */
+  stats(): Promise<{ rss: number; cpu: number }>;
+}
+
+/** Starts `bench/relay-peer.ts <mode> [args]` and waits for its port. */
+export async function startPeer(mode: string, args: string[] = []): Promise<Server> {
+  const proc = spawn(process.execPath, ["--import", "tsx", "bench/relay-peer.ts", mode, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  let buffered = "";
+  const waiters: Array<(line: string) => void> = [];
+  const lines: string[] = [];
+  proc.stdout!.on("data", (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const w = waiters.shift();
+      if (w) w(line);
+      else lines.push(line);
+    }
+  });
+  const nextLine = () => new Promise<string>((resolve, reject) => {
+    const l = lines.shift();
+    if (l !== undefined) return resolve(l);
+    waiters.push(resolve);
+    proc.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  const port = Number(/port (\d+)/.exec(await nextLine())?.[1]);
+  return {
+    proc,
+    url: `ws://127.0.0.1:${port}/`,
+    async stats() {
+      proc.stdin!.write("stats\n");
+      const [rss, cpu] = (await nextLine()).split(" ").slice(1).map(Number);
+      return { rss: rss!, cpu: cpu! };
+    },
+  };
+}
+
+/** Stops a server process (SIGTERM) and waits for it to exit. */
+export async function stopPeer(s: Server): Promise<void> {
+  if (s.proc.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    s.proc.once("exit", () => resolve());
+    s.proc.kill("SIGTERM");
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (for servers that cannot be told to pick one). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/**
+ * Starts mosquitto with one listener on loopback, WebSocket or (`websocket` false) MQTT over
+ * TCP, or returns why it cannot (not installed; Debian 12's mosquitto 2.0.11 is built without
+ * WebSocket support and exits with "Unable to start any listening sockets").
+ */
+async function startMosquitto(websocket: boolean): Promise<Server | string> {
+  const dir = await mkdtemp(join(tmpdir(), "clawft-mosquitto-"));
+  const port = await freePort();
+  const conf = join(dir, "mosquitto.conf");
+  const protocol = websocket ? "protocol websockets\n" : "";
+  await writeFile(conf, `listener ${port} 127.0.0.1\n${protocol}allow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n`);
+  const proc = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const spawned = await new Promise<true | string>((resolve) => {
+    proc.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ENOENT" ? "mosquitto not installed" : e.message));
+    proc.once("spawn", () => resolve(true));
+  });
+  if (spawned !== true) {
+    await rm(dir, { recursive: true, force: true });
+    return spawned;
+  }
+  proc.once("exit", () => void rm(dir, { recursive: true, force: true }));
+  // Wait for the listener (or an early exit, e.g. no WebSocket support in this build).
+  const end = Date.now() + 5000;
+  for (;;) {
+    if (proc.exitCode !== null) return `mosquitto exited: ${err.trim() || proc.exitCode}`;
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = tcpConnect(port, "127.0.0.1", () => (s.end(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > end) {
+      proc.kill("SIGKILL");
+      return "mosquitto did not listen within 5 s";
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    url: websocket ? `ws://127.0.0.1:${port}/` : `mqtt://127.0.0.1:${port}`,
+    websocket,
+    stats: () => Promise.reject(new Error("no stats from mosquitto")),
+  };
+}
+
+/** An MQTT connection: whole control packets in and out, over a WebSocket or a TCP stream. */
+interface MqttLink {
+  send(packet: Buffer): void;
+  onPacket: (packet: Buffer) => void;
+  close(): void;
+}
+
+/** Connects to mosquitto: over a WebSocket (subprotocol `mqtt`, a packet per message) or TCP (packets cut from the stream). */
+async function mqttLink(server: Server): Promise<MqttLink> {
+  if (server.websocket) {
+    const ws = await open(server.url, "mqtt");
+    const link: MqttLink = { send: (p) => ws.send(p), onPacket: () => {}, close: () => ws.terminate() };
+    ws.on("message", (d: Buffer) => link.onPacket(d));
+    return link;
+  }
+  const url = new URL(server.url);
+  const socket = tcpConnect(Number(url.port), url.hostname);
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const link: MqttLink = { send: (p) => socket.write(p), onPacket: () => {}, close: () => socket.destroy() };
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on("data", (d: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, d]) : d;
+    for (;;) {
+      // Remaining Length: up to 4 bytes of 7 bits each (MQTT 3.1.1 §2.2.3).
+      let len = 0;
+      let i = 1;
+      for (let shift = 0; i < pending.length; i++, shift += 7) {
+        len |= (pending[i]! & 0x7f) << shift;
+        if (!(pending[i]! & 0x80)) break;
+      }
+      if (i >= pending.length || pending.length < i + 1 + len) return;
+      const packet = pending.subarray(0, i + 1 + len);
+      pending = pending.subarray(i + 1 + len);
+      link.onPacket(packet);
+    }
+  });
+  return link;
+}
+
+// ---------------------------------------------------------------- MQTT 3.1.1, just enough
+
+/** An MQTT control packet: type and flags byte, Remaining Length (varint, MQTT 3.1.1 §2.2.3), body. */
+function mqttPacket(first: number, body: Uint8Array): Buffer {
+  const len: number[] = [];
+  let n = body.length;
+  do {
+    let b = n & 0x7f;
+    n >>= 7;
+    if (n) b |= 0x80;
+    len.push(b);
+  } while (n);
+  return Buffer.concat([Buffer.from([first, ...len]), body]);
+}
+
+/** A UTF-8 string with its 2-byte length prefix (MQTT 3.1.1 §1.5.3). */
+function mqttString(s: string): Buffer {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+}
+
+/** The offset of a PUBLISH packet's payload (QoS 0: fixed header, topic, no packet id). */
+function mqttPayloadOffset(p: Buffer): number {
+  let i = 1;
+  while (p[i]! & 0x80) i++;
+  i++;
+  return i + 2 + p.readUInt16BE(i);
+}
+
+// ---------------------------------------------------------------- clients
+
+const TOPIC = "/bench/hop";
+/** The frame the publisher sends: a PUBLISH event whose value (its last 8 bytes) is the send time. */
+const HOP_FRAME = codec.encode({ type: "PUBLISH", address: TOPIC, signal: "event", value: 0.5 });
+
+/** Opens a WebSocket and waits for it. */
+function open(url: string, protocol: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, [protocol], { perMessageDeflate: false });
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
+
+/** Waits for the first binary message that `accept` takes. */
+function waitFor(ws: WebSocket, accept: (data: Buffer) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    ws.on("message", function f(data: Buffer) {
+      if (accept(data)) {
+        ws.off("message", f);
+        resolve();
+      }
+    });
+  });
+}
+
+type Kind = "relay" | "forwarder" | "mosquitto";
+
+/**
+ * A connected publisher and subscriber: `send(t)` publishes one message carrying `t`;
+ * `onTime` receives the `t` of each delivered message.
+ */
+interface Pair {
+  send(t: number): void;
+  onTime: (t: number) => void;
+  close(): void;
+}
+
+/** A publisher and a subscriber of mosquitto, MQTT 3.1.1 QoS 0, the CLASP frame as payload. */
+async function connectMqttPair(server: Server): Promise<Pair> {
+  const [pub, sub] = await Promise.all([mqttLink(server), mqttLink(server)]);
+  const pair: Pair = {
+    send: () => {},
+    onTime: () => {},
+    close() {
+      pub.close();
+      sub.close();
+    },
+  };
+  const expect = (link: MqttLink, type: number) => new Promise<void>((resolve) => (link.onPacket = (p) => p[0] === type && resolve()));
+  for (const [link, id] of [[pub, "pub"], [sub, "sub"]] as const) {
+    // CONNECT: "MQTT", level 4, clean session, keep-alive 60 s, client id.
+    const connack = expect(link, 0x20);
+    link.send(mqttPacket(0x10, Buffer.concat([mqttString("MQTT"), Buffer.from([4, 0x02, 0, 60]), mqttString(`clawft-bench-${id}`)])));
+    await connack;
+  }
+  const suback = expect(sub, 0x90);
+  sub.send(mqttPacket(0x82, Buffer.concat([Buffer.from([0, 1]), mqttString(TOPIC), Buffer.from([0])])));
+  await suback;
+  const template = mqttPacket(0x30, Buffer.concat([mqttString(TOPIC), HOP_FRAME]));
+  pair.send = (t) => {
+    const p = Buffer.from(template);
+    p.writeDoubleBE(t, p.length - 8);
+    pub.send(p);
+  };
+  sub.onPacket = (d) => {
+    if ((d[0]! & 0xf0) === 0x30 && d.length - mqttPayloadOffset(d) === HOP_FRAME.length) pair.onTime(d.readDoubleBE(d.length - 8));
+  };
+  return pair;
+}
+
+/** A publisher and a subscriber of the relay (HELLO, SUBSCRIBE) or of the forwarder (nothing to set up). */
+async function connectPair(kind: "relay" | "forwarder", url: string): Promise<Pair> {
+  const [pub, sub] = await Promise.all([open(url, "clasp"), open(url, "clasp")]);
+  const pair: Pair = {
+    send: () => {},
+    onTime: () => {},
+    close() {
+      pub.terminate();
+      sub.terminate();
+    },
+  };
+  if (kind === "relay") {
+    const hello = codec.encode({ type: "HELLO", version: 1, name: "bench", features: ["event"] });
+    for (const ws of [pub, sub]) {
+      const welcome = waitFor(ws, (d) => d[4] === 0x02);
+      ws.send(hello);
+      await welcome;
+    }
+    const pong = waitFor(sub, (d) => d[4] === 0x42);
+    sub.send(codec.encode({ type: "SUBSCRIBE", id: 1, pattern: TOPIC }));
+    sub.send(codec.encode({ type: "PING" }));
+    await pong; // subscribed
+  }
+  pair.send = (t) => {
+    const f = Buffer.from(HOP_FRAME);
+    f.writeDoubleBE(t, f.length - 8);
+    pub.send(f);
+  };
+  sub.on("message", (d: Buffer) => {
+    if (d[4] === 0x20) pair.onTime(d.readDoubleBE(d.length - 8));
+  });
+  return pair;
+}
+
+const HOP_WARM = 500;
+const HOP_MESSAGES = 5000;
+
+/** Sends HOP_WARM + HOP_MESSAGES messages one at a time; returns the latencies (ms) after warm-up. */
+function hop(pair: Pair): Promise<Float64Array> {
+  const lat = new Float64Array(HOP_MESSAGES);
+  let i = 0;
+  return new Promise((resolve) => {
+    pair.onTime = (t) => {
+      const now = performance.now();
+      if (i >= HOP_WARM) lat[i - HOP_WARM] = now - t;
+      if (++i === HOP_WARM + HOP_MESSAGES) return resolve(lat.sort());
+      pair.send(performance.now());
+    };
+    pair.send(performance.now());
+  });
+}
+
+const pct = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+
+/** Single-hop latency: relay, plain ws forwarder and mosquitto, alternating rounds, medians. */
+export async function singleHop(rounds = 5): Promise<void> {
+  const kinds: Kind[] = ["forwarder", "relay"];
+  const notes: string[] = [];
+  // mosquitto over WebSocket when this build has it, else over TCP (said in the table).
+  let websocket = true;
+  let probe = await startMosquitto(true);
+  if (typeof probe === "string" && !/not installed/.test(probe)) {
+    notes.push(`mosquitto over WebSocket: skipped: ${probe} (this build has no WebSocket support); measured over MQTT/TCP instead`);
+    websocket = false;
+    probe = await startMosquitto(false);
+  }
+  if (typeof probe === "string") notes.push(`mosquitto: skipped: ${probe}`);
+  else {
+    await stopPeer(probe);
+    kinds.push("mosquitto");
+  }
+  const stats = new Map<Kind, Array<{ p50: number; p95: number; p99: number }>>();
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of kinds) {
+      const server = kind === "mosquitto" ? ((await startMosquitto(websocket)) as Server) : await startPeer(kind === "relay" ? "relay" : "broadcast");
+      const pair = kind === "mosquitto" ? await connectMqttPair(server) : await connectPair(kind, server.url);
+      try {
+        const lat = await hop(pair);
+        stats.set(kind, [...(stats.get(kind) ?? []), { p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99) }]);
+      } finally {
+        pair.close();
+        await stopPeer(server);
+      }
+    }
+  }
+  const label: Record<Kind, string> = {
+    forwarder: "plain ws forwarder (floor)",
+    relay: "clawft relay",
+    mosquitto: `mosquitto 2 over ${websocket ? "WebSocket" : "TCP (no WebSocket in this build)"}, MQTT QoS 0`,
+  };
+  console.log(
+    `Single hop: one publisher → server → one subscriber, one message in flight, ${fmt(HOP_MESSAGES)} messages per round after ${HOP_WARM} ` +
+      `of warm-up; ${rounds} alternating rounds, medians of each round's percentiles (µs). Ratios per round, then the median.\n`,
+  );
+  const us = (ms: number) => fmt(ms * 1000);
+  const m = (k: Kind, q: "p50" | "p95" | "p99") => median(stats.get(k)!.map((x) => x[q]));
+  const ratio = (k: Kind, to: Kind, q: "p50" | "p99") => median(stats.get(k)!.map((x, i) => x[q] / stats.get(to)![i]![q])).toFixed(2);
+  table(
+    ["server", "p50 µs", "p95 µs", "p99 µs", "p50 ratio to forwarder", "p99 ratio to forwarder"],
+    kinds.map((k) => [label[k], us(m(k, "p50")), us(m(k, "p95")), us(m(k, "p99")), ratio(k, "forwarder", "p50"), ratio(k, "forwarder", "p99")]),
+  );
+  for (const n of notes) console.log(`\n${n}`);
+  if (kinds.includes("mosquitto")) console.log(`\nrelay / mosquitto: p50 ${ratio("relay", "mosquitto", "p50")}×, p99 ${ratio("relay", "mosquitto", "p99")}×`);
+  console.log(`per-round p99 (µs): ${kinds.map((k) => `${k} ${stats.get(k)!.map((x) => us(x.p99)).join(", ")}`).join("; ")}`);
+}
+
+/** Opens `n` connections in batches; with `hello`, each says HELLO and waits for WELCOME. */
+async function openMany(url: string, n: number, hello: boolean): Promise<WebSocket[]> {
+  const out: WebSocket[] = [];
+  const frame = codec.encode({ type: "HELLO", version: 1, name: "idle", features: ["param"] });
+  for (let i = 0; i < n; i += 250) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(250, n - i) }, async () => {
+        const ws = await open(url, "clasp");
+        if (hello) {
+          const welcome = waitFor(ws, (d) => d[4] === 0x02);
+          ws.send(frame);
+          await welcome;
+        }
+        return ws;
+      }),
+    );
+    out.push(...batch);
+  }
+  return out;
+}
+
+/** RSS per idle session: `sessions` HELLO'd sessions held by the relay, as many sockets by the forwarder. */
+export async function idleSessions(sessions = 5000, rounds = 2): Promise<void> {
+  const per = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of ["forwarder", "relay"] as const) {
+      const server = await startPeer(kind === "relay" ? "relay" : "broadcast", kind === "relay" ? [String(sessions + 10)] : []);
+      try {
+        const before = await server.stats();
+        const sockets = await openMany(server.url, sessions, kind === "relay");
+        await new Promise((res) => setTimeout(res, 500));
+        const after = await server.stats();
+        per.set(kind, [...(per.get(kind) ?? []), (after.rss - before.rss) / sessions]);
+        for (const ws of sockets) ws.terminate();
+      } finally {
+        await stopPeer(server);
+      }
+    }
+  }
+  const relay = median(per.get("relay")!);
+  const fwd = median(per.get("forwarder")!);
+  console.log(`\nIdle sessions: ${fmt(sessions)} WebSocket connections held (the relay's with HELLO done), RSS growth per connection, read 0.5 s after the last one connected; ${rounds} rounds, medians.\n`);
+  table(
+    ["server", "RSS per session (bytes)", "RSS for all (MB)", "ratio to forwarder"],
+    [
+      ["plain ws forwarder (sockets only)", fmt(fwd), fmt((fwd * sessions) / 1e6, 1), "1.00"],
+      ["clawft relay (CLASP sessions)", fmt(relay), fmt((relay * sessions) / 1e6, 1), (relay / fwd).toFixed(2)],
+    ],
+  );
+}
+
+/** 1 kHz stream to `clients` subscribers with and without SUBSCRIBE maxRate 30: delivered rate and relay CPU. */
+export async function maxRate(clients = 200, seconds = 3): Promise<void> {
+  const rows: string[][] = [];
+  const results: Record<string, { rate: number; cpu: number }> = {};
+  for (const limited of [false, true]) {
+    const server = await startPeer("relay", [String(clients + 10)]);
+    const subs = await openMany(server.url, clients, true);
+    const pub = (await openMany(server.url, 1, true))[0]!;
+    let delivered = 0;
+    await Promise.all(
+      subs.map((ws) => {
+        const pong = waitFor(ws, (d) => d[4] === 0x42);
+        ws.on("message", (d: Buffer) => {
+          if (d[4] === 0x20) delivered++;
+        });
+        ws.send(codec.encode({ type: "SUBSCRIBE", id: 1, pattern: "/rate/**", ...(limited ? { options: { maxRate: 30 } } : {}) }));
+        ws.send(codec.encode({ type: "PING" }));
+        return pong;
+      }),
+    );
+    const frame = Buffer.from(codec.encode({ type: "PUBLISH", address: "/rate/x", signal: "stream", value: 0.5 }));
+    // 1 kHz, paced against the clock (timers fire at ~1 ms at best: send what is due).
+    let sent = 0;
+    const start = performance.now();
+    let d0 = 0;
+    let t0 = 0;
+    let c0 = 0;
+    let warm = false;
+    let end = 0;
+    let c1 = 0;
+    await new Promise<void>((resolve) => {
+      const tick = async () => {
+        const now = performance.now();
+        const due = Math.floor(now - start);
+        while (sent < due) {
+          frame.writeDoubleBE(sent++, frame.length - 8);
+          pub.send(frame);
+        }
+        if (!warm && now - start >= 500) {
+          warm = true;
+          d0 = delivered;
+          t0 = now;
+          c0 = (await server.stats()).cpu;
+        }
+        if (warm && now - t0 >= seconds * 1000) {
+          end = performance.now();
+          c1 = (await server.stats()).cpu;
+          return resolve();
+        }
+        setTimeout(tick, 1);
+      };
+      void tick();
+    });
+    const elapsed = (end - t0) / 1000;
+    const rate = (delivered - d0) / elapsed / clients;
+    const cpu = (c1 - c0) / 1e6 / elapsed;
+    results[limited ? "limited" : "all"] = { rate, cpu };
+    rows.push([limited ? "SUBSCRIBE maxRate 30" : "no maxRate", fmt(sent / ((performance.now() - start) / 1000)), fmt(rate, 1), `${(cpu * 100).toFixed(0)}%`]);
+    for (const ws of [...subs, pub]) ws.terminate();
+    await stopPeer(server);
+  }
+  console.log(
+    `\nmaxRate: ${clients} subscribers of a 1 kHz stream (one publisher), ${seconds} s after 0.5 s of warm-up; relay CPU is user + system time of its process per wall second. ` +
+      `The publisher and the subscribers share the bench's process: without maxRate it cannot take 200k deliveries/s, so the publisher falls behind 1 kHz (its rate is shown).\n`,
+  );
+  table(["subscription", "published msg/s", "delivered per subscriber msg/s", "relay CPU"], rows);
+  const { all, limited } = results as Record<"all" | "limited", { rate: number; cpu: number }>;
+  console.log(`\nwith maxRate 30: ${(limited.rate / all.rate).toFixed(3)}× the deliveries, ${(limited.cpu / all.cpu).toFixed(2)}× the relay CPU`);
+}
