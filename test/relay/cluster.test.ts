@@ -3,6 +3,7 @@
 // semantics of the router, revisions come from one atomic Redis step (racing SETs: one
 // winner, one conflict), locks and TTLs hold cluster-wide, a joining relay finds every param.
 // Faults with relay processes: cluster-faults.test.ts.
+import { execFileSync } from "node:child_process";
 import { createClient } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClaspClient } from "../../src/clasp/client.js";
@@ -16,14 +17,14 @@ import { RawClient, sleep, startRelay, until } from "./helpers.js";
 let redis: RedisServer | undefined;
 const relays: Relay[] = [];
 const clients: Array<{ close(): void }> = [];
-const skip = !(await import("node:child_process").then(({ execFileSync }) => {
+const skip = (() => {
   try {
     execFileSync("redis-server", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
     return false;
+  } catch {
+    return true;
   }
-}));
+})();
 if (skip) console.warn("cluster tests skipped: redis-server is not installed (Debian package redis-server)");
 
 beforeAll(async () => {
