@@ -10,7 +10,6 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { codec } from "../../src/clasp/index.js";
 import { describeChromium, serveStatic, withPage, type StaticServer } from "../helpers/chromium.js";
-// @ts-expect-error -- plain JavaScript build step, no declarations
 import { buildGlobal, GLOBAL_WASM } from "../../scripts/global.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
