@@ -31,7 +31,10 @@ export interface StatePersisterOptions {
   maxBatch?: number;
   /** Milliseconds before a failed round is retried. Defaults to 1000. */
   retryMs?: number;
-  /** Called once per failed round with the storage's error and the round's first address (the round is retried). Defaults to nothing. */
+  /**
+   * Called once per failed round with the storage's error and the round's first address (the
+   * round is retried). Defaults to nothing.
+   */
   onError?: (error: unknown, address: string) => void;
 }
 

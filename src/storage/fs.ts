@@ -76,7 +76,8 @@ const READ_FILE_MAX = 2 ** 31 - 1;
  * that is fsync'd and then renamed over the old one, and the directory is fsync'd, so a
  * crash (even `kill -9` mid-write) leaves the previous or the new value, never a torn file.
  * Several instances (and processes) may share a directory: on open, only temporary files of
- * writers that are no longer running are removed. A {@link FileStorage.commit} fsyncs every file and then the directory once for all of them.
+ * writers that are no longer running are removed. A {@link FileStorage.commit} fsyncs every
+ * file and then the directory once for all of them.
  */
 export class FileStorage implements Storage {
   readonly #ready: Promise<void>;

@@ -73,7 +73,7 @@ export class IndexedDbStorage implements Storage {
   }
 
   async keys(prefix = ""): Promise<string[]> {
-    const all = await keys<IDBValidKey>(this.#store);
+    const all = await keys<IDBValidKey>(this.#store).catch((e: unknown) => Promise.reject(backendError(e)));
     return all.filter((k): k is string => typeof k === "string" && k.startsWith(prefix));
   }
 
