@@ -28,7 +28,7 @@
 // The HNSW core keeps its state in globals: one memory is open per process (`Memory.open`
 // returns it again).
 
-import { H, COSINE } from "../hnsw/state";
+import { H, COSINE, Q_F32 } from "../hnsw/state";
 import { HEAP_BUILD } from "../hnsw/memory";
 import { init, resize, addPoint, knn, find, labelOf, isDeleted, setDeleted } from "../hnsw/graph";
 import { prepare } from "../hnsw/distance";
@@ -91,7 +91,7 @@ export const MEMORY_FULL: i32 = 6;
 
 /** Names of the core's snapshot reasons R_* (docs/hnsw-snapshot.md, "What load checks"). */
 const SNAPSHOT_PROBLEMS: StaticArray<string> = [
-  "", "length (truncated or extended)", "magic", "version", "params", "checksum", "graph", "vector", "labels",
+  "", "length (truncated or extended)", "magic", "version", "params", "checksum", "graph", "vector", "labels", "quantization (the agent keeps f32 vectors)",
 ];
 
 /** One search result: the memory's label, its cosine similarity to the query (−1 … 1), its text. */
@@ -350,7 +350,9 @@ export class Memory {
     }
     let p = changetype<usize>(data);
     let total = <u32>data.byteLength;
-    let code = loadBegin(total, p);
+    // The agent writes f32 snapshots only: any other mode (a b1 index without its originals
+    // would rank every result at +inf) is refused as a corrupt snapshot.
+    let code = loadBegin(total, p, Q_F32);
     if (code == OK) {
       // Segments 1-4 (INFO[7..14]) follow the header in the file (docs/hnsw-snapshot.md).
       let at: usize = 64;

@@ -239,7 +239,13 @@ describe("clawft.wasm memory", () => {
     const texts0 = await readFile(join(memDir(dir), "memory.jsonl"));
     const flipped = Buffer.from(good);
     flipped[100] ^= 0x40;
+    // A valid snapshot of a quantized index (b1, originals kept by the caller): not the agent's.
+    const b1 = await createIndex({ dim: DIM, space: "cosine", quantization: "b1", originals: () => new Float32Array(DIM).fill(1) });
+    b1.add(new Float32Array(DIM).fill(1), 0);
+    b1.add(new Float32Array(DIM).fill(-1), 1);
+    const quantized = Buffer.from(b1.save());
     for (const [bytes, problem] of [
+      [quantized, "quantization"],
       [flipped, "checksum"],
       [good.subarray(0, good.length - 9), "length"],
       [Buffer.from("not a snapshot at all, but long enough to have a header of 64 bytes and a crc"), "magic"],
