@@ -299,7 +299,15 @@ async function main() {
   const { rows, over } = await sizeTable(artifacts, budgets);
   const table = markdown(rows);
   console.log(`\n${table}\n`);
-  await writeFile(join(build, "sizes.json"), JSON.stringify(rows, null, 2));
+  // A partial build (--only) updates its own rows and keeps the others' (the playground and
+  // tests read the whole table).
+  let all = rows;
+  if (only && existsSync(join(build, "sizes.json"))) {
+    const mine = new Set(rows.map((r) => r.file));
+    const kept = JSON.parse(await readFile(join(build, "sizes.json"), "utf8")).filter((r) => !mine.has(r.file));
+    all = [...kept, ...rows];
+  }
+  await writeFile(join(build, "sizes.json"), JSON.stringify(all, null, 2));
   if (opts.readme) {
     const readme = join(root, "README.md");
     const text = await readFile(readme, "utf8");
