@@ -49,6 +49,7 @@ describe("relay liveness", () => {
     await sleep(2500); // more than a whole timeout after the other's close
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
     expect(answering.of("PING").length).toBeGreaterThanOrEqual(2);
+    expect(answering.of("ERROR")).toEqual([]); // its PONGs are plain traffic to the router
     expect((await late.closed).code).toBe(1000); // it answers no PING either
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
     expect(await metric(relay.httpUrl, 'clawft_relay_refusals_total{reason="idle"}')).toBe(2);
