@@ -181,3 +181,18 @@ describe("QUERY", () => {
     expect(new Set(addresses).size).toBe(n);
   });
 });
+
+describe("bounded lanes", () => {
+  it("keeps at most 4,096 lanes per subscription; further addresses are delivered ungated", async () => {
+    const h = await harness();
+    const w = h.client();
+    const r = h.client();
+    r.send({ type: "SUBSCRIBE", id: 1, pattern: "/many/*", options: { maxRate: 1 } });
+    for (let i = 0; i < 4096; i++) w.send(EVENT(`/many/${i}`, 1)); // one lane each, first change sent
+    r.take();
+    // A second change inside the second: held on a lane, delivered at once past the limit.
+    expect(w.send(EVENT("/many/0", 2)).get(r.conn)).toBeUndefined();
+    expect(values(w.send(EVENT("/many/new", 1)).get(r.conn) ?? [])).toEqual([1]);
+    expect(values(w.send(EVENT("/many/new", 2)).get(r.conn) ?? [])).toEqual([2]);
+  });
+});

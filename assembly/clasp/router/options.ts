@@ -59,13 +59,21 @@ export class Lane extends Keyed {
   }
 }
 
+/**
+ * Lanes one subscription keeps at most: a wildcard subscription sees any number of addresses,
+ * and past this many its changes on new addresses are delivered as if it had no options
+ * (never held, never suppressed), so memory stays bounded.
+ */
+export const MAX_LANES: i32 = 4096;
+
 /** Lanes with a held frame, for `tick` to flush. */
 export const waiting = new Array<Lane>();
 
-/** The lane of `opts` for address [ap, ap + an), made on first use. */
-export function laneOf(opts: SubscribeOptions, ap: usize, an: usize, conn: u32): Lane {
+/** The lane of `opts` for address [ap, ap + an), made on first use; null past MAX_LANES. */
+export function laneOf(opts: SubscribeOptions, ap: usize, an: usize, conn: u32): Lane | null {
   let lane = changetype<Lane | null>(opts.lanes.get(ap, an));
   if (!lane) {
+    if (opts.lanes.size >= MAX_LANES) return null;
     lane = new Lane(opts);
     lane.conn = conn;
     opts.lanes.set(ap, an, lane);

@@ -440,8 +440,8 @@ function fanOut(p: usize, n: usize, typeBit: u32, frame: u32, x: f64): void {
     let sub = unchecked(matched[i]);
     let s = changetype<Session>(sub.owner);
     let opts = sub.options;
-    if (opts !== null && opts.gates) {
-      let lane = laneOf(opts, p, n, s.conn);
+    let lane = opts !== null && opts.gates ? laneOf(opts, p, n, s.conn) : null;
+    if (lane) {
       let verdict = admit(lane, x, frameAt(frame), frameLength(frame), Step.now);
       if (verdict == HOLD) {
         if (dueAt == 0 || lane.due < dueAt) dueAt = lane.due;
