@@ -88,7 +88,7 @@ class WsPeer implements HostPeer {
   alive = true;
   /** Whether a CLASP PING was sent since the peer's last frame. */
   asked = false;
-  /** Closes the connection if no HELLO was accepted in time (cleared once one was). */
+  /** Fires at the HELLO deadline: closes the connection unless its HELLO was accepted by then. */
   helloTimer: ReturnType<typeof setTimeout> | undefined;
   #queue: Uint8Array[] = [];
   #head = 0;
@@ -504,7 +504,7 @@ export class Relay {
     peer.conn = conn;
     this.#peers.add(peer);
     if (this.config.helloTimeout > 0) {
-      // A connection that never says HELLO must not hold a session slot.
+      // A connection that never says HELLO must not hold its socket (and a connection slot) forever.
       peer.helloTimer = setTimeout(() => {
         if (!this.#peers.has(peer) || this.host.sessionOf(peer.conn) !== undefined) return;
         this.metricsHooks.refused?.("hello_timeout");
