@@ -44,6 +44,19 @@ function loop(rt: { dispatch(n: string, p: Record<string, unknown>): void; commi
   };
 }
 
+/**
+ * CPU time (user + system, µs) per commit of `commits` commits made by `step` (which makes
+ * `per` commits a call), after a warm-up: less swayed than wall time by other processes on a
+ * shared machine.
+ */
+function cpuPerCommit(step: () => void, per: number, commits = 20_000): number {
+  for (let i = 0; i < 2_000 / per; i++) step();
+  const t = process.cpuUsage();
+  for (let i = 0; i < commits / per; i++) step();
+  const u = process.cpuUsage(t);
+  return (u.user + u.system) / commits;
+}
+
 export default async function run(): Promise<void> {
   const decl = declarative();
   const js = createRuntime(createContract(closures));
@@ -60,6 +73,31 @@ export default async function run(): Promise<void> {
       ["clawft, JavaScript closures", fmt(b.a), fmt(b.b), `${fmt(b.ratio, 2)}×`],
       [`clawft, declarative rules, commitMany (${N} a call)`, fmt(c.a), fmt(c.b), `${fmt(c.ratio, 2)}×`],
     ],
+  );
+
+  // CPU time per commit, the four contenders in turn, 5 rounds, medians
+  const one = (rt: { dispatch(n: string, p: Record<string, unknown>): void; commit(): void }) => () => {
+    rt.dispatch("increment", { amount: 1 });
+    rt.commit();
+  };
+  const contenders: Array<[string, () => [() => void, number]]> = [
+    ["clawft, declarative rules (wasm)", () => [one(declarative()), 1]],
+    ["clawft, JavaScript closures", () => [one(createRuntime(createContract(closures))), 1]],
+    [`clawft, declarative rules, commitMany (${N} a call)`, () => [many(declarative()), N]],
+    ["peer (v0.1-style TS engine)", () => [one(new ReferenceRuntime(closures)), 1]],
+  ];
+  const cpu = contenders.map(() => [] as number[]);
+  for (let r = 0; r < 5; r++) {
+    contenders.forEach(([, make], i) => {
+      const [step, per] = make();
+      cpu[i]!.push(cpuPerCommit(step, per));
+    });
+  }
+  const peerCpu = median(cpu[3]!);
+  console.log("\nCPU time per commit (process.cpuUsage, medians of 5 rounds of 20,000 commits):\n");
+  table(
+    ["engine", "µs per commit", "peer µs per commit", "ratio to peer (speed)"],
+    contenders.slice(0, 3).map(([label], i) => [label, fmt(median(cpu[i]!), 2), fmt(peerCpu, 2), `${fmt(peerCpu / median(cpu[i]!), 2)}×`]),
   );
 
   const events = 100_000;
