@@ -440,6 +440,13 @@ export class Runtime {
     if (this.#opts.storage && (this.#opts.persistOnCommit ?? true)) {
       throw new CommitError("This runtime persists every commit before reporting it: use commitAsync()", "ASYNC_REQUIRED");
     }
+    this.#commitSync(transitionName, false);
+  }
+
+  /** The synchronous commit of {@link commit} and of commitMany's loop; the result only with `result`. */
+  #commitSync(transitionName: string | undefined, result: true): CommitResult;
+  #commitSync(transitionName: string | undefined, result: boolean): CommitResult | undefined;
+  #commitSync(transitionName: string | undefined, result: boolean): CommitResult | undefined {
     const pending: Pending = { guards: [] };
     try {
       if (this.#current && this.#mw.length > 0) this.#hookSync("beforeCommit", this.#intentView());
@@ -452,10 +459,7 @@ export class Runtime {
           pending.ops = this.#ops(ran.patch);
         }
         const answer = this.#step(transitionName, pending, undefined, true);
-        if (answer.status !== NEED) {
-          this.#finish(answer, transitionName, false);
-          break;
-        }
+        if (answer.status !== NEED) return this.#finish(answer, transitionName, result);
         ran = this.#host(answer.value as ClaspValue[], pending);
       }
     } catch (e) {
@@ -690,7 +694,7 @@ export class Runtime {
       if (this.#hasJs || this.#mw.length > 0 || this.#opts.validation || this.#subs.size > 0) {
         for (const [name, payload] of intents) {
           this.dispatch(name, payload);
-          done.push(this.#commitOne());
+          done.push(this.#commitSync(undefined, true));
         }
       } else {
         for (let at = 0; at < intents.length; ) at = this.#batch(intents, at, done);
@@ -700,28 +704,6 @@ export class Runtime {
       // the intents before the refused one committed: `done` holds one result for each
       if (e !== null && typeof e === "object") Object.assign(e, { batchIndex: done.length, committed: done });
       throw e;
-    }
-  }
-
-  /** One commit() of commitMany's loop, returning its result. */
-  #commitOne(): CommitResult {
-    const pending: Pending = { guards: [] };
-    try {
-      let ran = this.#prepare(undefined, pending);
-      for (;;) {
-        if (ran !== undefined) {
-          if (isThenable(ran.patch)) {
-            throw new CommitError(`Transition ${pending.ran} returned a Promise: commit it with commitAsync()`, "ASYNC_REQUIRED");
-          }
-          pending.ops = this.#ops(ran.patch);
-        }
-        const answer = this.#step(undefined, pending, undefined, true);
-        if (answer.status !== NEED) return this.#finish(answer, undefined, true);
-        ran = this.#host(answer.value as ClaspValue[], pending);
-      }
-    } catch (e) {
-      if (!(e instanceof SubscriberError)) void this.#rollback(pending, e);
-      this.#fail(e, "commit");
     }
   }
 

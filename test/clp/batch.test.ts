@@ -102,6 +102,20 @@ describe("commitMany", () => {
     expect(seen).toEqual([1, 6]);
   });
 
+  it("runs the middleware of each dispatch and commit, as the loop does", () => {
+    const seen: string[] = [];
+    const rt = createRuntime(counterRules, undefined, {
+      middleware: [{
+        name: "trace",
+        beforeDispatch: (i) => void seen.push(`dispatch ${String(i.payload.amount)}`),
+        beforeCommit: (i) => void seen.push(`commit ${String(i.payload.amount)}`),
+        afterCommit: (_i, entry) => void seen.push(`seq ${String(entry.seq)}`),
+      }],
+    });
+    rt.commitMany([["increment", { amount: 1 }], ["increment", { amount: 2 }]]);
+    expect(seen).toEqual(["dispatch 1", "commit 1", "seq 1", "dispatch 2", "commit 2", "seq 2"]);
+  });
+
   it("refuses to run unstored commits on a runtime that stores every commit", async () => {
     const { MemoryStorage } = await import("../../src/storage/index.js");
     const rt = createRuntime(counterRules, undefined, { storage: new MemoryStorage() });
