@@ -206,8 +206,12 @@ function mqttPayloadOffset(p: Buffer): number {
 // ---------------------------------------------------------------- clients
 
 const TOPIC = "/bench/hop";
-/** The frame the publisher sends: a PUBLISH event whose value (its last 8 bytes) is the send time. */
+/**
+ * The frame the publisher sends: a PUBLISH event whose value (its last 8 bytes) is the send
+ * time, with the encoder's default QoS (confirm: the relay ACKs it to the publisher) or fire.
+ */
 const HOP_FRAME = codec.encode({ type: "PUBLISH", address: TOPIC, signal: "event", value: 0.5 });
+const HOP_FRAME_FIRE = codec.encode({ type: "PUBLISH", address: TOPIC, signal: "event", value: 0.5 }, { qos: 0 });
 
 /** Opens a WebSocket and waits for it. */
 function open(url: string, protocol: string): Promise<WebSocket> {
@@ -230,7 +234,7 @@ function waitFor(ws: WebSocket, accept: (data: Buffer) => boolean): Promise<void
   });
 }
 
-type Kind = "relay" | "forwarder" | "mosquitto";
+type Kind = "relay" | "relay-fire" | "forwarder" | "mosquitto";
 
 /**
  * A connected publisher and subscriber: `send(t)` publishes one message carrying `t`;
@@ -275,8 +279,11 @@ async function connectMqttPair(server: Server): Promise<Pair> {
   return pair;
 }
 
-/** A publisher and a subscriber of the relay (HELLO, SUBSCRIBE) or of the forwarder (nothing to set up). */
-async function connectPair(kind: "relay" | "forwarder", url: string): Promise<Pair> {
+/**
+ * A publisher and a subscriber of the relay (HELLO, SUBSCRIBE; `relay-fire` publishes with
+ * fire QoS, so no ACK comes back) or of the forwarder (nothing to set up).
+ */
+async function connectPair(kind: "relay" | "relay-fire" | "forwarder", url: string): Promise<Pair> {
   const [pub, sub] = await Promise.all([open(url, "clasp"), open(url, "clasp")]);
   const pair: Pair = {
     send: () => {},
@@ -286,7 +293,7 @@ async function connectPair(kind: "relay" | "forwarder", url: string): Promise<Pa
       sub.terminate();
     },
   };
-  if (kind === "relay") {
+  if (kind !== "forwarder") {
     const hello = codec.encode({ type: "HELLO", version: 1, name: "bench", features: ["event"] });
     for (const ws of [pub, sub]) {
       const welcome = waitFor(ws, (d) => d[4] === 0x02);
@@ -298,8 +305,9 @@ async function connectPair(kind: "relay" | "forwarder", url: string): Promise<Pa
     sub.send(codec.encode({ type: "PING" }));
     await pong; // subscribed
   }
+  const template = kind === "relay-fire" ? HOP_FRAME_FIRE : HOP_FRAME;
   pair.send = (t) => {
-    const f = Buffer.from(HOP_FRAME);
+    const f = Buffer.from(template);
     f.writeDoubleBE(t, f.length - 8);
     pub.send(f);
   };
@@ -331,7 +339,7 @@ const pct = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length -
 
 /** Single-hop latency: relay, plain ws forwarder and mosquitto, alternating rounds, medians. */
 export async function singleHop(rounds = 5): Promise<void> {
-  const kinds: Kind[] = ["forwarder", "relay"];
+  const kinds: Kind[] = ["forwarder", "relay", "relay-fire"];
   const notes: string[] = [];
   // mosquitto over WebSocket when this build has it, else over TCP (said in the table).
   let websocket = true;
@@ -346,14 +354,21 @@ export async function singleHop(rounds = 5): Promise<void> {
     await stopPeer(probe);
     kinds.push("mosquitto");
   }
-  const stats = new Map<Kind, Array<{ p50: number; p95: number; p99: number }>>();
+  type Pcts = { p50: number; p95: number; p99: number };
+  /** Each server's percentiles by round (a hole where a round was left out). */
+  const stats = new Map<Kind, Array<Pcts | undefined>>(kinds.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (const kind of kinds) {
-      const server = kind === "mosquitto" ? ((await startMosquitto(websocket)) as Server) : await startPeer(kind === "relay" ? "relay" : "broadcast");
+      const started = kind === "mosquitto" ? await startMosquitto(websocket) : await startPeer(kind === "forwarder" ? "broadcast" : "relay");
+      if (typeof started === "string") {
+        notes.push(`mosquitto: round ${r + 1} left out: ${started}`);
+        continue;
+      }
+      const server = started;
       const pair = kind === "mosquitto" ? await connectMqttPair(server) : await connectPair(kind, server.url);
       try {
         const lat = await hop(pair);
-        stats.set(kind, [...(stats.get(kind) ?? []), { p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99) }]);
+        stats.get(kind)![r] = { p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99) };
       } finally {
         pair.close();
         await stopPeer(server);
@@ -362,7 +377,8 @@ export async function singleHop(rounds = 5): Promise<void> {
   }
   const label: Record<Kind, string> = {
     forwarder: "plain ws forwarder (floor)",
-    relay: "clawft relay",
+    relay: "clawft relay (confirm QoS: ACK to the publisher)",
+    "relay-fire": "clawft relay, fire QoS (no ACK)",
     mosquitto: `mosquitto 2 over ${websocket ? "WebSocket" : "TCP (no WebSocket in this build)"}, MQTT QoS 0`,
   };
   console.log(
@@ -370,15 +386,20 @@ export async function singleHop(rounds = 5): Promise<void> {
       `of warm-up; ${rounds} alternating rounds, medians of each round's percentiles (µs). Ratios per round, then the median.\n`,
   );
   const us = (ms: number) => fmt(ms * 1000);
-  const m = (k: Kind, q: "p50" | "p95" | "p99") => median(stats.get(k)!.map((x) => x[q]));
-  const ratio = (k: Kind, to: Kind, q: "p50" | "p99") => median(stats.get(k)!.map((x, i) => x[q] / stats.get(to)![i]![q])).toFixed(2);
+  const done = (k: Kind) => stats.get(k)!.filter((x): x is Pcts => x !== undefined);
+  const m = (k: Kind, q: keyof Pcts) => median(done(k).map((x) => x[q]));
+  // Per-round ratios, over the rounds both servers completed.
+  const ratio = (k: Kind, to: Kind, q: "p50" | "p99") => {
+    const other = stats.get(to)!;
+    return median(stats.get(k)!.flatMap((x, i) => (x && other[i] ? [x[q] / other[i]![q]] : []))).toFixed(2);
+  };
   table(
     ["server", "p50 µs", "p95 µs", "p99 µs", "p50 ratio to forwarder", "p99 ratio to forwarder"],
     kinds.map((k) => [label[k], us(m(k, "p50")), us(m(k, "p95")), us(m(k, "p99")), ratio(k, "forwarder", "p50"), ratio(k, "forwarder", "p99")]),
   );
   for (const n of notes) console.log(`\n${n}`);
   if (kinds.includes("mosquitto")) console.log(`\nrelay / mosquitto: p50 ${ratio("relay", "mosquitto", "p50")}×, p99 ${ratio("relay", "mosquitto", "p99")}×`);
-  console.log(`per-round p99 (µs): ${kinds.map((k) => `${k} ${stats.get(k)!.map((x) => us(x.p99)).join(", ")}`).join("; ")}`);
+  console.log(`per-round p99 (µs): ${kinds.map((k) => `${k} ${done(k).map((x) => us(x.p99)).join(", ")}`).join("; ")}`);
 }
 
 /** Opens `n` connections in batches; with `hello`, each says HELLO and waits for WELCOME. */

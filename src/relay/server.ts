@@ -254,7 +254,12 @@ export class Relay {
   readonly #page: string | undefined;
   readonly #log: (message: string) => void;
   #closing: Promise<void> | undefined;
+  /** Sockets corked this turn, uncorked on the next tick; senders' sockets after the others'. */
   #corked: WsPeer[] = [];
+  #corkedSenders: WsPeer[] = [];
+  #uncorkQueued = false;
+  /** The peer whose frame the router is handling now (see {@link corked}). */
+  #receiving: WsPeer | undefined;
   /** The keepalive sweep (WebSocket pings, CLASP PINGs to quiet sessions), while listening. */
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #lastPing = performance.now();
@@ -521,20 +526,36 @@ export class Relay {
         this.metricsHooks.error?.("text");
         return;
       }
-      this.host.receive(peer.conn, data as Buffer);
+      this.#receiving = peer;
+      try {
+        this.host.receive(peer.conn, data as Buffer);
+      } finally {
+        this.#receiving = undefined;
+      }
     });
     ws.on("close", () => peer.gone());
   }
 
-  /** Uncorks `peer`'s socket on the next tick (with every other socket corked meanwhile). */
+  /**
+   * Uncorks `peer`'s socket on the next tick (with every other socket corked meanwhile). The
+   * sender of the frame being routed is uncorked last: its own replies (the ACK of a confirm
+   * PUBLISH or SET) must not make the subscribers' deliveries wait one more socket write.
+   */
   corked(peer: WsPeer): void {
-    if (this.#corked.push(peer) === 1) process.nextTick(this.#uncork);
+    (peer === this.#receiving ? this.#corkedSenders : this.#corked).push(peer);
+    if (this.#uncorkQueued) return;
+    this.#uncorkQueued = true;
+    process.nextTick(this.#uncork);
   }
 
   readonly #uncork = (): void => {
+    this.#uncorkQueued = false;
     const peers = this.#corked;
+    const senders = this.#corkedSenders;
     this.#corked = [];
+    this.#corkedSenders = [];
     for (const p of peers) p.uncork();
+    for (const p of senders) p.uncork();
   };
 
   /** Detaches a peer from the router (its socket closed or it was disconnected). */
