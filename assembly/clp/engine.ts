@@ -401,8 +401,9 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let n = fx.length;
     if (tr.parallel) {
       // object form: every value is computed from the state before the commit, then set.
-      // The owned value goes into the tree as is (the op shares it only until the event is
-      // encoded), and the op's path value is built once per effect.
+      // A single effect's owned value goes into the tree as is (the op shares it only until
+      // the event is encoded; with several, a later path inside an earlier value would change
+      // the earlier op, so they are copied), and the op's path value is built once per effect.
       let first = ops.length;
       for (let i = 0; i < n; i++) {
         let f = unchecked(fx[i]);
@@ -414,7 +415,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
         ops.push(vArr([f.op, pv!, v]));
       }
       for (let i = 0; i < n; i++) {
-        if (!this.doc.set(unchecked(fx[i]).path!, unchecked(unchecked(ops[first + i]).a![2]))) return false;
+        let v = unchecked(unchecked(ops[first + i]).a![2]);
+        if (!this.doc.set(unchecked(fx[i]).path!, n > 1 ? clone(v) : v)) return false;
       }
       return true;
     }

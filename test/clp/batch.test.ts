@@ -125,6 +125,23 @@ describe("commitMany", () => {
   });
 });
 
+describe("object-form effects", () => {
+  it("record each value as computed, also when a later path lies inside an earlier value", async () => {
+    const rt = createRuntime(
+      createContract({
+        intents: { i: { inputs: {} } },
+        transitions: { t: { when: true, effects: { a: { object: { b: 1, c: [1] } }, "a.b": 2, n: { "+": [1, 1] } } } },
+      }),
+    );
+    rt.commitMany([["i", {}], ["i", {}]]);
+    expect(rt.getState()).toEqual({ a: { b: 2, c: [1] }, n: 2 });
+    expect(rt.getEvents()[0]!.ops).toEqual([["set", ["a"], { b: 1, c: [1] }], ["set", ["a", "b"], 2], ["set", ["n"], 2]]);
+    const again = createRuntime(createContract({ intents: { i: { inputs: {} } }, transitions: {} }));
+    await again.replay(rt.exportLog());
+    expect(again.stateHash()).toBe(rt.stateHash());
+  });
+});
+
 describe("the audit log", () => {
   it("keeps the last auditLimit entries; the event log stays complete", () => {
     const rt = createRuntime(counterRules, undefined, { auditLimit: 50 });
