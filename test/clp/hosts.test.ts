@@ -1,14 +1,17 @@
 /**
  * Same bytes, every host (architecture principle 3): one event log replayed in Node (the
  * core module), in the component transpiled by jco, and in the Wasmtime engine (core module
- * and component) ends in byte-identical state with the same hash. The browser check calls
+ * and component) ends in byte-identical state with the same hash; commitMany's `batch` verb
+ * in Wasmtime's core module makes the same events as in Node. The browser check calls
  * the same `replayStateHash` from a page (see docs/clp.md §Determinism).
  */
 import { describe, it, expect } from "vitest";
 import { fileURLToPath } from "node:url";
 import { readFile } from "node:fs/promises";
 import { WASI } from "node:wasi";
-import { ClpCore, replayStateHash } from "../../src/clp/index.js";
+import { ClpCore, createRuntime, replayStateHash } from "../../src/clp/index.js";
+import { describe as describeContract } from "../../src/clp/contract.js";
+import { counterRules } from "../../examples/counter/contract.js";
 import { codec } from "../../src/clasp/index.js";
 import { runWorkload } from "../helpers/clp-workload.js";
 import { runPython, wasmtimeUnavailable } from "../helpers/wasmtime.js";
@@ -49,9 +52,18 @@ describe("replaying one event log", () => {
 
   it.skipIf(skip)(`in the Wasmtime engine (core module and component) gives the same bytes ${skip ?? ""}`, async () => {
     const script = fileURLToPath(new URL("../hosts/clp_wasmtime.py", import.meta.url));
+    // commitMany's engine verb too: 300 intents of the counter in one `batch` call
+    const intents = Array.from({ length: 300 }, (_, i) => ["increment", { amount: i % 5 }] as [string, Record<string, unknown>]);
+    const batched = createRuntime(counterRules, undefined, { now: () => 1_700_000_000_000 });
+    batched.commitMany(intents);
+    const batch = { contract: hex(codec.encodeValue(describeContract(counterRules).descriptor)), args: hex(codec.encodeValue([1_700_000_000_000, null, intents])) };
     const out = JSON.parse(
-      (await runPython(script, [], JSON.stringify({ contract: hex(codec.encodeValue({ intents: {}, transitions: {} })), log: hex(log), component_log: hex(shortLog) }))).toString(),
-    ) as Record<"core" | "component", { hash?: string; state?: string; error?: string }>;
+      (await runPython(script, [], JSON.stringify({ contract: hex(codec.encodeValue({ intents: {}, transitions: {} })), log: hex(log), component_log: hex(shortLog), batch }))).toString(),
+    ) as Record<"core" | "component" | "batch", { hash?: string; state?: string; head?: string; error?: string }>;
+    expect(out.batch.error).toBeUndefined();
+    expect(out.batch.hash).toBe(batched.stateHash());
+    const [seq, head] = codec.decodeValue(Buffer.from(out.batch.head!, "hex")) as [number, Uint8Array];
+    expect({ seq, hash: hex(head) }).toEqual(batched.head());
     expect(out.core.error).toBeUndefined();
     expect(out.core.hash).toBe(expected.hash);
     expect(out.core.state).toBe(expected.state);

@@ -1,12 +1,14 @@
 """Replays a CLP event log in the Wasmtime engine, through the core module (build/clp.wasm)
 and through the component (build/clp.component.wasm), and prints what each ends with.
 
-stdin:  JSON {"contract": hex, "log": hex, "component_log": hex}  (contract: CLASP bytes of a
-        contract descriptor; component_log: a log for the component, whose list<u8> crosses
-        byte by byte in wasmtime-py, so it gets a shorter one)
-stdout: JSON {"core": {...}, "component": {...}} with, for each, "hash" (state SHA-256 hex),
-        "state" (state CLASP bytes, hex) and "head" (the CLASP-encoded head answer, hex),
-        or "error" (hex of the CLASP error value) when the engine refused the log.
+stdin:  JSON {"contract": hex, "log": hex, "component_log": hex, "batch"?: {"contract": hex,
+        "args": hex}}  (contract: CLASP bytes of a contract descriptor; component_log: a log
+        for the component, whose list<u8> crosses byte by byte in wasmtime-py, so it gets a
+        shorter one; batch: a contract and the CLASP arguments of one `batch` call, run on the
+        core module)
+stdout: JSON {"core": {...}, "component": {...}, "batch"?: {...}} with, for each, "hash"
+        (state SHA-256 hex), "state" (state CLASP bytes, hex) and "head" (the CLASP-encoded
+        head answer, hex), or "error" (hex of the CLASP error value) when the engine refused.
 """
 import json
 import struct
@@ -19,7 +21,9 @@ from component_host import ROOT, interface
 IFACE = "clawft:clp/engine@0.1.0"
 
 
-def run_core(contract: bytes, log: bytes) -> dict:
+def run_core(contract: bytes, log: bytes, verb: str = "replay") -> dict:
+    """Creates an engine from `contract` in the core module and calls `verb` (replay: an event
+    log; batch: CLASP arguments) with `log`."""
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
     module = wasmtime.Module.from_file(engine, str(ROOT / "build" / "clp.wasm"))
@@ -40,10 +44,12 @@ def run_core(contract: bytes, log: bytes) -> dict:
     h = ex["create"](store, put(contract))
     if h == 0:
         return {"error": answer()[1].hex()}
-    ex["replay"](store, h, put(log))
-    status, head = answer()
+    ex[verb](store, h, put(log))
+    status, reply = answer()
     if status != 0:
-        return {"error": head.hex()}
+        return {"error": reply.hex()}
+    ex["head"](store, h)
+    _, head = answer()
     ex["stateHash"](store, h)
     _, digest = answer()
     ex["state"](store, h)
@@ -77,6 +83,9 @@ def main() -> None:
         "core": run_core(contract, bytes.fromhex(args["log"])),
         "component": run_component(contract, bytes.fromhex(args["component_log"])),
     }
+    if "batch" in args:
+        batch = args["batch"]
+        out["batch"] = run_core(bytes.fromhex(batch["contract"]), bytes.fromhex(batch["args"]), "batch")
     json.dump(out, sys.stdout)
 
 
