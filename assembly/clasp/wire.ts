@@ -58,14 +58,9 @@ export function readU32(): u32 {
 
 export function readU64(): u64 {
   if (!can(8)) return 0;
-  let v: u64;
-  if (ASC_FEATURE_SIMD) {
-    // One byte shuffle instead of bswap's eight shift-and-mask steps (SIMD builds only).
-    let w = v128.load64_zero(Rd.pos);
-    v = i64x2.extract_lane(i8x16.shuffle(w, w, 7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15), 0);
-  } else {
-    v = bswap<u64>(load<u64>(Rd.pos));
-  }
+  // Scalar on purpose: the codec core carries no SIMD instruction, so the same clasp.wasm and
+  // clp.wasm load in WAMR's interpreters (no SIMD) as in browsers (test/device/wamr.test.ts).
+  let v = bswap<u64>(load<u64>(Rd.pos));
   Rd.pos += 8;
   return v;
 }
