@@ -167,8 +167,16 @@ describe("relay with the real @clasp-to/core 3.3.2 client", () => {
     await sleep(30);
     pub.send(g("start", 0));
     for (let x = 1; x <= 20; x++) pub.send(g("move", x));
-    await until(() => sub.of("PUBLISH").length === 2, 3000, "start and the coalesced move");
-    expect(sub.of("PUBLISH").map((m) => [m.phase, m.value])).toEqual([["start", { x: 0 }], ["move", { x: 20 }]]);
+    const xs = () => sub.of("PUBLISH").map((m) => (m.value as { x: number }).x);
+    await until(() => xs().at(-1) === 20, 3000, "the last move");
+    // Moves arriving within one coalescing window go out as one, the latest; on a loaded
+    // machine the 20 may straddle windows, but every window sends only its latest move.
+    const got = sub.of("PUBLISH").map((m) => [m.phase, (m.value as { x: number }).x] as const);
+    expect(got[0]).toEqual(["start", 0]);
+    const moves = got.slice(1);
+    expect(moves.every(([phase]) => phase === "move")).toBe(true);
+    expect(moves.length).toBeLessThan(20);
+    expect(moves.map(([, x]) => x)).toEqual([...moves.map(([, x]) => x)].sort((a, b) => a - b));
     sub.close();
     pub.close();
   });
