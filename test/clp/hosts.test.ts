@@ -12,7 +12,7 @@ import { WASI } from "node:wasi";
 import { ClpCore, createRuntime, replayStateHash } from "../../src/clp/index.js";
 import { describe as describeContract } from "../../src/clp/contract.js";
 import { counterRules } from "../../examples/counter/contract.js";
-import { codec } from "../../src/clasp/index.js";
+import { codec, type ClaspValueInput } from "../../src/clasp/index.js";
 import { runWorkload } from "../helpers/clp-workload.js";
 import { runPython, wasmtimeUnavailable } from "../helpers/wasmtime.js";
 
@@ -56,7 +56,7 @@ describe("replaying one event log", () => {
     const intents = Array.from({ length: 300 }, (_, i) => ["increment", { amount: i % 5 }] as [string, Record<string, unknown>]);
     const batched = createRuntime(counterRules, undefined, { now: () => 1_700_000_000_000 });
     batched.commitMany(intents);
-    const batch = { contract: hex(codec.encodeValue(describeContract(counterRules).descriptor)), args: hex(codec.encodeValue([1_700_000_000_000, null, intents])) };
+    const batch = { contract: hex(codec.encodeValue(describeContract(counterRules).descriptor)), args: hex(codec.encodeValue([1_700_000_000_000, null, intents] as ClaspValueInput)) };
     const out = JSON.parse(
       (await runPython(script, [], JSON.stringify({ contract: hex(codec.encodeValue({ intents: {}, transitions: {} })), log: hex(log), component_log: hex(shortLog), batch }))).toString(),
     ) as Record<"core" | "component" | "batch", { hash?: string; state?: string; head?: string; error?: string }>;
