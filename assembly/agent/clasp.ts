@@ -34,6 +34,7 @@ import { BytesMap, Keyed } from "../clasp/bytesmap";
 import { Param, State, readRecord, writeRecord } from "../clasp/router/state";
 import { Outbox, outboxReset, EV_STATE, EV_ERROR } from "../clasp/router/outbox";
 import * as R from "../clasp/router/router";
+import { Journal } from "../clasp/router/journal";
 import { errno } from "bindings/wasi_snapshot_preview1";
 import { readFile, writeFile, appendFile, mkdirs, Fs } from "./host/fs";
 import { errLine } from "./host/io";
@@ -238,6 +239,10 @@ export class Clasp {
   static load(): bool {
     if (Clasp.loaded) return true;
     R.seed(<u32>(Math.random() * 4294967296.0), <u32>(Math.random() * 4294967296.0));
+    // A small REPLAY journal (4 frames per address, 256 addresses at most, instead of the
+    // relay's 16 × 10,000): the agent serves one peer on a device whose memory is tight.
+    Journal.depth = 4;
+    Journal.maxAddresses = 256;
     if (!mkdirs("state")) return Clasp.fail(Fs.describe("create", "state"));
     let entries = new BytesMap();
     let order = new Array<Entry>();
