@@ -15,17 +15,21 @@
 import { parseArgs } from "node:util";
 import { readdir } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { cpus } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
 import { createIndex, type Quantization } from "../src/hnsw/index.js";
 import { bruteForce, gaussianMixture, recall, type DataSpace } from "./hnsw-data.js";
 import { median } from "./util.js";
+import { linePlot, type Point } from "./plot.js";
 
 const M = 16;
 const EF_CONSTRUCTION = 200;
 const K = 10;
 const EFS = [50, 100, 200] as const;
+/** Lower ef values measured for the plot only (one pass each). */
+const PLOT_EFS = [10, 20] as const;
 const SEED = 100;
 
 interface Scenario {
@@ -255,6 +259,30 @@ async function scenario(s: Scenario, runs: number, modes: (keyof typeof MODES)[]
     }
   }
   table.push("", `Builds: median of ${runs}; queries/s: median of 3 passes over all queries, interleaved across libraries. cpu = this process's CPU time (steadier on a shared machine), wall = elapsed time.`, "");
+  // Recall against queries/s, one line per library through its ef points, as ann-benchmarks
+  // draws it; low ef values (one pass each, plot only) spread the curve below recall 0.99.
+  const low: Point[] = [];
+  for (const { c } of built) {
+    for (const ef of PLOT_EFS) {
+      const found: ArrayLike<number>[] = [];
+      const time = await timed(() => {
+        for (let q = 0; q < s.queries; q++) found.push(c.query(q, ef));
+      });
+      low.push({ series: c.name, x: recall(found, truth, K), y: s.queries / time.cpu, label: `ef ${ef}` });
+    }
+  }
+  const plotted = await linePlot(
+    `hnsw-${s.n}x${s.dim}-${s.space}`,
+    [...low, ...measured.flatMap((m, b) => EFS.map((ef, e) => ({ series: m.name, x: recalls[b]![e]!, y: m.qps[e]!.cpu, label: `ef ${ef}` })))],
+    {
+      title: `HNSW: recall@${K} vs queries/s, ${s.n.toLocaleString("en")} × ${s.dim} ${s.space}`,
+      subtitle: `M ${M}, efConstruction ${EF_CONSTRUCTION}, one query per call, CPU time; ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
+      x: `recall@${K}`,
+      y: "queries/s (CPU time, log)",
+      logY: true,
+    },
+  );
+  table.push(`Plot: ${relative(process.cwd(), plotted)}`, "");
   console.log(table.join("\n"));
 }
 

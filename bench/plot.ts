@@ -33,8 +33,8 @@ export interface LinePlotOptions {
   logY?: boolean;
   /** Lower bound of the x axis (defaults to the data's). */
   xMin?: number;
-  /** A line of text under the title: machine, data set, date. */
-  subtitle?: string;
+  /** Lines of text under the title: machine, data set, date. */
+  subtitle?: string | string[];
 }
 
 /**
@@ -81,24 +81,25 @@ export interface Bar {
 }
 
 /**
- * Writes a grouped bar chart to docs/plots/`name`.svg and returns its path.
+ * Writes a grouped bar chart (groups along x, one bar per series inside each) to
+ * docs/plots/`name`.svg and returns its path.
  * @throws Error when Vega cannot render the spec
  */
-export async function barPlot(name: string, bars: readonly Bar[], o: { title: string; value: string; subtitle?: string; logY?: boolean }): Promise<string> {
+export async function barPlot(name: string, bars: readonly Bar[], o: { title: string; value: string; subtitle?: string | string[] }): Promise<string> {
   const spec: TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: o.title, ...(o.subtitle && { subtitle: o.subtitle }) },
     data: { values: bars.map((b) => ({ ...b })) },
-    width: { step: 22 },
+    width: 560,
     height: 300,
-    mark: "bar",
+    mark: { type: "bar", tooltip: true },
     encoding: {
-      column: { field: "group", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "center", labelLimit: 160 } },
-      x: { field: "series", type: "nominal", axis: null },
-      y: { field: "value", type: "quantitative", title: o.value, ...(o.logY && { scale: { type: "log" } }) },
-      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
+      x: { field: "group", type: "nominal", title: null, sort: null, axis: { labelAngle: 0, labelLimit: 200 } },
+      xOffset: { field: "series", type: "nominal", sort: null },
+      y: { field: "value", type: "quantitative", title: o.value },
+      color: { field: "series", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 480 } },
     },
-    config: { font: "sans-serif", background: "white", view: { stroke: null } },
+    config: { font: "sans-serif", background: "white" },
   };
   return render(name, spec);
 }

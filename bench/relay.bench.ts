@@ -15,10 +15,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
+import { relative } from "node:path";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { idleSessions, maxRate, singleHop } from "./relay-load.js";
 import { fmt, median, table } from "./util.js";
+import { barPlot } from "./plot.js";
 
 const ROWS = ["fanout", "single", "idle", "maxrate"] as const;
 
@@ -264,4 +267,22 @@ async function fanout(): Promise<void> {
     }
   }
   table(["server", "offered load", "delivered msg/s", "p50 latency (ms)", "p99 latency (ms)"], rows);
+
+  const subtitle = `${CLIENTS} clients, ${PUBLISHERS} publishing; medians of ${ROUNDS} rounds; ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`;
+  const throughput = await barPlot(
+    "relay-throughput",
+    MODES.map((mode) => ({ group: "saturation", series: LABEL[mode], value: median(sat[mode]) })),
+    { title: "Relay fan-out: delivered messages/s", value: "delivered msg/s", subtitle },
+  );
+  const latencyPlot = await barPlot(
+    "relay-latency",
+    LOADS.flatMap((load) =>
+      LAT_MODES.flatMap((mode) => {
+        const xs = lat.get(`${mode} ${load}`)!;
+        return (["p50", "p99"] as const).map((k) => ({ group: `${k}, ${load * 100}% load`, series: LABEL[mode], value: median(xs.map((x) => x[k])) }));
+      }),
+    ),
+    { title: "Relay fan-out: publish-to-delivery latency", value: "latency (ms)", subtitle: [subtitle, "load: a share of the batched broadcast's saturation throughput"] },
+  );
+  console.log(`\nPlots: ${[throughput, latencyPlot].map((f) => relative(process.cwd(), f)).join(", ")}\n`);
 }
