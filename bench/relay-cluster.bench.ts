@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { freePort } from "../test/helpers/redis.js";
-import { fmt, median, table } from "./util.js";
+import { fmt, median, saturate, table } from "./util.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIENTS = 30;
@@ -176,25 +176,11 @@ async function settle(expected: () => boolean): Promise<void> {
   while (!expected() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 }
 
-async function saturate(c: Clients): Promise<number> {
-  let sent = 0;
-  const fanout = CLIENTS - 1;
+/** Saturation: keeps WINDOW messages in flight; returns delivered messages per second. */
+async function saturation(c: Clients): Promise<number> {
   c.delivered = 0;
-  let pumping = false;
-  const pump = () => {
-    if (pumping) return;
-    pumping = true;
-    while (sent * fanout - c.delivered < WINDOW * fanout) publish(c, sent++);
-    pumping = false;
-  };
-  c.onDelivery = pump;
-  pump();
-  await new Promise((r) => setTimeout(r, WARM_MS));
-  const d0 = c.delivered;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, RUN_MS));
-  const rate = ((c.delivered - d0) * 1000) / (performance.now() - t0);
-  c.onDelivery = undefined;
+  const fanout = CLIENTS - 1;
+  const { rate, sent } = await saturate(c, (i) => publish(c, i), { fanout, window: WINDOW, warmMs: WARM_MS, runMs: RUN_MS });
   await settle(() => c.delivered >= sent * fanout);
   return rate;
 }
@@ -280,7 +266,7 @@ export default async function (): Promise<void> {
         const relays = await Promise.all(Array.from({ length: setup.relays }, () => spawnRelay(setup.cluster ? ["--cluster", redis.url] : [])));
         const c = await connect(relays.map((x) => x.url));
         try {
-          const sat = await saturate(c);
+          const sat = await saturation(c);
           const lat = await latency(c);
           const set = await sets(c, PUBLISHERS);
           results.get(setup)!.push({ sat, lat, set });

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { WorkerdRoom, workerdMissing } from "../test/cloudflare/workerd.js";
-import { fmt, median, table } from "./util.js";
+import { fmt, median, saturate, table } from "./util.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIENTS = 20;
@@ -121,24 +121,8 @@ async function settle(c: Clients, sent: number): Promise<void> {
 }
 
 /** Saturation: keeps WINDOW messages in flight; returns delivered messages per second. */
-async function saturate(c: Clients): Promise<number> {
-  let sent = 0;
-  const fanout = CLIENTS - 1;
-  let pumping = false;
-  const pump = () => {
-    if (pumping) return;
-    pumping = true;
-    while (sent * fanout - c.delivered < WINDOW * fanout) publish(c, sent++);
-    pumping = false;
-  };
-  c.onDelivery = pump;
-  pump();
-  await new Promise((r) => setTimeout(r, WARM_MS));
-  const d0 = c.delivered;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SAT_MS));
-  const rate = ((c.delivered - d0) * 1000) / (performance.now() - t0);
-  c.onDelivery = undefined;
+async function saturation(c: Clients): Promise<number> {
+  const { rate, sent } = await saturate(c, (i) => publish(c, i), { fanout: CLIENTS - 1, window: WINDOW, warmMs: WARM_MS, runMs: SAT_MS });
   await settle(c, sent);
   return rate;
 }
@@ -194,7 +178,7 @@ export default async function (): Promise<void> {
   if ((codec.decode(probe).message as { value?: unknown }).value !== 1234.5) throw new Error("bench frame layout changed");
 
   const sat: Record<Mode, number[]> = { node: [], workerd: [] };
-  for (let r = 0; r < ROUNDS; r++) for (const mode of MODES) sat[mode].push(await round(mode, saturate));
+  for (let r = 0; r < ROUNDS; r++) for (const mode of MODES) sat[mode].push(await round(mode, saturation));
   const load = median(sat.workerd) * 0.5;
   type Lat = { p50: number; p99: number; rate: number };
   const lat: Record<Mode, Lat[]> = { node: [], workerd: [] };

@@ -20,7 +20,7 @@ import { relative } from "node:path";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { idleSessions, maxRate, singleHop } from "./relay-load.js";
-import { fmt, median, table } from "./util.js";
+import { fmt, median, saturate, table } from "./util.js";
 import { barPlot } from "./plot.js";
 
 const ROWS = ["fanout", "single", "idle", "maxrate"] as const;
@@ -142,24 +142,8 @@ function publish(c: Clients, i: number): void {
 }
 
 /** Saturation: keeps WINDOW messages in flight; returns delivered messages per second. */
-async function saturate(c: Clients): Promise<number> {
-  let sent = 0;
-  const fanout = CLIENTS - 1;
-  let pumping = false;
-  const pump = () => {
-    if (pumping) return;
-    pumping = true;
-    while (sent * fanout - c.delivered < WINDOW * fanout) publish(c, sent++);
-    pumping = false;
-  };
-  c.onDelivery = pump;
-  pump();
-  await new Promise((r) => setTimeout(r, WARM_MS));
-  const d0 = c.delivered;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SAT_MS));
-  const rate = ((c.delivered - d0) * 1000) / (performance.now() - t0);
-  c.onDelivery = undefined;
+async function saturation(c: Clients): Promise<number> {
+  const { rate, sent } = await saturate(c, (i) => publish(c, i), { fanout: CLIENTS - 1, window: WINDOW, warmMs: WARM_MS, runMs: SAT_MS });
   await settle(c, sent);
   return rate;
 }
@@ -231,7 +215,7 @@ async function fanout(): Promise<void> {
 
   const sat: Record<Mode, number[]> = { relay: [], broadcast: [], "broadcast-batched": [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const mode of MODES) sat[mode].push(await round(mode, saturate));
+    for (const mode of MODES) sat[mode].push(await round(mode, saturation));
   }
   const limit = median(sat["broadcast-batched"]);
   // Latency at fixed rates: half the limit (the goal's load) and a tenth of it. The

@@ -55,3 +55,39 @@ export function compare(a: () => void, b: () => void, items: number, { rounds = 
   }
   return { a: median(as), b: median(bs), ratio: median(ratios) };
 }
+
+/** What {@link saturate} drives: a count of deliveries and a hook called on each one. */
+export interface DeliveryCounter {
+  delivered: number;
+  onDelivery?: (() => void) | undefined;
+}
+
+/**
+ * Saturation of a fan-out server: publishes (`publish(i)`, one message to `fanout` receivers)
+ * while fewer than `window` messages are in flight, warms up for `warmMs`, then counts
+ * deliveries for `runMs`. Leaves the hook unset.
+ * @returns delivered messages per second, and how many messages were published in all
+ */
+export async function saturate(
+  c: DeliveryCounter,
+  publish: (i: number) => void,
+  o: { fanout: number; window: number; warmMs: number; runMs: number },
+): Promise<{ rate: number; sent: number }> {
+  let sent = 0;
+  let pumping = false;
+  const pump = () => {
+    if (pumping) return;
+    pumping = true;
+    while (sent * o.fanout - c.delivered < o.window * o.fanout) publish(sent++);
+    pumping = false;
+  };
+  c.onDelivery = pump;
+  pump();
+  await new Promise((r) => setTimeout(r, o.warmMs));
+  const d0 = c.delivered;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, o.runMs));
+  const rate = ((c.delivered - d0) * 1000) / (performance.now() - t0);
+  c.onDelivery = undefined;
+  return { rate, sent };
+}

@@ -5,86 +5,23 @@
  * the core is imported as a module.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, writeFile, copyFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { decode, encode, type Message } from "../../src/clasp/index.js";
 import { toJson, fromJson } from "../../src/clasp/json.js";
+import { WorkerdRoom, workerdMissing } from "../cloudflare/workerd.js";
 import { VECTORS } from "./wire.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-/** The workerd binary itself (npm's .bin/workerd is a Node wrapper that would outlive a kill). */
-const workerd: string | undefined = await import("workerd" as string)
-  .then((m: { default: string | { default: string } }) => (typeof m.default === "string" ? m.default : m.default.default))
-  .catch(() => undefined);
-const why = workerd && existsSync(workerd) ? undefined : "skipped: workerd not installed";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-describe.skipIf(why)(why ?? "the codec in workerd", () => {
-  let dir = "";
-  let proc: ChildProcess | undefined;
+describe.skipIf(workerdMissing)(workerdMissing ?? "the codec in workerd", () => {
+  let worker: WorkerdRoom | undefined;
   let base = "";
 
+  // The Worker entry that serves the rooms also serves POST /decode and /encode.
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "clawft-workerd-"));
-    await build({
-      entryPoints: [join(root, "workers/cloudflare.ts")],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      outfile: join(dir, "worker.js"),
-      external: ["node:*"],
-      logLevel: "warning",
-      plugins: [{ name: "wasm-module", setup: (b) => void b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./clasp.wasm", external: true })) }],
-    });
-    await copyFile(join(root, "build/clasp.wasm"), join(dir, "clasp.wasm"));
-    const port = await freePort();
-    await writeFile(
-      join(dir, "config.capnp"),
-      `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .w) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const w :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed "worker.js"), (name = "clasp.wasm", wasm = embed "clasp.wasm") ],
-  compatibilityDate = "2026-11-01",
-);
-`,
-    );
-    proc = spawn(workerd!, ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "inherit", "inherit"] });
-    base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        await fetch(base);
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw new Error("workerd did not start");
+    worker = await WorkerdRoom.start();
+    base = worker.base;
   });
 
   afterAll(async () => {
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((resolve) => proc!.once("exit", resolve));
-      proc.kill();
-      await exited;
-    }
-    await rm(dir, { recursive: true, force: true });
+    await worker?.close();
   });
 
   it("decodes every vector as Node does", async () => {
