@@ -26,7 +26,7 @@ export function registerRelay(program: Command): void {
     .option("-c, --config <file>", "relay.toml to read (also CLAWFT_RELAY_CONFIG)")
     .option("--host <host>", "interface to listen on (also CLAWFT_RELAY_HOST; default 127.0.0.1)")
     .option("-p, --port <port>", "TCP port, 0 for any free one (also CLAWFT_RELAY_PORT; default 7330)")
-    .option("--storage <spec>", 'where params persist: "memory" (default), "fs:<dir>" or a redis:// URL')
+    .option("--storage <spec>", 'where params persist: "memory" (default), "fs:<dir>", a redis:// or a postgres:// URL')
     .option("--name <name>", "router name sent in WELCOME")
     .option("--serial <path[:baud]>", "join a device's CLASP router on a serial line (repeatable; baud defaults to 115200)", (v: string, all: string[]) => [...all, v], [])
     .option("--cluster <url>", "run as one relay of a cluster behind this Redis (redis://HOST:PORT), which holds the params")
