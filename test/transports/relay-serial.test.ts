@@ -62,7 +62,9 @@ describe.skipIf(NO_SOCAT)(`clawft relay --serial with a device router on a pty${
   const attached = () => relay.out.filter((l) => / attached at 115200 baud/.test(l)).length;
 
   it("mirrors the device's params to WebSocket clients, both ways, and across a device reboot", async () => {
-    expect(relay.out).toContain(`serial ${pair.a} at 115200 baud: params /** mirrored (connecting…)`);
+    // Printed after the "clawft relay on" line spawnRelay waits for, maybe in a later chunk.
+    const mirrored = `serial ${pair.a} at 115200 baud: params /** mirrored (connecting…)`;
+    await until(() => relay.out.includes(mirrored), 5_000, "the serial line's start-up line");
     await until(() => attached() === 1, 15_000, "the device to attach");
     expect(relay.out.some((l) => l.includes('device "fake device" attached'))).toBe(true);
 
