@@ -45,6 +45,8 @@ export default defineConfig({
   worker: { format: "es" },
   test: {
     include: ["test/**/*.test.ts"],
+    // Prints which hosts (engines, browsers, servers) run and which are skipped, and why.
+    globalSetup: ["test/hosts-summary.ts"],
     exclude: ["test/browser/**", "node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
