@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { freePort } from "../test/helpers/redis.js";
-import { fmt, median, saturate, table } from "./util.js";
+import { claspSocket, fmt, median, saturate, table } from "./util.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIENTS = 30;
@@ -111,27 +111,9 @@ async function connect(urls: string[]): Promise<Clients> {
     ackLat: [],
     onAck: undefined,
   };
-  const hello = codec.encode({ type: "HELLO", version: 1, name: "bench", features: ["event", "param"] });
-  const subscribe = codec.encode({ type: "SUBSCRIBE", id: 1, pattern: "/bench/**", types: ["event"] });
-  const ping = codec.encode({ type: "PING" });
   for (let i = 0; i < CLIENTS; i++) {
     const relay = i % urls.length;
-    const ws = new WebSocket(urls[relay]!, ["clasp"], { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    await new Promise<void>((resolve) => {
-      ws.on("message", function setup(data: Buffer) {
-        if (data[4] === 0x42) {
-          ws.off("message", setup);
-          resolve();
-        }
-      });
-      ws.send(hello);
-      ws.send(subscribe);
-      ws.send(ping);
-    });
+    const ws = await claspSocket(urls[relay]!, { features: ["event", "param"], subscribe: { type: "SUBSCRIBE", id: 1, pattern: "/bench/**", types: ["event"] } });
     const writer = i;
     c.pendingSets.push([]);
     ws.on("message", (data: Buffer) => {

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { WorkerdRoom, workerdMissing } from "../test/cloudflare/workerd.js";
-import { fmt, median, saturate, table } from "./util.js";
+import { claspSocket, fmt, median, saturate, table } from "./util.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIENTS = 20;
@@ -75,27 +75,8 @@ interface Clients {
 
 async function connectClients(url: string): Promise<Clients> {
   const c: Clients = { sockets: [], delivered: 0, lat: [], recording: false, onDelivery: undefined };
-  const hello = codec.encode({ type: "HELLO", version: 1, name: "bench", features: ["event"] });
-  const subscribe = codec.encode({ type: "SUBSCRIBE", id: 1, pattern: "/bench/**" });
-  const ping = codec.encode({ type: "PING" });
   for (let i = 0; i < CLIENTS; i++) {
-    const ws = new WebSocket(url, ["clasp"], { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    // HELLO, SUBSCRIBE, then PING: the PONG proves the subscription is in place.
-    await new Promise<void>((resolve) => {
-      ws.on("message", function setup(data: Buffer) {
-        if (data[4] === 0x42) {
-          ws.off("message", setup);
-          resolve();
-        }
-      });
-      ws.send(hello);
-      ws.send(subscribe);
-      ws.send(ping);
-    });
+    const ws = await claspSocket(url, { features: ["event"], subscribe: { type: "SUBSCRIBE", id: 1, pattern: "/bench/**" } });
     ws.on("message", (data: Buffer) => {
       if (data[4] !== 0x20) return; // PUBLISH only
       c.delivered++;

@@ -20,7 +20,7 @@ import { relative } from "node:path";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
 import { idleSessions, maxRate, singleHop } from "./relay-load.js";
-import { fmt, median, saturate, table } from "./util.js";
+import { claspSocket, fmt, median, saturate, table } from "./util.js";
 import { barPlot } from "./plot.js";
 
 const ROWS = ["fanout", "single", "idle", "maxrate"] as const;
@@ -91,31 +91,11 @@ interface Clients {
 
 async function connectClients(url: string, mode: Mode): Promise<Clients> {
   const c: Clients = { sockets: [], delivered: 0, lat: new Float64Array(1 << 23), nLat: 0, recording: false, onDelivery: undefined };
-  const hello = codec.encode({ type: "HELLO", version: 1, name: "bench", features: ["event"] });
-  const subscribe = codec.encode({ type: "SUBSCRIBE", id: 1, pattern: "/bench/**" });
-  const ping = codec.encode({ type: "PING" });
   let checked = false;
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      const ws = new WebSocket(url, ["clasp"], { perMessageDeflate: false });
-      await new Promise((resolve, reject) => {
-        ws.once("open", resolve);
-        ws.once("error", reject);
-      });
-      if (mode === "relay") {
-        // HELLO, SUBSCRIBE, then PING: the PONG proves the subscription is in place.
-        await new Promise<void>((resolve) => {
-          ws.on("message", function setup(data: Buffer) {
-            if (data[4] === 0x42) {
-              ws.off("message", setup);
-              resolve();
-            }
-          });
-          ws.send(hello);
-          ws.send(subscribe);
-          ws.send(ping);
-        });
-      }
+      // The relay gets HELLO and SUBSCRIBE; the broadcast servers send everything to everyone.
+      const ws = await claspSocket(url, mode === "relay" ? { features: ["event"], subscribe: { type: "SUBSCRIBE", id: 1, pattern: "/bench/**" } } : undefined);
       ws.on("message", (data: Buffer) => {
         if (data[4] !== 0x20) return; // PUBLISH only
         if (!checked) {

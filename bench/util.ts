@@ -1,4 +1,6 @@
-/** Shared benchmark helpers: same-run comparisons with warm-up and medians, and markdown tables. */
+/** Shared benchmark helpers: same-run comparisons with warm-up and medians, markdown tables, fan-out saturation and CLASP sockets. */
+import WebSocket from "ws";
+import { codec, type Feature, type Message } from "../src/clasp/index.js";
 
 /** Median of a list of numbers. */
 export function median(xs: number[]): number {
@@ -91,3 +93,33 @@ export async function saturate(
   c.onDelivery = undefined;
   return { rate, sent };
 }
+
+/**
+ * Opens a WebSocket to a CLASP server (subprotocol `clasp`, no compression). With
+ * `handshake`, it then says HELLO (with `features`), sends the SUBSCRIBE message, and waits
+ * for the PONG of a PING sent after them: when it resolves the subscription is in place.
+ * @throws the socket's error when it cannot open
+ */
+export async function claspSocket(url: string, handshake?: { features: Feature[]; subscribe: Message }): Promise<WebSocket> {
+  const ws = new WebSocket(url, ["clasp"], { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  if (!handshake) return ws;
+  await new Promise<void>((resolve) => {
+    ws.on("message", function setup(data: Buffer) {
+      if (data[4] === PONG_TYPE) {
+        ws.off("message", setup);
+        resolve();
+      }
+    });
+    ws.send(codec.encode({ type: "HELLO", version: 1, name: "bench", features: handshake.features }));
+    ws.send(codec.encode(handshake.subscribe));
+    ws.send(codec.encode({ type: "PING" }));
+  });
+  return ws;
+}
+
+/** Message type byte of PONG (clasp-wire.md §4), at offset 4 of a frame without timestamp. */
+const PONG_TYPE = 0x42;
