@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { ClaspClient, type MessageInfo } from "../../src/clasp/client.js";
 import { codec } from "../../src/clasp/index.js";
 import { WebSocketTransport, type WebSocketConstructor } from "../../src/transports/websocket.js";
-import { RawClient, sleep, until } from "../relay/helpers.js";
+import { openAtOnce, RawClient, sleep, until } from "../relay/helpers.js";
 import { WorkerdRoom, workerdMissing } from "./workerd.js";
 
 // The 3.3.2 client reads the global WebSocket (clasp-wire.md §10).
@@ -247,23 +247,8 @@ describe.skipIf(workerdMissing)(workerdMissing ?? "CLASP rooms in workerd", () =
 
   it("survives 200 sockets opened and dropped at once: sessions past the limit refused (1013), all released after", async () => {
     const closes: number[] = [];
-    const sockets = await Promise.all(
-      Array.from(
-        { length: 200 },
-        (_, i) =>
-          new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(w.url("churn"), ["clasp"]);
-            ws.on("error", () => {});
-            ws.on("close", (code) => closes.push(code));
-            ws.once("open", () => {
-              // Half of them start a session first.
-              if (i % 2) ws.send(codec.encode({ type: "HELLO", version: 1, name: `c${i}`, features: [] }));
-              resolve(ws);
-            });
-            ws.once("unexpected-response", reject);
-          }),
-      ),
-    );
+    // Half of them start a session first.
+    const sockets = await openAtOnce(w.url("churn"), 200, closes);
     // MAX_SESSIONS sessions fit: then new sockets are refused (1013) and further HELLOs get ERROR 501 and 1013.
     await eventually(async () => (await sessions("churn")) + closes.length === 200, 15_000, "every socket settled");
     expect(closes.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { codec } from "../../src/clasp/index.js";
 import type { Relay } from "../../src/relay/index.js";
-import { RawClient, sleep, startRelay, until } from "./helpers.js";
+import { openAtOnce, RawClient, sleep, startRelay, until } from "./helpers.js";
 
 let relay: Relay;
 /** A well-behaved client that must keep working through every test. */
@@ -131,23 +131,8 @@ describe("relay under bad input", () => {
   it("survives 1,000 connections opened and dropped at once", async () => {
     await until(() => relay.connections === 1, 5000, "earlier clients gone");
     const closes: number[] = [];
-    const sockets = await Promise.all(
-      Array.from(
-        { length: 1000 },
-        (_, i) =>
-          new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(relay.url, ["clasp"]);
-            ws.on("error", () => {});
-            ws.on("close", (code) => closes.push(code));
-            ws.once("open", () => {
-              // Half of them start a session first.
-              if (i % 2) ws.send(codec.encode({ type: "HELLO", version: 1, name: `c${i}`, features: [] }));
-              resolve(ws);
-            });
-            ws.once("unexpected-response", reject);
-          }),
-      ),
-    );
+    // Half of them start a session first.
+    const sockets = await openAtOnce(relay.url, 1000, closes);
     // maxSessions is 100 (the bystander holds one). Once 100 sessions exist, the router
     // refuses new connections (close 1013) and further HELLOs (ERROR 501, close 1013).
     await until(() => relay.connections + closes.length === 1001, 10_000, "every socket settled");

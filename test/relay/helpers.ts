@@ -28,6 +28,30 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay & { 
   return Object.assign(relay, { logs });
 }
 
+/**
+ * Opens `count` sockets to `url` at once (subprotocol `clasp`); every other one says HELLO as
+ * soon as it is open. Each close code is pushed to `closes`. Resolves with the sockets once all
+ * are open; rejects when the upgrade is refused.
+ */
+export function openAtOnce(url: string, count: number, closes: number[]): Promise<WebSocket[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, ["clasp"]);
+          ws.on("error", () => {});
+          ws.on("close", (code) => closes.push(code));
+          ws.once("open", () => {
+            if (i % 2) ws.send(codec.encode({ type: "HELLO", version: 1, name: `c${i}`, features: [] }));
+            resolve(ws);
+          });
+          ws.once("unexpected-response", reject);
+        }),
+    ),
+  );
+}
+
 /** A CLASP client that records every frame it receives, decoded. */
 export class RawClient {
   readonly messages: Message[] = [];
