@@ -17,6 +17,7 @@
  * @module
  */
 import type { RouterConfig } from "../clasp/router.js";
+import { ROUTER_LIMITS, securityMode, tokenEntry } from "../relay/router-config.js";
 
 /** The environment keys a room reads (every one optional). */
 export interface RoomEnv {
@@ -31,16 +32,6 @@ export class RoomConfigError extends Error {
   override name = "RoomConfigError";
 }
 
-/** relay.toml `[limits]` keys that configure the router, and the field each sets. */
-const LIMITS: Record<string, keyof RouterConfig> = {
-  max_sessions: "maxSessions",
-  max_subscriptions_per_session: "maxSubscriptionsPerSession",
-  max_state_entries: "maxStateEntries",
-  max_message_size: "maxMessageSize",
-  max_queue_per_session: "maxQueuePerSession",
-  state_ttl: "stateTtl",
-  session_timeout: "sessionTimeout",
-};
 
 function fail(where: string, what: string, got: unknown): never {
   throw new RoomConfigError(`${where}: ${what}, got ${JSON.stringify(got)}`);
@@ -54,11 +45,6 @@ function json(text: string, where: string): unknown {
   }
 }
 
-function patterns(v: unknown, where: string): string[] {
-  if (!Array.isArray(v) || v.some((p) => typeof p !== "string")) fail(where, "must be an array of address patterns", v);
-  return v as string[];
-}
-
 /**
  * The router configuration a room runs with.
  * @throws RoomConfigError for a malformed variable, an unknown key or a value of the wrong type
@@ -70,8 +56,8 @@ export function roomConfig(env: RoomEnv): RouterConfig {
     const limits = typeof env.CLASP_LIMITS === "string" ? json(env.CLASP_LIMITS, "CLASP_LIMITS") : env.CLASP_LIMITS;
     if (typeof limits !== "object" || limits === null || Array.isArray(limits)) fail("CLASP_LIMITS", "must be an object", limits);
     for (const [key, v] of Object.entries(limits as Record<string, unknown>)) {
-      const field = LIMITS[key];
-      if (!field) fail("CLASP_LIMITS", `unknown key "${key}" (known: ${Object.keys(LIMITS).join(", ")})`, v);
+      const field = ROUTER_LIMITS[key];
+      if (!field) fail("CLASP_LIMITS", `unknown key "${key}" (known: ${Object.keys(ROUTER_LIMITS).join(", ")})`, v);
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) fail(`CLASP_LIMITS.${key}`, "must be an integer in [0, 4294967295]", v);
       (config as Record<string, unknown>)[field] = v;
     }
@@ -79,24 +65,9 @@ export function roomConfig(env: RoomEnv): RouterConfig {
   if (env.CLASP_TOKENS !== undefined && env.CLASP_TOKENS !== "") {
     const tokens = json(env.CLASP_TOKENS, "CLASP_TOKENS");
     if (!Array.isArray(tokens)) fail("CLASP_TOKENS", "must be a JSON array of { token, read?, write? }", tokens);
-    config.tokens = tokens.map((t: unknown, i) => {
-      const where = `CLASP_TOKENS[${i}]`;
-      if (typeof t !== "object" || t === null || Array.isArray(t)) fail(where, "must be an object { token, read?, write? }", t);
-      const entry = t as Record<string, unknown>;
-      for (const k of Object.keys(entry)) if (k !== "token" && k !== "read" && k !== "write") fail(where, `unknown key "${k}" (known: token, read, write)`, entry[k]);
-      if (typeof entry.token !== "string" || entry.token === "") fail(`${where}.token`, "must be a non-empty string", entry.token);
-      return {
-        token: entry.token,
-        ...(entry.read !== undefined ? { read: patterns(entry.read, `${where}.read`) } : {}),
-        ...(entry.write !== undefined ? { write: patterns(entry.write, `${where}.write`) } : {}),
-      };
-    });
+    config.tokens = tokens.map((t: unknown, i) => tokenEntry(t, `CLASP_TOKENS[${i}]`, fail));
   }
-  if (env.CLASP_SECURITY !== undefined && env.CLASP_SECURITY !== "") {
-    if (env.CLASP_SECURITY !== "open" && env.CLASP_SECURITY !== "authenticated") fail("CLASP_SECURITY", 'must be "open" or "authenticated"', env.CLASP_SECURITY);
-    config.security = env.CLASP_SECURITY;
-  } else if (config.tokens?.length) {
-    config.security = "authenticated";
-  }
+  const security = securityMode(env.CLASP_SECURITY, !!config.tokens?.length, "CLASP_SECURITY", fail);
+  if (security) config.security = security;
   return config;
 }

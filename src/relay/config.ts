@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
 import type { RouterConfig } from "../clasp/router.js";
+import { ROUTER_LIMITS, securityMode, tokenEntry } from "./router-config.js";
 import type { Storage } from "../storage/index.js";
 
 /** Everything a relay needs to start. */
@@ -96,14 +97,8 @@ const RELAY_LIMITS: readonly string[] = ["sendBufferBytes", "maxQueueBytes", "he
 
 /** `[limits]` keys of relay.toml and the config field each sets. */
 const LIMITS: Record<string, keyof RouterConfig | RelayLimit> = {
-  max_sessions: "maxSessions",
-  max_subscriptions_per_session: "maxSubscriptionsPerSession",
-  max_state_entries: "maxStateEntries",
-  max_message_size: "maxMessageSize",
-  max_queue_per_session: "maxQueuePerSession",
+  ...ROUTER_LIMITS,
   max_queue_bytes: "maxQueueBytes",
-  state_ttl: "stateTtl",
-  session_timeout: "sessionTimeout",
   hello_timeout: "helloTimeout",
   ping_interval: "pingInterval",
   send_buffer_bytes: "sendBufferBytes",
@@ -161,11 +156,6 @@ function str(v: unknown, where: string): string {
 function uint(v: unknown, where: string, max = 0xffffffff): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) fail(where, `must be an integer in [0, ${max}]`, v);
   return v;
-}
-
-function patterns(v: unknown, where: string): string[] {
-  if (!Array.isArray(v) || v.some((p) => typeof p !== "string")) fail(where, "must be an array of address patterns", v);
-  return v as string[];
 }
 
 /** Checks that `url` is a `redis://` or `rediss://` URL with a host (the cluster's Redis). @throws RelayConfigError */
@@ -229,15 +219,7 @@ export function applyToml(config: RelayConfig, source: string, file = "relay.tom
   }
   if (doc.tokens !== undefined) {
     if (!Array.isArray(doc.tokens)) fail(`${file}: tokens`, "must be an array of tables ([[tokens]])", doc.tokens);
-    out.router.tokens = (doc.tokens as Table[]).map((t, i) => {
-      const where = `${file}: tokens[${i}]`;
-      checkKeys(t, ["token", "read", "write"], where);
-      return {
-        token: str(t.token, `${where}.token`),
-        ...(t.read !== undefined ? { read: patterns(t.read, `${where}.read`) } : {}),
-        ...(t.write !== undefined ? { write: patterns(t.write, `${where}.write`) } : {}),
-      };
-    });
+    out.router.tokens = (doc.tokens as unknown[]).map((t, i) => tokenEntry(t, `${file}: tokens[${i}]`, fail));
   }
   if (doc.serial !== undefined) {
     if (!Array.isArray(doc.serial)) fail(`${file}: serial`, 'must be an array of "PATH[:BAUD]" strings or tables', doc.serial);
@@ -257,12 +239,8 @@ export function applyToml(config: RelayConfig, source: string, file = "relay.tom
       return spec;
     });
   }
-  if (doc.security !== undefined) {
-    if (doc.security !== "open" && doc.security !== "authenticated") fail(`${file}: security`, `must be "open" or "authenticated"`, doc.security);
-    out.router.security = doc.security;
-  } else if (out.router.tokens?.length) {
-    out.router.security = "authenticated";
-  }
+  const security = securityMode(doc.security, !!out.router.tokens?.length, `${file}: security`, fail);
+  if (security) out.router.security = security;
   return out;
 }
 
