@@ -52,14 +52,18 @@ afterAll(async () => {
 
 const url = () => `${server!.url}web/index.html?hub=worker`;
 
+/** Waits for the page's module to publish `window.playground`: it runs after its cores load (top-level await), which can be after "load". */
+async function playgroundReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => "playground" in window && (window as unknown as Pg).playground.search !== undefined);
+}
+
 /** Runs `fn` on a fresh page; the page's console is appended to a failure. */
 async function onPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
   return withBrowser(async (context) => {
     const log: PageLog = { lines: [] };
     const page = await openPage(context, url(), log);
     try {
-      // The page's module runs after its cores load (top-level await), which can be after "load".
-      await page.waitForFunction(() => "playground" in window && (window as unknown as Pg).playground.search !== undefined);
+      await playgroundReady(page);
       return await fn(page);
     } catch (err) {
       if (err instanceof Error) err.message += `\n--- page console ---\n${log.lines.join("\n")}`;
@@ -83,6 +87,7 @@ describeChromium("the playground", () => {
         expect(o.distances[0]).toBeLessThan(0.9);
       }
       await page.reload();
+      await playgroundReady(page);
       const second = await page.evaluate(() => (window as unknown as Pg).playground.search.ready);
       expect(second).toMatchObject({ restored: true, size: first.size });
       for (const [i, q] of QUERIES.entries()) {
