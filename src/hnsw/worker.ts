@@ -1,19 +1,35 @@
 /**
- * The HNSW index in a Worker: the same operations as {@link HnswIndex}, each returning a
- * Promise, so building and searching never block the calling thread. The Worker runs
- * `workers/hnsw.worker.ts` (comlink `expose`); this side `wrap`s it. Works with a browser
- * `Worker`, a Node `worker_threads.Worker` or any comlink `Endpoint`.
+ * `clawft/hnsw/worker`: the HNSW index in a Worker. {@link WorkerIndex} has the operations of
+ * {@link HnswIndex}, each returning a Promise, so building and searching never block the
+ * calling thread.
  *
+ * ```ts
+ * // hnsw.worker.ts (any bundler; Node: a worker_threads entry)
+ * import { exposeHnsw } from "clawft/hnsw/worker";
+ * exposeHnsw();
+ * // the page
+ * import { createWorkerIndex } from "clawft/hnsw/worker";
+ * const index = await createWorkerIndex(new Worker(new URL("./hnsw.worker.ts", import.meta.url), { type: "module" }), { dim: 384 });
+ * ```
+ * Works with a browser `Worker`, a Node `worker_threads.Worker` or any comlink `Endpoint`.
  * Differences from the in-thread index: a search filter must be a list of labels (a
  * predicate cannot cross to a Worker), and a quantized index keeps its originals (an
- * `originals` function cannot cross either); typed errors arrive rebuilt from their `name`.
+ * `originals` function cannot cross either). Errors arrive as their own classes
+ * (`HnswLabelError` with `value`, …). When the Worker dies, pending and later calls reject
+ * with {@link WorkerCrashError} (src/core/worker.ts), as the codec's and CLP's Workers do.
  * @module
  */
-import { wrap, releaseProxy, type Endpoint, type Remote } from "comlink";
-import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { transfer, type Endpoint } from "comlink";
+import { WorkerConnection, WorkerCrashError, exposeApi, guarded, type WorkerLike } from "../core/worker.js";
 import type { Storage } from "../storage/index.js";
-import type { HnswStats, IndexOptions, SearchResult, Vector } from "./index.js";
-import { HnswArgumentError, dataToError } from "./errors.js";
+import type { HnswIndex, HnswStats, IndexOptions, SearchResult, Vector } from "./index.js";
+import * as errors from "./errors.js";
+import { HnswArgumentError, HnswError } from "./errors.js";
+
+export { WorkerCrashError, type WorkerLike } from "../core/worker.js";
+
+/** The error classes that cross back as themselves. */
+const CLASSES = { ...errors, TypeError, RangeError, WorkerCrashError } as unknown as Record<string, abstract new (...args: never[]) => Error>;
 
 /** Search options across a Worker: `filter` is a list of allowed labels only. */
 export interface WorkerSearchOptions {
@@ -28,7 +44,7 @@ export interface WorkerSearchOptions {
 /** Options of an index in a Worker: {@link IndexOptions} without `source` and `originals`. */
 export type WorkerIndexOptions = Partial<Omit<IndexOptions, "source" | "originals">> & { dim: number };
 
-/** What workers/hnsw.worker.ts exposes (errors cross as plain data, see errors.ts). */
+/** What {@link exposeHnsw} serves (errors cross as data and are rebuilt as their classes, src/core/worker.ts). */
 export interface HnswWorkerApi {
   create(options: WorkerIndexOptions): Promise<number>;
   load(bytes: Uint8Array): Promise<number>;
@@ -44,22 +60,58 @@ export interface HnswWorkerApi {
   save(): Promise<Uint8Array>;
 }
 
-/** A Node `worker_threads.Worker` or MessagePort (EventEmitter style). */
-interface NodeLike {
-  on(type: string, listener: (...args: never[]) => void): unknown;
-  off(type: string, listener: (...args: never[]) => void): unknown;
-  postMessage(message: unknown, transfer?: never[]): void;
-  terminate?(): unknown;
+/**
+ * Serves one index from inside a Worker (call it in the Worker's entry, before any await:
+ * a browser Worker drops messages that arrive before it listens). The index core loads on
+ * the first `create` or `load`.
+ * @param endpoint where to listen; defaults to `self` (browser) or `parentPort` (Node)
+ */
+export async function exposeHnsw(endpoint?: Endpoint): Promise<void> {
+  let index: HnswIndex | undefined;
+  const current = (): HnswIndex => {
+    if (!index) throw new HnswError("no index in this Worker: call create or load first", undefined);
+    return index;
+  };
+  // Imported here, not at the top: the calling side of this module never loads the core.
+  const core = () => import("./index.js");
+  const api: HnswWorkerApi = {
+    create: async (options) => (index = await (await core()).createIndex(options)).dim,
+    load: async (bytes) => {
+      if (index) await index.load(bytes);
+      else index = await (await core()).loadIndex(bytes);
+      return index.dim;
+    },
+    add: async (vector, label) => current().add(vector, label),
+    addBatch: async (vectors, labels) => current().addBatch(vectors, labels),
+    searchBatch: async (queries, k, options) => {
+      const results = current().searchBatch(queries, k, options);
+      return transfer(results, results.flatMap((r) => [r.labels.buffer as ArrayBuffer, r.distances.buffer as ArrayBuffer]));
+    },
+    remove: async (label) => current().remove(label),
+    restore: async (label) => current().restore(label),
+    resize: async (maxElements) => current().resize(maxElements),
+    getPoint: async (label) => {
+      const p = current().getPoint(label);
+      return transfer(p, [p.buffer as ArrayBuffer]);
+    },
+    stats: async () => current().stats(),
+    setEf: async (ef) => {
+      current().ef = ef;
+    },
+    save: async () => {
+      const bytes = current().save();
+      return transfer(bytes, [bytes.buffer as ArrayBuffer]);
+    },
+  };
+  await exposeApi(guarded(api), endpoint);
 }
 
-/** Where the Worker is: a browser Worker, a Node worker, or a comlink endpoint. */
-export type WorkerLike = Worker | NodeLike | Endpoint;
-
 /**
- * Creates an index inside `worker` (running workers/hnsw.worker.ts).
+ * Creates an index inside `worker` (running {@link exposeHnsw}, e.g. workers/hnsw.worker.ts).
  * @param options as {@link createIndex}, without `source` (the Worker loads its own core) and
  *   `originals` (a function cannot cross: a quantized index in a Worker keeps its originals)
- * @throws as {@link createIndex}; {@link HnswArgumentError} for `originals`
+ * @throws as {@link createIndex}; {@link HnswArgumentError} for `originals`;
+ *   {@link WorkerCrashError} when the Worker dies before answering
  */
 export async function createWorkerIndex(
   worker: WorkerLike,
@@ -75,23 +127,16 @@ export async function createWorkerIndex(
 
 /** An index living in a Worker; see the module comment. */
 export class WorkerIndex {
-  readonly #remote: Remote<HnswWorkerApi>;
-  readonly #worker: WorkerLike;
+  readonly #conn: WorkerConnection<HnswWorkerApi>;
 
-  /** Wraps `worker`; prefer {@link createWorkerIndex}, or call {@link WorkerIndex.load} next. */
+  /** Wraps `worker` (running {@link exposeHnsw}); prefer {@link createWorkerIndex}, or call {@link WorkerIndex.load} next. */
   constructor(worker: WorkerLike) {
-    this.#worker = worker;
-    const nodeStyle = typeof (worker as NodeLike).on === "function" && !("addEventListener" in worker);
-    this.#remote = wrap<HnswWorkerApi>(nodeStyle ? nodeEndpoint(worker as never) : (worker as Endpoint));
+    this.#conn = new WorkerConnection<HnswWorkerApi>(worker, "HNSW index");
   }
 
-  /** Runs one remote call, turning error data back into typed errors. @internal */
-  async call<T>(fn: (remote: Remote<HnswWorkerApi>) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.#remote);
-    } catch (err) {
-      throw dataToError(err);
-    }
+  /** Runs one remote call with typed errors and the crash watch. @internal */
+  call<T>(fn: (remote: HnswWorkerApi) => Promise<T>): Promise<T> {
+    return this.#conn.call((r) => fn(r as unknown as HnswWorkerApi), CLASSES);
   }
 
   /** {@link HnswIndex.add}. */
@@ -178,9 +223,8 @@ export class WorkerIndex {
     return true;
   }
 
-  /** Releases the proxy and terminates the Worker. */
-  async terminate(): Promise<void> {
-    this.#remote[releaseProxy]();
-    await (this.#worker as { terminate?: () => unknown }).terminate?.();
+  /** Terminates the Worker; pending and later calls reject with {@link WorkerCrashError}. */
+  terminate(): Promise<void> {
+    return this.#conn.terminate();
   }
 }

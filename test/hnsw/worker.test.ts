@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { Worker } from "node:worker_threads";
-import { createWorkerIndex, type WorkerIndex } from "../../src/hnsw/worker.js";
+import { createWorkerIndex, WorkerCrashError, type WorkerIndex } from "../../src/hnsw/worker.js";
 import { createIndex, HnswArgumentError, HnswDimensionError, HnswLabelError, HnswSnapshotError } from "../../src/hnsw/index.js";
 import { MemoryStorage } from "../../src/storage/index.js";
 import { dataset, iota, row } from "./helpers.js";
@@ -11,6 +11,11 @@ const N = 1000;
 /** A Node worker_threads Worker running workers/hnsw.worker.ts (through tsx, see worker-boot.mjs). */
 function spawn(): Worker {
   return new Worker(new URL("./worker-boot.mjs", import.meta.url));
+}
+
+/** The same Worker, which throws an uncaught error when it receives "crash" (test/web/worker-boot.mjs). */
+function spawnDoomed(): Worker {
+  return new Worker(new URL("../web/worker-boot.mjs", import.meta.url), { workerData: { entry: "hnsw.worker.ts", crashOn: "crash" } });
 }
 
 describe("hnsw in a Worker (comlink, worker_threads)", () => {
@@ -92,5 +97,38 @@ describe("hnsw in a Worker (comlink, worker_threads)", () => {
     } finally {
       await other.terminate();
     }
+  });
+});
+
+describe("an HNSW Worker that dies", () => {
+  const { data } = dataset(N, DIM, 1);
+
+  it("rejects pending and later calls with WorkerCrashError when it throws an uncaught error", async () => {
+    const thread = spawnDoomed();
+    const index = await createWorkerIndex(thread, { dim: DIM, maxElements: N });
+    // Queued behind the message that kills the thread: pending when it dies.
+    thread.postMessage("crash");
+    const err = await index.addBatch(data, iota(N)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerCrashError);
+    expect((err as WorkerCrashError).message).toMatch(/HNSW index Worker crashed: worker crashed on purpose/);
+    await expect(index.stats()).rejects.toBeInstanceOf(WorkerCrashError);
+    await index.terminate();
+  });
+
+  it("rejects a pending call with WorkerCrashError when its thread exits", async () => {
+    const thread = spawn();
+    const index = await createWorkerIndex(thread, { dim: DIM, maxElements: N });
+    const pending = index.addBatch(data, iota(N)).catch((e: unknown) => e);
+    await thread.terminate(); // from outside the WorkerIndex: to it, the thread just exited
+    const err = await pending;
+    expect(err).toBeInstanceOf(WorkerCrashError);
+    expect((err as WorkerCrashError).message).toMatch(/exited with code 1/);
+    await expect(index.search(row(data, DIM, 0), 1)).rejects.toBeInstanceOf(WorkerCrashError);
+  });
+
+  it("rejects calls after terminate instead of leaving them pending", async () => {
+    const index = await createWorkerIndex(spawn(), { dim: DIM });
+    await index.terminate();
+    await expect(index.stats()).rejects.toBeInstanceOf(WorkerCrashError);
   });
 });
