@@ -28,6 +28,9 @@ interface RouterComponent {
   hostSet(address: string, value: Uint8Array, now: number): { revision: bigint; outbox: Outbox };
   writable(conn: number, address: string): boolean;
   paramCount(): number;
+  resumeSession(conn: number, session: string): Outbox | undefined;
+  relock(conn: number, address: string): boolean;
+  lockHolder(address: string): number;
 }
 
 const T0 = 1_700_000_000_000_000;
@@ -45,15 +48,24 @@ const CONFIG = {
   journal_addresses: 100,
 };
 const HELLO: Message = { type: "HELLO", version: 1, name: "c", features: ["param"] };
+/** The session id a rebuilt router gives back. */
+const RESUMED = "0b5e33a1-1c1e-4d5a-9b7e-2f6a1c3d4e5f";
 type Step =
   | { op: "connect"; now: number }
   | { op: "receive"; conn: number; frame: string; now: number }
   | { op: "tick"; now: number }
   | { op: "disconnect"; conn: number }
-  | { op: "host-set"; address: string; value: string; now: number };
+  | { op: "host-set"; address: string; value: string; now: number }
+  | { op: "resume-session"; conn: number; session: string }
+  | { op: "relock"; conn: number; address: string }
+  | { op: "lock-holder"; address: string };
 const rx = (conn: number, m: Message, now = T0, qos?: number): Step => ({ op: "receive", conn, frame: hex(encode(m, qos === undefined ? undefined : { qos })), now });
 
-/** Two clients: a subscriber with maxRate, a writer; SETs, a held change flushed by tick, REPLAY, a host write, a refused step. */
+/**
+ * Two clients: a subscriber with maxRate, a writer; SETs, a held change flushed by tick,
+ * REPLAY, a host write, a refused step; then what a host that rebuilt its router does (the
+ * Cloudflare room): a session given its earlier id back, locks asked about and given back.
+ */
 const STEPS: Step[] = [
   { op: "connect", now: T0 },
   { op: "connect", now: T0 },
@@ -68,11 +80,23 @@ const STEPS: Step[] = [
   { op: "host-set", address: "/mix/fader", value: hex(encodeValue(1)), now: T0 + 400_000 },
   rx(9, { type: "PING" }),
   { op: "disconnect", conn: 2 },
+  { op: "connect", now: T0 + 500_000 }, // 13
+  rx(2, HELLO, T0 + 500_000),
+  { op: "resume-session", conn: 2, session: RESUMED }, // 15
+  { op: "resume-session", conn: 9, session: RESUMED },
+  rx(2, { type: "SET", address: "/mix/lock", value: 1, lock: true }, T0 + 600_000),
+  { op: "lock-holder", address: "/mix/lock" }, // 18
+  { op: "relock", conn: 1, address: "/mix/lock" },
+  { op: "disconnect", conn: 2 }, // 20: its lock goes
+  { op: "lock-holder", address: "/mix/lock" },
+  { op: "relock", conn: 1, address: "/mix/lock" },
+  { op: "lock-holder", address: "/mix/lock" }, // 23
+  { op: "relock", conn: 1, address: "/mix/none" },
 ];
 
-type Result = { conn: number } | { error: string } | { deliveries: Array<[number, string]>; qos: number[]; events: number[][]; records: string; due: number; revision?: number };
+type Result = { conn: number } | { error: string } | { value: boolean | number | null } | { deliveries: Array<[number, string]>; qos: number[]; events: number[][]; records: string; due: number; revision?: number };
 
-function lower(o: Outbox): Exclude<Result, { conn: number } | { error: string }> {
+function lower(o: Outbox): Exclude<Result, { conn: number } | { error: string } | { value: unknown }> {
   return {
     deliveries: o.deliveries.map((d) => [d.conn, hex(o.frames.subarray(o.frameTable[d.frame]!.start, o.frameTable[d.frame]!.end))]),
     qos: o.frameTable.map((f) => f.qos),
@@ -112,6 +136,14 @@ async function runJco(): Promise<Result[]> {
         const w = router.hostSet(s.address, Buffer.from(s.value, "hex"), s.now);
         return { ...lower(w.outbox), revision: Number(w.revision) };
       }
+      case "resume-session": {
+        const o = router.resumeSession(s.conn, s.session);
+        return o === undefined ? { value: null } : lower(o);
+      }
+      case "relock":
+        return { value: router.relock(s.conn, s.address) };
+      case "lock-holder":
+        return { value: router.lockHolder(s.address) };
     }
   });
 }
@@ -132,6 +164,16 @@ describe("the router component transpiled by jco", () => {
     expect(out[10]).toMatchObject({ revision: 3 });
     expect(out[11]).toEqual({ error: "not-open" });
     expect((out[12] as { events: number[][] }).events.map((e) => e[0])).toEqual([7]); // session ended
+    // A rebuilt router's session gets its id back (a `session` event naming it), locks move.
+    expect(out[13]).toEqual({ conn: 2 });
+    const resumed = out[15] as { events: number[][]; records: string };
+    expect(resumed.events).toHaveLength(1);
+    const [kind, conn, at, len] = resumed.events[0]!;
+    expect([kind, conn]).toEqual([6, 2]);
+    expect(Buffer.from(resumed.records, "hex").subarray(at, at! + len!).toString()).toBe(RESUMED);
+    expect(out[16]).toEqual({ value: null }); // no session on connection 9
+    expect(out.slice(18, 20)).toEqual([{ value: 2 }, { value: false }]);
+    expect(out.slice(21)).toEqual([{ value: 0 }, { value: true }, { value: 1 }, { value: false }]);
 
     // The same steps through the TypeScript face over the core module: the same frames
     // except those carrying the (randomly seeded) session ids.
@@ -144,7 +186,14 @@ describe("the router component transpiled by jco", () => {
         step = face.receive(s.conn, Buffer.from(s.frame, "hex"), s.now);
       } else if (s.op === "tick") step = face.tick(s.now);
       else if (s.op === "disconnect") step = face.disconnect(s.conn);
-      else step = face.hostSet(s.address, 1, s.now);
+      else if (s.op === "host-set") step = face.hostSet(s.address, 1, s.now);
+      else if (s.op === "relock") return void expect({ value: face.relock(s.conn, s.address) }).toEqual(out[i]);
+      else if (s.op === "lock-holder") return void expect({ value: face.lockHolder(s.address) }).toEqual(out[i]);
+      else {
+        const resumed = face.resumeSession(s.conn, s.session);
+        if (resumed === null) return void expect(out[i]).toEqual({ value: null });
+        step = resumed;
+      }
       const frames = Array.from({ length: step.deliveries.length / 2 }, (_, k) => [step.deliveries[2 * k]!, hex(step.frames[step.deliveries[2 * k + 1]!]!)]);
       const mine = (out[i] as { deliveries: Array<[number, string]> }).deliveries;
       expect(frames.map(([c]) => c)).toEqual(mine.map(([c]) => c));

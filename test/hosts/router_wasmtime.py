@@ -3,9 +3,12 @@
 stdin:  JSON {"config": {...wit config, snake_case...}, "seed": [lo, hi], "steps": [...]}, each
         step one of {"op": "connect", "now": µs}, {"op": "receive", "conn": n, "frame": hex,
         "now": µs}, {"op": "tick", "now": µs}, {"op": "disconnect", "conn": n},
-        {"op": "host-set", "address": s, "value": hex, "now": µs}
+        {"op": "host-set", "address": s, "value": hex, "now": µs},
+        {"op": "resume-session", "conn": n, "session": s}, {"op": "relock", "conn": n,
+        "address": s}, {"op": "lock-holder", "address": s}
 stdout: JSON list, per step: {"conn": n} for connect, {"error": "not-open"} for a refused
-        receive, else the outbox as {"deliveries": [[conn, frame hex]], "qos": [...],
+        receive, {"value": v} for relock and lock-holder (and a resume-session that found no
+        session: null), else the outbox as {"deliveries": [[conn, frame hex]], "qos": [...],
         "events": [[kind, a, b, c, d, e]], "records": hex, "due": µs} (plus "revision" for
         host-set).
 """
@@ -54,6 +57,13 @@ def main() -> None:
         elif op == "host-set":
             written = func("host-set")(step["address"], bytes.fromhex(step["value"]), float(step["now"]))
             out.append({**outbox(written.outbox), "revision": written.revision})
+        elif op == "resume-session":
+            resumed = func("resume-session")(step["conn"], step["session"])
+            out.append({"value": None} if resumed is None else outbox(resumed))
+        elif op == "relock":
+            out.append({"value": func("relock")(step["conn"], step["address"])})
+        elif op == "lock-holder":
+            out.append({"value": func("lock-holder")(step["address"])})
         else:
             raise ValueError(f"unknown op {op}")
     json.dump(out, sys.stdout)

@@ -13,7 +13,7 @@ import * as I from "./index";
 
 export { cabi_realloc } from "../../abi/canonical";
 
-/** Static return area: `result<outbox, receive-error>` and `written` take 56 bytes, align 8. */
+/** Static return area: `result<outbox, receive-error>`, `option<outbox>` and `written` take 56 bytes, align 8. */
 const RET: usize = memory.data(56, 8);
 
 /** Copies a parameter buffer into the core's input region at `at` and frees it; returns `len`. */
@@ -130,4 +130,25 @@ export function router__host_set(ap: usize, an: usize, vp: usize, vn: usize, now
 /** param-count: func() -> u32 */
 export function router__param_count(): u32 {
   return I.paramCount();
+}
+
+/** resume-session: func(conn: u32, session: string) -> option<outbox> */
+export function router__resume_session(conn: u32, sp: usize, sn: usize): usize {
+  if (!I.resumeSession(conn, take(I.input(sn), sp, sn))) {
+    store<u8>(RET, 0); // none
+    return RET;
+  }
+  store<u8>(RET, 1);
+  lowerOutbox(RET + 8, due());
+  return RET;
+}
+
+/** relock: func(conn: u32, address: string) -> bool */
+export function router__relock(conn: u32, ap: usize, an: usize): bool {
+  return I.relock(conn, take(I.input(an), ap, an));
+}
+
+/** lock-holder: func(address: string) -> u32 */
+export function router__lock_holder(ap: usize, an: usize): u32 {
+  return I.lockHolder(take(I.input(an), ap, an));
 }

@@ -202,6 +202,7 @@ export function restoreParam(addressLen: usize, recordLen: usize, now: f64): boo
  */
 export function resumeSession(conn: u32, len: usize): bool {
   outboxReset();
+  R.clearDue();
   let ok = R.resumeSession(conn, IN.ptr, len);
   report();
   return ok;

@@ -19,7 +19,7 @@ import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, splitAddress, ma
 import { Trie, Subscription } from "./subscriptions";
 import { Holder, Param, State, writeRecord } from "./state";
 import { Journal, Entry } from "./journal";
-import { SubscribeOptions, laneOf, admit, sent, waiting, taggedNumber, publishNumber, HOLD, DROP } from "./options";
+import { SubscribeOptions, laneOf, admit, sent, flushedAt, waiting, taggedNumber, publishNumber, HOLD, DROP } from "./options";
 import {
   Outbox, writeFrames, addFrame, deliver, event, keep, frameAt, frameLength,
   EV_CLOSE, EV_STATE, EV_FANOUT, EV_MESSAGE, EV_ERROR, EV_SESSION, EV_SESSION_END,
@@ -467,7 +467,7 @@ function flushLanes(now: u64): u64 {
     if (pending === null || !lane.options.live) continue; // dropped, or its subscription went
     if (lane.due <= now) {
       lane.pending = null;
-      sent(lane, lane.pendingNumber, now);
+      sent(lane, lane.pendingNumber, flushedAt(lane, now));
       let s = sessionOf(lane.conn);
       if (s) s.lastActive = now;
       deliver(lane.conn, rawFrame(changetype<usize>(pending), <usize>pending.byteLength, (<u32>load<u8>(changetype<usize>(pending) + 1) >> 6) & 3));
@@ -583,11 +583,21 @@ function handleHello(s: Session): void {
   sendSnapshot(s.conn, s, null, true);
 }
 
+/** Signal type bits clasp-wire.md §4.1 defines (param 0x01 … timeline 0x10). */
+const KNOWN_TYPES: u32 = 0x1f;
+
+/**
+ * The type mask a SUBSCRIBE or REPLAY applies: one with no known bit (0, or unknown bits
+ * alone such as 0x20) means all types, as upstream's decoders read it (an empty set: no filter).
+ */
+function typeMask(mask: u32): u32 {
+  return (mask & KNOWN_TYPES) == 0 ? 0xff : mask;
+}
+
 function handleSubscribe(s: Session): void {
   let id = take();
   takeString();
-  let mask = take();
-  if (mask == 0) mask = 0xff;
+  let mask = typeMask(take());
   let opts = takeOptions();
   let pattern = compilePattern(sp, sl);
   if (pattern === null) {
@@ -689,8 +699,7 @@ function handleReplay(s: Session): void {
   let from: u64 = present() ? take64() : 0;
   let to: u64 = present() ? take64() : U64.MAX_VALUE;
   let limit: u32 = present() ? take() : U32.MAX_VALUE;
-  let mask = take();
-  if (mask == 0) mask = 0xff;
+  let mask = typeMask(take());
   if (pattern === null) {
     ml = 0;
     msgList(PATTERN_ERRORS, PatternError.reason);

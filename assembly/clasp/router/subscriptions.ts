@@ -4,7 +4,7 @@
 
 import { copyBytes } from "../../abi/buffer";
 import { BytesMap, Keyed } from "../bytesmap";
-import { SubscribeOptions } from "./options";
+import { SubscribeOptions, looser } from "./options";
 import { Pattern, LITERAL, STAR, DSTAR, PARTIAL, Segments, segStart, segLen, globSegment, matchSplit } from "../pattern";
 
 /** Positions memoised per node (bits of a u64); longer addresses fall back to a linear scan. */
@@ -14,6 +14,8 @@ const MEMO_SEGMENTS = 63;
 export class Subscriber {
   /** Match epoch in which this subscriber was last selected. */
   mark: u32 = 0;
+  /** Index in `Trie.matched` of the subscription selected for it in that epoch. */
+  at: i32 = 0;
 }
 
 export class Subscription {
@@ -165,7 +167,9 @@ export class Trie {
    * Collects into `matched` one subscription per subscriber whose pattern matches the address
    * last split by `splitAddress` and whose type mask has `typeBit` (0: any type). `accept`
    * may veto a subscriber (e.g. by read scope); a vetoed subscriber can still be selected
-   * through another of its subscriptions.
+   * through another of its subscriptions. When several subscriptions of one subscriber match,
+   * the one whose options hold back least is selected (`looser`; ties: the lowest id), so the
+   * choice depends neither on the trie's visiting order nor on which was added first.
    */
   match(typeBit: u32, accept: (s: Subscription) => bool): Array<Subscription> {
     this.matched.length = 0;
@@ -186,10 +190,19 @@ export class Trie {
 
   private take(sub: Subscription, accept: (s: Subscription) => bool): void {
     let owner = sub.owner;
-    if (owner.mark == this.epoch) return;
     if (this.typeBit != 0 && (sub.mask & this.typeBit) == 0) return;
+    if (owner.mark == this.epoch) {
+      // Another subscription of this subscriber matched already: one delivery per subscriber.
+      let chosen = unchecked(this.matched[owner.at]);
+      let better = looser(sub.options, chosen.options);
+      if (better > 0 || (better == 0 && sub.id < chosen.id)) {
+        if (accept(sub)) unchecked((this.matched[owner.at] = sub));
+      }
+      return;
+    }
     if (!accept(sub)) return;
     owner.mark = this.epoch;
+    owner.at = this.matched.length;
     this.matched.push(sub);
   }
 
