@@ -647,8 +647,11 @@ export class TapeReader {
 
   private types(): SignalType[] | undefined {
     const mask = this.w();
-    if (mask === 0xff || mask === 0) return undefined;
-    return SIGNALS.filter((s) => (mask & TYPE_BITS[s]) !== 0);
+    const known = SIGNALS.filter((s) => (mask & TYPE_BITS[s]) !== 0);
+    // A mask with no known bit (0, or unknown bits alone such as 0x20) means all types, as
+    // upstream's decoders read an empty set and the router applies it: `undefined`, which
+    // re-encodes as 0xFF (a decoded `[]` re-encoded as "all" changed the message).
+    return mask === 0xff || known.length === 0 ? undefined : known;
   }
 
   private features(): Feature[] {
