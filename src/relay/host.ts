@@ -385,6 +385,9 @@ export class RouterHost implements GovernableRouter {
   /** Asks interceptor `i` (then the next matching ones on `pass`) about a SET, and carries out the verdict. */
   async #decide(conn: number, frame: Uint8Array, set: Extract<Message, { type: "SET" }>, qos: number, i: number): Promise<void> {
     let verdict: InterceptVerdict;
+    // The sender, by identity: once it leaves, the router may hand `conn` to a new peer, which
+    // must get neither this verdict's reply nor the SET routed under its own session.
+    const sender = this.#peers[conn];
     try {
       verdict = await this.#interceptors[i]!.hook({
         address: set.address,
@@ -398,7 +401,7 @@ export class RouterHost implements GovernableRouter {
     } catch (e) {
       verdict = { action: "deny", code: INTERNAL_ERROR, message: e instanceof Error ? e.message : String(e) };
     }
-    if (!this.#peers[conn]) return; // gone meanwhile
+    if (!sender || this.#peers[conn] !== sender) return; // gone meanwhile
     if (verdict.action === "pass") {
       const next = this.#interceptor(set.address, i + 1);
       if (next >= 0) return this.#decide(conn, frame, set, qos, next);
