@@ -18,7 +18,8 @@ import { WorkerdRoom, workerdMissing } from "../test/cloudflare/workerd.js";
 import { claspSocket, fmt, median, saturate, table } from "./util.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const CLIENTS = 20;
+/** Clients connected to the server, each subscribed to `/bench/**`. */
+export const CLIENTS = 20;
 const PUBLISHERS = 4;
 const WINDOW = 32; // messages in flight during saturation
 const ROUNDS = 3;
@@ -65,7 +66,8 @@ async function startWorkerd(): Promise<Server> {
 /** The frame every publisher sends: PUBLISH event /bench/x with an f64 send time (its last 8 bytes). */
 const TEMPLATE = codec.encode({ type: "PUBLISH", address: "/bench/x", signal: "event", value: 0.5 });
 
-interface Clients {
+/** The bench's clients and what they counted. */
+export interface Clients {
   sockets: WebSocket[];
   delivered: number;
   lat: number[];
@@ -73,7 +75,8 @@ interface Clients {
   onDelivery: (() => void) | undefined;
 }
 
-async function connectClients(url: string): Promise<Clients> {
+/** Connects {@link CLIENTS} clients to `url`, each with HELLO and SUBSCRIBE `/bench/**`, counting the PUBLISH frames they get. */
+export async function connectClients(url: string): Promise<Clients> {
   const c: Clients = { sockets: [], delivered: 0, lat: [], recording: false, onDelivery: undefined };
   for (let i = 0; i < CLIENTS; i++) {
     const ws = await claspSocket(url, { features: ["event"], subscribe: { type: "SUBSCRIBE", id: 1, pattern: "/bench/**" } });
@@ -88,7 +91,8 @@ async function connectClients(url: string): Promise<Clients> {
   return c;
 }
 
-function publish(c: Clients, i: number): void {
+/** Client `i % PUBLISHERS` publishes the bench event, stamped with the send time. */
+export function publish(c: Clients, i: number): void {
   const frame = Buffer.from(TEMPLATE);
   frame.writeDoubleBE(performance.now(), frame.length - 8);
   c.sockets[i % PUBLISHERS]!.send(frame);

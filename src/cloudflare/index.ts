@@ -18,7 +18,7 @@ import "./cores.js"; // first: hands the codec's wasm module to the loader befor
 import type { DurableObjectNamespace } from "./runtime.js";
 
 export { ClaspRoom, type RoomStatus } from "./room.js";
-export { roomConfig, RoomConfigError, type RoomEnv } from "./config.js";
+export { roomConfig, RoomConfigError, type RoomConfig, type RoomEnv } from "./config.js";
 export { routerModule } from "./cores.js";
 export type { CfWebSocket, DurableObjectNamespace, DurableObjectState, DurableObjectStorage, DurableObjectStub, SqlStorage } from "./runtime.js";
 

@@ -30,9 +30,15 @@ export interface SqlStorage {
   exec<Row extends Record<string, SqlValue> = Record<string, SqlValue>>(query: string, ...bindings: unknown[]): SqlCursor<Row>;
 }
 
-/** A Durable Object's transactional storage (only the SQL side is used). */
+/** A Durable Object's transactional storage: its SQL database and its alarm. */
 export interface DurableObjectStorage {
   readonly sql: SqlStorage;
+  /** When the object's alarm is set for (ms since the epoch), or null. */
+  getAlarm(): Promise<number | null>;
+  /** Sets the object's one alarm (ms since the epoch): its `alarm()` runs then, waking it from hibernation if need be. */
+  setAlarm(scheduledTime: number): Promise<void>;
+  /** Clears the object's alarm. */
+  deleteAlarm(): Promise<void>;
 }
 
 /** The state a Durable Object class is constructed with. */

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
 import type { RouterConfig } from "../clasp/router.js";
-import { ROUTER_LIMITS, securityMode, tokenEntry } from "./router-config.js";
+import { DEFAULT_HELLO_TIMEOUT, DEFAULT_SESSION_TIMEOUT, ROUTER_LIMITS, securityMode, tokenEntry } from "./router-config.js";
 import type { Storage } from "../storage/index.js";
 
 /** Everything a relay needs to start. */
@@ -65,12 +65,7 @@ export class RelayConfigError extends Error {
   override name = "RelayConfigError";
 }
 
-/**
- * Seconds without a frame after which the relay closes a session, by default (the router's own
- * default is never): abandoned sessions must not hold `maxSessions` slots forever. Live clients
- * that stay quiet are asked with a CLASP PING before then (docs/relay.md §Keeping a session).
- */
-export const DEFAULT_SESSION_TIMEOUT = 120;
+export { DEFAULT_SESSION_TIMEOUT } from "./router-config.js";
 
 /**
  * The default configuration: an open relay on 127.0.0.1:7330 keeping params in memory, with
@@ -84,7 +79,7 @@ export function defaultConfig(): RelayConfig {
     router: { name: "clawft relay", sessionTimeout: DEFAULT_SESSION_TIMEOUT },
     sendBufferBytes: 256 * 1024,
     maxQueueBytes: 16 * 1024 * 1024,
-    helloTimeout: 10,
+    helloTimeout: DEFAULT_HELLO_TIMEOUT,
     pingInterval: 30,
   };
 }

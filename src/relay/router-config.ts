@@ -1,12 +1,27 @@
 /**
  * The part of a relay's configuration that configures its MiniRouter, read the same way by
  * the Node relay (`relay.toml`, src/relay/config.ts) and the Cloudflare room (Worker vars,
- * src/cloudflare/config.ts): the router's limit keys, token entries and the security mode.
+ * src/cloudflare/config.ts): the router's limit keys, token entries and the security mode,
+ * and the session deadlines both keep by default (session timeout, HELLO deadline).
  * Platform-neutral (no file system, no TOML): the Worker bundle imports it. Each reader passes
  * its own `fail`, which throws its own error type.
  * @module
  */
 import type { RouterConfig } from "../clasp/router.js";
+
+/**
+ * Seconds without a frame after which a relay (the Node relay, a Cloudflare room) closes a
+ * session, by default (the router's own default is never): abandoned sessions must not hold
+ * `maxSessions` slots forever. Live clients that stay quiet are asked with a CLASP PING
+ * before then (docs/relay.md §Keeping a session).
+ */
+export const DEFAULT_SESSION_TIMEOUT = 120;
+
+/**
+ * Seconds a new connection has to have its HELLO accepted before a relay closes it with 1008
+ * "no HELLO in time", by default (`hello_timeout`; 0 never).
+ */
+export const DEFAULT_HELLO_TIMEOUT = 10;
 
 /** Reports a bad value at `where` (a file or variable and key) and throws. */
 export type Fail = (where: string, what: string, got: unknown) => never;

@@ -52,6 +52,8 @@ export interface WorkerdOptions {
   bindings?: Binding[];
   /** Core modules the bundle imports, from build/. Defaults to clasp.wasm and router.wasm. */
   wasm?: string[];
+  /** Extra arguments to `workerd serve` (e.g. `--inspector-addr=127.0.0.1:9229` for a CPU profile). Defaults to none. */
+  args?: string[];
 }
 
 /** capnp text literal. */
@@ -66,6 +68,7 @@ export class WorkerdRoom {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly args: readonly string[],
   ) {}
 
   /** http://127.0.0.1:<port> */
@@ -116,13 +119,13 @@ const w :Workerd.Worker = (
 );
 `,
     );
-    const w = new WorkerdRoom(dir, port);
+    const w = new WorkerdRoom(dir, port, options.args ?? []);
     await w.#spawn();
     return w;
   }
 
   async #spawn(): Promise<void> {
-    const proc = spawn(workerdBinary!, ["serve", join(this.dir, "config.capnp")], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(workerdBinary!, ["serve", join(this.dir, "config.capnp"), ...this.args], { stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
     const log = (d: Buffer) => this.output.push(...d.toString().split("\n").filter(Boolean));
     proc.stdout!.on("data", log);
