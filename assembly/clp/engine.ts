@@ -29,6 +29,10 @@ import { sha256 } from "./sha256";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
 
+/** The two answers of dispatch, built once (answers are only encoded, never changed or kept). */
+const DISPATCHED_COMPLETE = vArr([vBool(true)]);
+const DISPATCHED_INCOMPLETE = vArr([vBool(false)]);
+
 /** Verb outcome: the answer is a result, a request for host results, or an error. */
 export const OK: u32 = 0;
 export const NEED: u32 = 1;
@@ -49,10 +53,26 @@ export class Clock {
   static ms: f64 = 0;
 }
 
-/** The answer of the last verb: a value, or raw bytes in `Raw` when `raw`. */
+/**
+ * The answer of the last verb: a value, or raw bytes in `Raw` when `raw`; and what a host
+ * may read without decoding it (host.ts puts them in INFO): the record of the last event
+ * the verb built and its sequence number, and the `complete` flag of dispatch and accept.
+ * `rec` stays referenced until the next verb starts, so that its bytes outlive the
+ * collection that may run at the end of this one.
+ */
 export class Result {
   static v: Val = vNull();
   static raw: bool = false;
+  static rec: ArrayBuffer | null = null;
+  static seq: f64 = 0;
+  static flag: u32 = 0;
+
+  /** Forgets the previous verb's record and flag (at the start of a verb). */
+  static start(): void {
+    Result.rec = null;
+    Result.seq = 0;
+    Result.flag = 0;
+  }
 }
 export const Raw = new Out();
 
@@ -164,7 +184,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     this.payload = p;
     this.complete = this.isComplete();
     this.staged = null;
-    return answer(vArr([vBool(this.complete)]));
+    Result.flag = this.complete ? 1 : 0;
+    return answer(this.complete ? DISPATCHED_COMPLETE : DISPATCHED_INCOMPLETE);
   }
 
   private current(nameV: Val | null): bool {
@@ -211,6 +232,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     for (let i = 0, n = s.a!.length; i < n; i++) mapPut(this.payload, unchecked(s.k![i]), unchecked(s.a![i]));
     this.complete = this.isComplete();
     this.staged = null;
+    Result.flag = this.complete ? 1 : 0;
     return answer(vArr([vBool(this.complete), this.payload]));
   }
 
@@ -488,6 +510,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     chain(changetype<usize>(this.head), rp + 4, n, rp + 4 + n);
     let hash = new ArrayBuffer(<i32>HASH);
     memory.copy(changetype<usize>(hash), rp + 4 + n, HASH);
+    Result.rec = record;
+    Result.seq = <f64>(this.seq + 1);
     let r = vArr([name, vArr(outcomes)]);
     this.diff(r.a!);
     r.a!.push(vNum(<f64>(this.seq + 1)));

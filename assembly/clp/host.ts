@@ -2,17 +2,21 @@
 // handles, verb dispatch, answers in the INFO block, and garbage collection between calls.
 //
 // INFO holds little-endian u32 words: [0] answer pointer, [1] answer bytes, [2] status
-// (0 ok, 1 need, 2 error), [3] error code (0 unless status 2). The answer is a CLASP value,
-// except for the raw verbs (state, stateHash, snapshot), whose answer is bytes when the
-// status is 0 (docs/clp-formats.md §ABI).
+// (0 ok, 1 need, 2 error), [3] error code (0 unless status 2), [4] record pointer and [5]
+// record bytes of the last event the verb built (0 and 0 when it built none), [6] the
+// `complete` flag of dispatch and accept (0 otherwise), [7] 0; then at byte 32 an f64: the
+// built event's sequence number. A host reads these instead of decoding the answer when
+// they are all it needs. The answer is a CLASP value, except for the raw verbs (state,
+// stateHash, snapshot), whose answer is bytes when the status is 0 (docs/clp-formats.md §ABI).
 
+import { Region } from "../abi/buffer";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
-import { vNull, vF64, encode, Val } from "./val";
+import { vNull, vF64, encode, item, Val, NULL } from "./val";
 import { Engine, newEngine, readArgs, failValue, Result, Raw, OK, ERROR } from "./engine";
 import { Fail, clearFail, fail, fail1, E_ARGS, E_LIMIT, LR_ENCODE, AR_HANDLE } from "./error";
 
-export const INFO: usize = memory.data(16, 8);
+export const INFO: usize = memory.data(40, 8);
 
 /** Live engines; a handle is an index + 1. */
 const engines = new Array<Engine | null>();
@@ -48,6 +52,12 @@ function done(status: u32): u32 {
   }
   store<u32>(INFO, status, 8);
   store<u32>(INFO, status == ERROR ? Fail.code : 0, 12);
+  let rec = Result.rec;
+  store<u32>(INFO, rec === null ? 0 : <u32>changetype<usize>(rec), 16);
+  store<u32>(INFO, rec === null ? 0 : <u32>rec.byteLength, 20);
+  store<u32>(INFO, Result.flag, 24);
+  store<u32>(INFO, 0, 28);
+  store<f64>(INFO, rec === null ? 0 : Result.seq, 32);
   clearFail();
   Result.v = vNull();
   Result.raw = false;
@@ -62,6 +72,7 @@ function done(status: u32): u32 {
 /** Creates an engine from the contract descriptor at [p, p + len). Returns its handle, 0 on error. */
 export function createEngine(p: usize, len: usize): u32 {
   clearFail();
+  Result.start();
   let d = readArgs(p, len);
   let e: Engine | null = d === null ? null : newEngine(d!);
   if (e === null) {
@@ -77,13 +88,41 @@ export function createEngine(p: usize, len: usize): u32 {
 
 /** Releases engine `h`. */
 export function destroyEngine(h: u32): void {
+  Result.start();
   if (h >= 1 && h <= <u32>engines.length) engines[h - 1] = null;
   done(OK);
+}
+
+/**
+ * The last `commit` argument without host ops (at most 64 bytes) and its value: a host that
+ * commits with the same argument bytes each time (the TypeScript face's rules-only commits,
+ * the time passed with `clock`) has them decoded once. Safe to share: `commit` neither
+ * changes nor keeps its argument value (host ops, the only part that could enter the state,
+ * are never cached).
+ */
+const LAST = new Region();
+let lastLen: usize = 0;
+let lastArgs: Val = vNull();
+
+/** The argument of a value verb at [p, p + len), from the cache for a repeated commit argument; null (with the error) when it is not a CLASP value. */
+function argsOf(p: usize, len: usize, verb: u32): Val | null {
+  if (verb == V_COMMIT && len != 0 && len == lastLen && memory.compare(LAST.ptr, p, len) == 0) return lastArgs;
+  let v = readArgs(p, len);
+  if (v !== null && verb == V_COMMIT && len <= 64) {
+    let ops = item(v, 6);
+    if (ops === null || ops.t == NULL) {
+      memory.copy(LAST.reserve(len), p, len);
+      lastLen = len;
+      lastArgs = v;
+    }
+  }
+  return v;
 }
 
 /** Runs `verb` on engine `h` with the argument at [p, p + len); answers through INFO. */
 export function run(h: u32, p: usize, len: usize, verb: u32): u32 {
   clearFail();
+  Result.start();
   let e = h >= 1 && h <= <u32>engines.length ? engines[h - 1] : null;
   if (e === null) {
     fail1(E_ARGS, AR_HANDLE, vF64(<f64>h));
@@ -91,7 +130,7 @@ export function run(h: u32, p: usize, len: usize, verb: u32): u32 {
   }
   let a = vNull();
   if (verb <= V_BATCH) {
-    let v = readArgs(p, len);
+    let v = argsOf(p, len, verb);
     if (v === null) return done(ERROR);
     a = v;
   }

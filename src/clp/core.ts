@@ -65,6 +65,7 @@ export class ClpCore {
   readonly codec: ClaspCodec;
   #u8 = new Uint8Array(0);
   #u32 = new Uint32Array(0);
+  #f64 = new Float64Array(0);
 
   private constructor(core: ClpExports, codec: ClaspCodec) {
     this.#core = core;
@@ -101,6 +102,7 @@ export class ClpCore {
     if (this.#u8.buffer !== this.#core.memory.buffer) {
       this.#u8 = new Uint8Array(this.#core.memory.buffer);
       this.#u32 = new Uint32Array(this.#core.memory.buffer);
+      this.#f64 = new Float64Array(this.#core.memory.buffer);
     }
   }
 
@@ -163,6 +165,73 @@ export class ClpCore {
     this.#core[verb](h, this.#write(bytes));
     const { status, bytes: out } = this.#answer();
     return this.#decode(status, out);
+  }
+
+  /**
+   * Calls a value verb and leaves its answer in the core, undecoded: read it with
+   * {@link answerValue}, {@link answerBytes}, {@link flag} or {@link record} before the next
+   * call into this core. For callers that need only part of an answer (the runtime's
+   * commits: the event record now, the rest when the audit log is read).
+   * @returns the status (OK, NEED or ERROR); errors are answered, not thrown
+   */
+  callRaw(verb: ValueVerb, h: number, arg: ClaspValueInput | Uint8Array): number {
+    const bytes = arg instanceof Uint8Array ? arg : this.encode(arg);
+    return this.#core[verb](h, this.#write(bytes));
+  }
+
+  /** The last answer, decoded (see {@link callRaw}). */
+  answerValue(): ClaspValue {
+    return this.codec.decodeValue(this.#answer().bytes);
+  }
+
+  /** A copy of the last answer's CLASP bytes (see {@link callRaw}), to decode later with `codec.decodeValue`. */
+  answerBytes(): Uint8Array {
+    this.#views();
+    const ptr = this.#u32[this.#info]!;
+    return this.#copyOut(ptr, this.#u32[this.#info + 1]!);
+  }
+
+  /** The chunk small copies are carved from, and the next free offset in it. */
+  #slab = new Uint8Array(0);
+  #slabAt = 0;
+
+  /**
+   * Copies [ptr, ptr + len) out of the core's memory. Copies of at most 4 KB share 64 KB
+   * chunks (a view each): a new ArrayBuffer per commit cost more than the rest of the
+   * commit's JavaScript. A chunk lives as long as any view into it; `.buffer` of such a
+   * view is the whole chunk (use `byteOffset`/`byteLength`, or `slice()` to own it).
+   */
+  #copyOut(ptr: number, len: number): Uint8Array {
+    if (len > 4096) return this.#u8.slice(ptr, ptr + len);
+    if (this.#slabAt + len > this.#slab.length) {
+      this.#slab = new Uint8Array(65536);
+      this.#slabAt = 0;
+    }
+    const at = this.#slabAt;
+    const slab = this.#slab;
+    const u8 = this.#u8;
+    // a loop: for a few hundred bytes, cheaper than set() of a subarray (one view less)
+    for (let i = 0; i < len; i++) slab[at + i] = u8[ptr + i]!;
+    this.#slabAt = at + len;
+    return new Uint8Array(slab.buffer, at, len);
+  }
+
+  /** The `complete` flag the last `dispatch` or `accept` answered (INFO word 6: 1 complete, 0 not). */
+  flag(): boolean {
+    this.#views();
+    return this.#u32[this.#info + 6] === 1;
+  }
+
+  /**
+   * The event record the last verb built (a copy: a view into a chunk shared with other small
+   * copies) and its sequence number (INFO words 4 and
+   * 5, the f64 at byte 32), or undefined when it built none. A `batch` leaves its last one.
+   */
+  record(): { record: Uint8Array; seq: number } | undefined {
+    this.#views();
+    const ptr = this.#u32[this.#info + 4]!;
+    if (ptr === 0) return undefined;
+    return { record: this.#copyOut(ptr, this.#u32[this.#info + 5]!), seq: this.#f64[(this.#info >>> 1) + 4]! };
   }
 
   /** Calls a verb without arguments that answers a value. */

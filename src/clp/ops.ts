@@ -75,10 +75,15 @@ export function toClasp(v: unknown): ClaspValueInput {
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.map(toClasp);
   if (v instanceof Uint8Array) return v.slice();
-  const entries = v instanceof Map ? [...v] : Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null ? Object.entries(v) : undefined;
-  if (!entries) return v as ClaspValueInput;
   const out: Record<string, ClaspValueInput> = {};
-  for (const [k, x] of entries) out[String(k)] = toClasp(x);
+  if (v instanceof Map) {
+    for (const [k, x] of v) out[String(k)] = toClasp(x);
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v as ClaspValueInput;
+  // own enumerable string keys in Object.entries order, without its pairs
+  for (const k of Object.keys(v)) out[k] = toClasp((v as Record<string, unknown>)[k]);
   return out;
 }
 

@@ -144,12 +144,33 @@ interface AuditRecord {
   /** Commit entries: the engine's guard outcomes and diff, turned into `guardOutcomes`/`stateDiff` when read. */
   outcomes?: Array<[string, boolean]>;
   diff?: ReadonlyArray<readonly [ClaspValue[], ClaspValue?]>;
+  /**
+   * Commit entries made without decoding the engine's answer: its CLASP bytes (a commit
+   * result), decoded into transition, outcomes, diff and seq when the entry is first read.
+   */
+  answer?: Uint8Array;
   entry?: LogEntry;
 }
 
-/** The audit entry of a record, built once. */
-function entryOf(r: AuditRecord): LogEntry {
+/** The audit entry of a record, built once; `codec` decodes a kept commit answer. */
+function entryOf(r: AuditRecord, codec: ClpCore["codec"]): LogEntry {
   if (r.entry) return r.entry;
+  if (r.answer) {
+    const [name, outcomes, diff, seq] = codec.decodeValue(r.answer) as [string, Array<[string, boolean]>, Array<[ClaspValue[], ClaspValue?]>, number];
+    const f = r.fields;
+    // the keys in the order an eagerly built commit entry has them (#finish)
+    r.fields = {
+      intentName: f.intentName,
+      intentPayload: f.intentPayload,
+      stagedProposal: undefined,
+      transitionAttempted: f.transitionAttempted || name,
+      transitionResult: { name, permitted: true },
+      seq,
+    };
+    r.outcomes = outcomes;
+    r.diff = diff;
+    r.answer = undefined;
+  }
   const e = r.fields as LogEntry;
   e.timestamp = new Date(r.at);
   if (r.outcomes) e.guardOutcomes = r.outcomes.map(([name, denied]) => ({ name, denied }));
@@ -349,11 +370,13 @@ export class Runtime {
       this.#validate(intentName, payload, true, "payload");
       // toClasp copies the payload (Dates become ISO strings): the copy is the intent's view
       const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
-      const [complete] = expectOk(this.#core.call("dispatch", this.#h, [intentName, normalized])) as [boolean];
+      // the answer is [complete]: read from the engine's flag, not decoded
+      if (this.#core.callRaw("dispatch", this.#h, [intentName, normalized]) !== OK) expectOk({ status: ERROR, value: this.#core.answerValue() });
+      const complete = this.#core.flag();
       this.#current = { name: intentName, payload: normalized, complete, gen: ++this.#gen };
       this.#staged = undefined;
       const record = this.#entry({ intentName, intentPayload: normalized });
-      if (this.#mw.length > 0) this.#after("afterDispatch", this.#intentView(), entryOf(record));
+      if (this.#mw.length > 0) this.#after("afterDispatch", this.#intentView(), entryOf(record, this.#core.codec));
     } catch (e) {
       this.#fail(e, "dispatch");
     }
@@ -458,8 +481,11 @@ export class Runtime {
           }
           pending.ops = this.#ops(ran.patch);
         }
-        const answer = this.#step(transitionName, pending, undefined, true);
-        if (answer.status !== NEED) return this.#finish(answer, transitionName, result);
+        const status = this.#step(transitionName, pending, undefined, true);
+        // the plain commit nobody watches: the event record now, the rest of the answer when the audit log is read
+        if (status === OK && !result && this.#mw.length === 0 && this.#subs.size === 0) return this.#finishLean(transitionName);
+        const answer: Answer = { status, value: this.#core.answerValue() };
+        if (status !== NEED) return this.#finish(answer, transitionName, result);
         ran = this.#host(answer.value as ClaspValue[], pending);
       }
     } catch (e) {
@@ -485,7 +511,8 @@ export class Runtime {
         let answer: Answer;
         for (;;) {
           if (ran !== undefined) pending.ops = this.#ops(await this.#settle(ran.patch, pending.ran!, options.timeoutMs));
-          answer = this.#step(transitionName, pending, key, false);
+          answer = { status: this.#step(transitionName, pending, key, false), value: null };
+          answer.value = this.#core.answerValue();
           if (answer.status !== NEED) break;
           ran = this.#host(answer.value as ClaspValue[], pending);
         }
@@ -541,8 +568,8 @@ export class Runtime {
     }
   }
 
-  /** One engine call of a commit. */
-  #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean): Answer {
+  /** One engine call of a commit; returns its status, the answer left undecoded in the core (ClpCore.callRaw). */
+  #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean): number {
     const now = this.#now();
     if (!this.#usesNow && key === undefined && p.guards.length === 0 && !p.whens && !p.ops) {
       // the usual rules-only call: constant arguments (encoded once), the time set apart
@@ -550,11 +577,11 @@ export class Runtime {
       let bytes = this.#plainArgs.get(id);
       if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm])));
       this.#core.clock(now);
-      return this.#core.call("commit", this.#h, bytes);
+      return this.#core.callRaw("commit", this.#h, bytes);
     }
     const iso = this.#usesNow ? new Date(now).toISOString() : null;
     const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm];
-    return this.#core.call("commit", this.#h, args as ClaspValueInput);
+    return this.#core.callRaw("commit", this.#h, args as ClaspValueInput);
   }
 
   /**
@@ -662,13 +689,31 @@ export class Runtime {
     });
     record.outcomes = outcomes;
     record.diff = diffList;
-    if (this.#mw.length > 0) this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entryOf(record));
+    if (this.#mw.length > 0) this.#after("afterCommit", { name: c!.name, payload: c!.payload, complete: true }, entryOf(record, this.#core.codec));
     this.#notify(diffList);
     if (!result) return undefined;
     // the entry's stateDiff (built now or when read) and the result share the frozen values
     const diff = record.entry ? record.entry.stateDiff : diffObject(diffList);
     const changes = diffList.map((d) => ({ path: d[0] as Array<string | number>, value: d.length > 1 ? d[1] : undefined }));
     return { seq, transition: name, diff, changes, duplicate: false };
+  }
+
+  /**
+   * Records a confirmed commit from what the engine put beside its answer (the event record
+   * and its seq), keeping the answer's bytes for the audit entry: {@link entryOf} decodes
+   * them when the log is read. For commits that need no {@link CommitResult}, with no
+   * middleware and no subscribers (they would need the decoded answer now).
+   */
+  #finishLean(attempted: string | undefined): undefined {
+    const c = this.#current!;
+    const { record, seq } = this.#core.record()!;
+    const answer = this.#core.answerBytes();
+    this.#events.add(record, seq);
+    this.#view = undefined;
+    this.#current = undefined;
+    this.#staged = undefined;
+    this.#entry({ intentName: c.name, intentPayload: c.payload, transitionAttempted: attempted }).answer = answer;
+    return undefined;
   }
 
   /**
@@ -805,7 +850,7 @@ export class Runtime {
     const log = this.#log;
     const from = Math.max(0, log.length - this.#auditLimit);
     const out: LogEntry[] = new Array(log.length - from);
-    for (let i = from; i < log.length; i++) out[i - from] = entryOf(log[i]!);
+    for (let i = from; i < log.length; i++) out[i - from] = entryOf(log[i]!, this.#core.codec);
     return out;
   }
 

@@ -202,12 +202,15 @@ describe("one engine call per commit for JavaScript contracts", () => {
       },
     });
     const core = await ClpCore.load();
-    const commit = vi.spyOn(core, "call");
+    // value verbs go through `call` (decoded answer) or `callRaw` (answer read in parts)
+    const call = vi.spyOn(core, "call");
+    const callRaw = vi.spyOn(core, "callRaw");
     const rt = createRuntime(contract, undefined, { core });
     rt.dispatch("go", { n: 1 });
-    commit.mockClear();
+    call.mockClear();
+    callRaw.mockClear();
     rt.commit();
-    expect(commit.mock.calls.map((c) => c[0])).toEqual(["commit"]);
+    expect([...call.mock.calls, ...callRaw.mock.calls].map((c) => c[0])).toEqual(["commit"]);
     expect(calls).toEqual(["g1", "g2", "when a", "when b", "fx a"]);
     expect(rt.getState("x")).toBe("a");
     // a denial: no `when` and no effects run
@@ -250,5 +253,80 @@ describe("one engine call per commit for JavaScript contracts", () => {
     rt.commit();
     expect(runs).toBe(1);
     expect(rt.head().seq).toBe(1);
+  });
+});
+
+describe("commits that read the answer in parts (INFO words, audit entries decoded when read)", () => {
+  const now = () => 1_700_000_000_000;
+
+  it("gives the audit entries, events and hash chain of the fully decoded answer", () => {
+    // a subscriber makes the runtime decode every answer at once; without one it keeps the bytes
+    const lean = createRuntime(counterRules, undefined, { now });
+    const eager = createRuntime(counterRules, undefined, { now });
+    eager.subscribe("elsewhere", () => undefined);
+    // enough commits for their records to fill more than one 64 KB chunk of small copies
+    for (let i = 0; i < 1_200; i++) {
+      for (const rt of [lean, eager]) {
+        rt.dispatch("increment", { amount: i % 7 });
+        rt.commit();
+      }
+    }
+    expect(lean.getLog()).toEqual(eager.getLog());
+    const entry = lean.getLog().at(-1)!;
+    expect(Object.keys(entry)).toEqual(Object.keys(eager.getLog().at(-1)!));
+    expect(entry).toMatchObject({ transitionAttempted: "applyIncrement", transitionResult: { name: "applyIncrement", permitted: true }, seq: 1_200 });
+    expect(entry.stateDiff).toEqual({ count: lean.getState("count") });
+    expect(entry.guardOutcomes).toEqual([{ name: "no_negative_increment", denied: false }]);
+    expect(lean.exportLog()).toEqual(eager.exportLog());
+    expect(lean.head()).toEqual(eager.head());
+    expect(lean.getEvents().map((e) => e.seq)).toEqual(Array.from({ length: 1_200 }, (_, i) => i + 1));
+    // the kept log replays to the same state (each kept record intact after later commits)
+    const copy = createRuntime(counterRules);
+    return copy.replay(lean.exportLog()).then(() => expect(copy.stateHash()).toBe(lean.stateHash()));
+  });
+
+  it("reads dispatch's complete flag and a commit's record and seq beside the answer", async () => {
+    const core = await ClpCore.load();
+    const rt = createRuntime(
+      createContract({
+        intents: { go: { inputs: { n: "number" } } },
+        transitions: { t: { when: true, effects: { n: { var: "intent.payload.n" } } } },
+      }),
+      undefined,
+      { core, now },
+    );
+    const call = vi.spyOn(core, "callRaw");
+    rt.dispatch("go", {});
+    expect(core.flag()).toBe(false);
+    expect(() => rt.commit()).toThrow(CommitError); // incomplete: the engine's flag said so
+    rt.dispatch("go", { n: 3 });
+    expect(core.flag()).toBe(true);
+    rt.commit();
+    const { record, seq } = core.record()!;
+    expect(seq).toBe(1);
+    const [event] = rt.getEvents();
+    expect(event!.hash).toBe(rt.head().hash);
+    expect(Buffer.from(record.subarray(record.length - 32)).toString("hex")).toBe(rt.head().hash);
+    expect(call.mock.calls.map((c) => c[0])).toEqual(["dispatch", "commit", "dispatch", "commit"]);
+    // verbs that build no event leave no record
+    rt.getState("n");
+    expect(core.record()).toBeUndefined();
+  });
+
+  it("decodes a repeated commit argument once and still answers each commit on its own", () => {
+    const rt = createRuntime(counterRules, undefined, { now });
+    rt.dispatch("increment", { amount: 2 });
+    rt.commit();
+    // the same argument bytes, now refused: the engine must not reuse the last answer
+    expect(() => rt.commit()).toThrow("No intent to commit");
+    rt.dispatch("increment", { amount: -1 });
+    expect(() => rt.commit()).toThrow(GuardDeniedError);
+    rt.dispatch("increment", { amount: 5 });
+    rt.commit();
+    expect(rt.getState("count")).toBe(7);
+    rt.dispatch("increment", { amount: 1 });
+    rt.commit("applyIncrement"); // another argument (a named transition): decoded
+    expect(rt.getState("count")).toBe(8);
+    expect(rt.getLog().filter((e) => e.transitionResult.permitted).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 });
