@@ -10,7 +10,8 @@
 // WASI command core with an `adapter` world instead becomes a WASI 0.2 command component:
 // asc -> embed WIT -> componentNew with jco's preview1 command adapter ->
 // (release: jco opt -Oz, names and custom sections stripped) -> build/<name>.wasm (and its
-// debug twin, names kept) -> jco transpile -> build/jco/<name>/.
+// debug twin, names kept) -> jco transpile -> build/jco/<name>/; clawft's is transpiled a second
+// time for browsers with JSPI -> build/jco/clawft-web/ (scripts/agent-web.mjs).
 //
 // Usage: node scripts/build.mjs [--only <name>[,<name>…]] [--no-ts] [--readme]
 //   --only    build just these cores (the size check then covers just their artifacts)
@@ -32,6 +33,7 @@ import { opt as optimizeComponent } from "@bytecodealliance/jco";
 import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
 import { cores } from "./cores.mjs";
 import { buildGlobal, GLOBAL_WASM } from "./global.mjs";
+import { AGENT_WEB, buildAgentWeb } from "./agent-web.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
@@ -273,6 +275,8 @@ async function main() {
       const [component] = await adaptCommand(core, [[releaseBin, release, true], [debugBin, debug, false]]);
       await transpile(core.name, component);
       artifacts.push(`build/jco/${core.name}/${core.name}.js`);
+      // The agent's browser build (JSPI), for the playground's agent panel (scripts/agent-web.mjs).
+      if (core.name === AGENT_WEB.core) artifacts.push(await buildAgentWeb(component, build));
     }
     if (core.component) {
       await buildComponent(core);

@@ -127,6 +127,12 @@ export interface LlmServerOptions {
   apiKey?: string;
   /** Length of the vectors `/v1/embeddings` returns unless the request asks `dimensions`. Defaults to 384. */
   embeddingDim?: number;
+  /**
+   * Lets any page call it (CORS, for the browser tests): every response allows any origin and the
+   * `authorization`, `content-type`, `x-api-key` and `anthropic-version` headers, and a preflight
+   * `OPTIONS` is answered 204 without being recorded. Defaults to false.
+   */
+  cors?: boolean;
 }
 
 /** A running scripted server. */
@@ -457,6 +463,15 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
   }
 
   const server: Server = createServer((req, res) => {
+    if (options.cors) {
+      res.setHeader("access-control-allow-origin", "*");
+      res.setHeader("access-control-allow-headers", "authorization, content-type, x-api-key, anthropic-version");
+      res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
+      if (req.method === "OPTIONS") {
+        res.statusCode = 204;
+        return void res.end();
+      }
+    }
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) sendJson(res, 500, errorBody("openai", 500, `llm-server: ${(e as Error).message}`));
       else res.destroy();

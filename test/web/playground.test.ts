@@ -3,8 +3,9 @@
  * vector search panel builds its HNSW index in a Worker, saves it to IndexedDB and after a
  * reload restores it and answers the same queries; the governance panel commits and denies
  * through the CLP Worker with the chain verified live; the signals panel plots a 1 kHz stream;
- * the agent panel's reason for not chatting holds (preview2-shim's browser wasi:http answers
- * block() with a Promise; clawft.wasm's glue has no JSPI) while its probe reaches an endpoint;
+ * the agent panel's probe reaches an endpoint through preview2-shim's browser wasi:http, whose
+ * block() answers with a Promise (why the agent's browser build is a JSPI one: its chats are
+ * test/web/agent.test.ts);
  * and at 1280 × 800 and 390 × 844 no panel overflows and no control is clipped (screenshots
  * are written to $TMPDIR/clawft-playground-shots/).
  */
@@ -136,7 +137,7 @@ describeChromium("the playground", () => {
     });
   }, 120_000);
 
-  it("says why the agent cannot chat from the page, and probes an endpoint through preview2-shim's wasi:http", async () => {
+  it("probes an endpoint through preview2-shim's wasi:http, whose block() answers with a Promise (so the agent runs on JSPI)", async () => {
     // An OpenAI-compatible endpoint's /models that a browser may call (CORS, preflight included).
     const llm = createServer((req, res) => {
       res.setHeader("access-control-allow-origin", "*");
@@ -158,9 +159,9 @@ describeChromium("the playground", () => {
         expect(r).toMatchObject({ blockReturnsPromise: true, readyAtOnce: false, status: 200 });
         expect(JSON.parse(r.text).data[0].id).toBe("test-model");
         expect(await page.evaluate(() => (window as unknown as Pg).playground.agent.jspi)).toBe(true);
-        expect(await page.textContent("#agent-panel .why")).toMatch(/cannot chat from this page yet.*block\(\) returns a Promise.*This browser has JSPI/);
+        expect(await page.textContent("#agent-panel .why")).toMatch(/clawft\.wasm runs in this page \(JSPI build/);
         await page.fill("#agent-panel input[name=endpoint]", endpoint);
-        await page.click("#agent-panel button");
+        await page.click("#agent-panel button[name=probe]");
         await page.waitForFunction(() => /HTTP \d+/.test(document.querySelector("#agent-panel .out")?.textContent ?? ""));
         expect(await page.textContent("#agent-panel .out")).toMatch(/^HTTP 401 · block\(\) returned a Promise/);
       });
@@ -168,10 +169,13 @@ describeChromium("the playground", () => {
       llm.closeAllConnections();
       await new Promise((r) => llm.close(r));
     }
-    // …and the agent's glue enters run synchronously: a sync task, not through WebAssembly.promising.
+    // …so the agent's Node glue, which enters run synchronously, could not wait for it in a page; its
+    // browser build (scripts/agent-web.mjs) enters run through WebAssembly.promising.
     const glue = await readFile(join(ROOT, "build/jco/clawft/clawft.js"), "utf8");
     expect(glue).toMatch(/isAsync: false,\s*isManualAsync: false,\s*preserveFutureResult: false,\s*entryFnName: 'run0212Run'/);
     expect(glue).not.toMatch(/run0212Run = WebAssembly\.promising/);
+    const webGlue = await readFile(join(ROOT, "build/jco/clawft-web/clawft-web.js"), "utf8");
+    expect(webGlue).toMatch(/run0212Run = WebAssembly\.promising/);
   }, 120_000);
 
   for (const [width, height] of [[1280, 800], [390, 844]] as const) {

@@ -1,119 +1,143 @@
 /**
- * The playground's agent panel. clawft.wasm does not chat from the page yet, and the panel
- * says why, from what it finds in this browser: preview2-shim's browser `wasi:http` performs
- * requests with `fetch`, so `pollable.block()` returns a Promise instead of blocking, and
- * clawft.wasm's jco glue (build/jco/clawft) calls the agent's `run` synchronously — not through
- * `WebAssembly.promising`, JSPI's entry — so the guest cannot be suspended to wait for it. What the panel does: it sends `GET <endpoint>/models` through that
- * same shim `wasi:http` from the page, so the user sees whether the endpoint answers a browser
- * at all (CORS), and it shows whether this browser has JSPI (`WebAssembly.Suspending`), which a
- * JSPI build of the agent would need.
+ * The playground's agent panel: clawft.wasm chats from the page against an OpenAI-compatible
+ * endpoint the user types in, where the browser has JSPI; where it has not, the panel says why.
+ *
+ * Why JSPI: in a browser, preview2-shim's `wasi:http` performs requests with `fetch`, so
+ * `pollable.block()` and `poll` return a Promise instead of blocking, and a synchronous guest
+ * cannot wait for it. The agent's browser build (build/jco/clawft-web/, scripts/agent-web.mjs)
+ * is transpiled by jco with those imports wrapped in `WebAssembly.Suspending` and `run` in
+ * `WebAssembly.promising`, so the guest is suspended while the page's event loop runs the fetch.
+ * The chat (web/panels/agent-chat.ts: the glue, the wasm and the shim's WASI) and the endpoint
+ * probe (web/panels/agent-probe.ts) are loaded with `import()` on first use: a page that never
+ * uses the panel downloads neither.
+ *
+ * Each turn runs clawft.wasm once (`chat --session web:playground <message>`) in an in-memory
+ * home directory holding `config.json` for the typed endpoint, key and model; the streamed
+ * answer is shown as it arrives, and the governed tool calls of the turn (from the agent's
+ * hash-chained `workspace/audit.log`) below it. The key stays in the page's memory and goes
+ * only to the endpoint.
  * @module
  */
-import { outgoingHandler, types } from "@bytecodealliance/preview2-shim/http";
+import type { AgentSession, AuditEntry } from "./agent-chat.js";
+import type { ProbeResult } from "./agent-probe.js";
+import { hasJspi, requireJspi } from "./agent-web.js";
 
-/** What one probe through the shim's wasi:http saw (tests read it). */
-export interface ProbeResult {
-  url: string;
-  /** `pollable.block()` gave a Promise: the shim cannot block a synchronous guest. */
-  blockReturnsPromise: boolean;
-  /** `future-incoming-response.get()` right after sending: nothing yet (undefined). */
-  readyAtOnce: boolean;
-  /** HTTP status, once the Promise settled; undefined when the request failed. */
-  status?: number;
-  /** The first 400 bytes of the body, or the wasi:http error. */
-  text: string;
+export type { ProbeResult } from "./agent-probe.js";
+export type { AuditEntry } from "./agent-chat.js";
+
+/** The outcome of one chat turn from the panel (tests read it). */
+export interface ChatOutcome {
+  /** clawft.wasm's exit status: 0, or 1 with its error line in `stderr`. */
+  code: number;
+  /** The answer: what the agent wrote to stdout, trimmed. */
+  answer: string;
+  stderr: string;
+  /** The audit entries this turn added: one per tool call the model proposed, with the contract's decision. */
+  tools: AuditEntry[];
 }
 
 /** What the panel exposes on `window.playground.agent`. */
 export interface AgentPanel {
   /** Sends `GET <endpoint>/models` through the shim's wasi:http. */
   probe(endpoint: string, apiKey?: string): Promise<ProbeResult>;
-  /** Whether this browser has JSPI (WebAssembly.Suspending). */
+  /** Whether this browser has JSPI, so the panel chats (true) or says why it cannot (false). */
   jspi: boolean;
+  /**
+   * One chat turn with the endpoint, key and model in the panel's fields (as the send button
+   * does, showing the same). Rejects with an `AgentWebError` when this browser lacks JSPI, the
+   * endpoint is not an http(s) URL, or clawft.wasm cannot run; the agent's own failures (an
+   * unreachable endpoint, a 401) resolve with `code` 1 and its message.
+   */
+  chat(message: string): Promise<ChatOutcome>;
 }
 
-const utf8 = new TextEncoder();
+/** The explanation shown where the agent cannot chat (no JSPI). */
+const WHY_NOT =
+  "clawft.wasm cannot chat from this page: this browser lacks JSPI (WebAssembly.Suspending and WebAssembly.promising). " +
+  "In a browser, preview2-shim's wasi:http sends requests with fetch, so pollable.block() returns a Promise instead of blocking; " +
+  "the agent's browser build waits for it by suspending the wasm through JSPI (Chromium 137 and later have it). " +
+  "Run the agent with `npx clawft agent chat` instead (docs/agent.md). Meanwhile “probe” sends GET <endpoint>/models " +
+  "through the same wasi:http, showing whether the endpoint answers a browser at all (it must allow CORS).";
 
-/** Reads a whole incoming body through wasi:io streams, waiting (asynchronously) when it is empty. */
-async function readBody(response: { consume(): { stream(): { read(n: bigint): Uint8Array; subscribe(): { block(): unknown } } } }, limit: number): Promise<Uint8Array> {
-  const stream = response.consume().stream();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  while (total < limit) {
-    let chunk: Uint8Array;
-    try {
-      chunk = stream.read(BigInt(limit - total));
-    } catch (e) {
-      if ((e as { tag?: string })?.tag === "closed") break;
-      throw e;
-    }
-    if (chunk.length === 0) {
-      await stream.subscribe().block();
-      continue;
-    }
-    parts.push(chunk);
-    total += chunk.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
-  return out;
-}
-
-/** Sends GET `url` through preview2-shim's browser wasi:http, as a guest would, and reports what happened. */
-async function probeUrl(url: string, apiKey?: string): Promise<ProbeResult> {
-  const u = new URL(url);
-  const headers = types.Fields.fromList(apiKey ? [["authorization", utf8.encode(`Bearer ${apiKey}`)]] : []);
-  const req = new types.OutgoingRequest(headers);
-  req.setScheme({ tag: u.protocol === "https:" ? "HTTPS" : "HTTP" });
-  req.setAuthority(u.host);
-  req.setPathWithQuery(u.pathname + u.search);
-  const future = outgoingHandler.handle(req, undefined);
-  const waited = future.subscribe().block() as unknown;
-  const blockReturnsPromise = waited instanceof Promise;
-  const readyAtOnce = future.get() !== undefined;
-  await waited;
-  const result = future.get() as { tag: "ok" | "err"; val: { tag: "ok" | "err"; val: unknown } } | undefined;
-  if (!result || result.tag !== "ok" || result.val.tag !== "ok") {
-    const err = result?.val?.val ?? result?.val ?? "no response";
-    return { url, blockReturnsPromise, readyAtOnce, text: `wasi:http error: ${JSON.stringify(err)}` };
-  }
-  const response = result.val.val as { status(): number; consume(): never };
-  const body = await readBody(response, 400);
-  return { url, blockReturnsPromise, readyAtOnce, status: response.status(), text: new TextDecoder().decode(body) };
-}
+/** The line shown above the chat where it can run. */
+const HOW =
+  "clawft.wasm runs in this page (JSPI build; loaded on the first message). Each message is one `chat` turn against the " +
+  "OpenAI-compatible endpoint below, which must allow this page's origin (CORS); the key stays in this page's memory and goes " +
+  "only to that endpoint. Tool calls are decided by the agent's contract and listed with the decision.";
 
 /** Fills `el` with the panel; see {@link AgentPanel}. */
 export function mountAgentPanel(el: HTMLElement): AgentPanel {
-  const jspi = typeof (WebAssembly as unknown as { Suspending?: unknown }).Suspending === "function";
+  const jspi = hasJspi();
   el.innerHTML = `
 <h2>Agent <small>clawft.wasm · OpenAI-compatible endpoint</small></h2>
-<form class="row">
+<form class="row endpoint">
   <input name="endpoint" value="http://127.0.0.1:8080/v1" aria-label="endpoint (base URL)">
   <input name="key" type="password" placeholder="API key (optional)" aria-label="API key">
-  <button type="submit">probe</button>
+  <input name="model" value="gpt-4o-mini" aria-label="model" size="12">
+  <button type="submit" name="probe">probe</button>
 </form>
 <p class="why"></p>
+${
+  jspi
+    ? `<form class="row chat">
+  <input name="message" placeholder="Ask the agent…" aria-label="message">
+  <button type="submit" name="send">send</button>
+</form>
+<pre class="answer" aria-live="polite"></pre>
+<ol class="tools" aria-label="tool calls"></ol>`
+    : ""
+}
 <pre class="out" role="status"></pre>`;
-  el.querySelector(".why")!.textContent =
-    "clawft.wasm cannot chat from this page yet. In a browser, preview2-shim's wasi:http sends requests with fetch, so " +
-    "pollable.block() returns a Promise instead of blocking, and clawft.wasm's jco glue calls the agent synchronously (not " +
-    `through JSPI's WebAssembly.promising): the agent could not wait for its answer. This browser ${jspi ? "has" : "lacks"} JSPI (WebAssembly.Suspending)` +
-    `${jspi ? ", which a JSPI build of the agent would use" : ""}; that build, and a home directory for the agent ` +
-    "here, are not made yet. Run it with `npx clawft agent chat` (docs/agent.md). Meanwhile “probe” sends GET <endpoint>/models " +
-    "through the same wasi:http, showing whether the endpoint answers a browser at all (it must allow CORS).";
-  const form = el.querySelector("form")!;
+  el.querySelector(".why")!.textContent = jspi ? HOW : WHY_NOT;
+  const field = (name: string) => el.querySelector<HTMLInputElement>(`input[name=${name}]`)!;
   const out = el.querySelector<HTMLElement>(".out")!;
-  const probe = (endpoint: string, apiKey?: string) => probeUrl(`${endpoint.replace(/\/+$/, "")}/models`, apiKey);
-  form.addEventListener("submit", (ev) => {
+  // Absent without JSPI (chat() then throws before using them).
+  const answerEl = el.querySelector<HTMLElement>(".answer")!;
+  const toolsEl = el.querySelector<HTMLElement>(".tools")!;
+
+  const probe = async (endpoint: string, apiKey?: string) => (await import("./agent-probe.js")).probeUrl(`${endpoint.replace(/\/+$/, "")}/models`, apiKey);
+  el.querySelector("form.endpoint")!.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const endpoint = el.querySelector<HTMLInputElement>("input[name=endpoint]")!.value;
-    const key = el.querySelector<HTMLInputElement>("input[name=key]")!.value || undefined;
     out.textContent = "probing…";
-    probe(endpoint, key).then(
+    probe(field("endpoint").value, field("key").value || undefined).then(
       (r) => (out.textContent = `${r.status !== undefined ? `HTTP ${r.status}` : "failed"} · block() returned ${r.blockReturnsPromise ? "a Promise" : "at once"}\n${r.text}`),
       (err: Error) => (out.textContent = `probe failed: ${err.message}`),
     );
   });
-  return { probe, jspi };
+
+  // One session (one in-memory home: history, workspace, audit log) for the page's lifetime;
+  // each turn rewrites its config.json from the fields, so a changed endpoint or key applies.
+  let session: Promise<AgentSession> | undefined;
+  async function chat(message: string): Promise<ChatOutcome> {
+    requireJspi(); // before loading anything
+    const endpoint = { apiBase: field("endpoint").value.trim(), apiKey: field("key").value || undefined, model: field("model").value };
+    session ??= import("./agent-chat.js").then((m) => m.createAgentSession(endpoint));
+    const s = await session.catch((e: unknown) => {
+      session = undefined; // a bad first endpoint must not stick
+      throw e;
+    });
+    s.configure(endpoint);
+    const before = s.audit().length;
+    answerEl.textContent = "";
+    out.textContent = "…";
+    const r = await s.chat(message, (piece) => (answerEl.textContent += piece));
+    const tools = s.audit().slice(before);
+    for (const t of tools) {
+      const li = document.createElement("li");
+      li.className = t.decision;
+      li.textContent = `${t.tool ?? "?"}(${JSON.stringify(t.args ?? {})}) → ${t.decision}${t.guard ? ` by ${t.guard}` : ""}${t.reason ? `: ${t.reason}` : ""}`;
+      toolsEl.append(li);
+    }
+    out.textContent = r.code === 0 ? `ok · ${tools.length} tool call(s)` : `exit ${r.code}: ${r.stderr.trim()}`;
+    return { code: r.code, answer: r.stdout.trim(), stderr: r.stderr, tools };
+  }
+  el.querySelector("form.chat")?.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = field("message");
+    const message = input.value.trim();
+    if (!message) return;
+    input.value = "";
+    chat(message).catch((err: Error) => (out.textContent = `${err.name}: ${err.message}`));
+  });
+  return { probe, jspi, chat };
 }

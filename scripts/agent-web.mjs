@@ -1,0 +1,66 @@
+// The browser build of clawft.wasm: the same WASI 0.2 command component (build/clawft.wasm)
+// transpiled by jco a second time, for JSPI, into build/jco/clawft-web/ (web/panels/agent-chat.ts
+// loads it when the playground's agent panel first chats).
+//
+// Why a second transpile: in a browser, preview2-shim performs wasi:http requests with fetch and
+// waits on timers and response bodies with Promises, so its `poll`, `pollable.block` and
+// `blocking-read` return Promises where the WIT says they block. The Node glue (build/jco/clawft)
+// calls the agent's `run` synchronously and cannot wait for them. With `asyncMode: "jspi"` jco wraps
+// the imports named below in `WebAssembly.Suspending` and the `run` export in
+// `WebAssembly.promising` (JS Promise Integration, WebAssembly/js-promise-integration): when an
+// import returns a Promise the guest's stack is suspended until it settles, and `run` returns a
+// Promise. `instantiation: "async"`: the page passes the WASI imports (a CLI with its own
+// arguments, environment and stdout, an in-memory home directory) for each run, instead of the
+// shim's process-wide globals.
+
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { transpileBytes, writeFiles } from "@bytecodealliance/jco-transpile";
+
+/** The core whose component gets a browser build, and the name of that build. */
+export const AGENT_WEB = { core: "clawft", name: "clawft-web" };
+
+/**
+ * The imports jco makes suspending: every blocking wasi:io call a preview1 command adapter or
+ * the agent's HTTP layer (assembly/agent/host/wasi-http.ts) makes, which the browser shim may
+ * answer with a Promise (`poll` waits for a response, a body chunk or a retry timer;
+ * `blocking-read` is stdin and response bodies; the blocking writes and flushes are stdout,
+ * stderr and request bodies, synchronous in the shim today, marked so a Promise is still waited
+ * for). `future-incoming-response.get` needs no mark: the shim answers it at once (none until
+ * the fetch settled), and the guest polls before it asks. jco's own list of blocking WASI calls
+ * (jco-transpile's ASYNC_WASI_IMPORTS) is the same set.
+ */
+export const ASYNC_IMPORTS = [
+  "wasi:io/poll@0.2.12#poll",
+  "wasi:io/poll@0.2.12#[method]pollable.block",
+  "wasi:io/streams@0.2.12#[method]input-stream.blocking-read",
+  "wasi:io/streams@0.2.12#[method]input-stream.blocking-skip",
+  "wasi:io/streams@0.2.12#[method]output-stream.blocking-flush",
+  "wasi:io/streams@0.2.12#[method]output-stream.blocking-write-and-flush",
+];
+
+/** The export entered through `WebAssembly.promising`: the command's `run`. */
+export const ASYNC_EXPORTS = ["wasi:cli/run@0.2.12#run"];
+
+/**
+ * Transpiles the release command `component` (bytes of build/clawft.wasm) for JSPI into
+ * `<build>/jco/clawft-web/`: `clawft-web.js` (exports `instantiate(getCoreModule, imports)`) and
+ * its core modules. Returns the glue's path relative to the project root, for the size table.
+ * Throws what jco throws (an import name the component lacks is ignored by jco, so a WIT
+ * version bump must update ASYNC_IMPORTS: the browser test then fails to chat).
+ */
+export async function buildAgentWeb(component, build) {
+  const outDir = join(build, "jco", AGENT_WEB.name);
+  await rm(outDir, { recursive: true, force: true });
+  const { files } = await transpileBytes(component, {
+    name: AGENT_WEB.name,
+    outDir,
+    instantiation: "async",
+    asyncMode: "jspi",
+    asyncImports: ASYNC_IMPORTS,
+    asyncExports: ASYNC_EXPORTS,
+    emitTypescriptDeclarations: true,
+  });
+  await writeFiles(files);
+  return `build/jco/${AGENT_WEB.name}/${AGENT_WEB.name}.js`;
+}
