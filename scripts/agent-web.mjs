@@ -11,10 +11,11 @@
 // import returns a Promise the guest's stack is suspended until it settles, and `run` returns a
 // Promise. `instantiation: "async"`: the page passes the WASI imports (a CLI with its own
 // arguments, environment and stdout, an in-memory home directory) for each run, instead of the
-// shim's process-wide globals.
+// shim's process-wide globals. jco's fallback that fetches the core modules from beside the glue
+// is taken out (withoutFallbackLoader): the page names each one.
 
 import { join } from "node:path";
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { transpileBytes, writeFiles } from "@bytecodealliance/jco-transpile";
 
 /** The core whose component gets a browser build, and the name of that build. */
@@ -62,5 +63,21 @@ export async function buildAgentWeb(component, build) {
     emitTypescriptDeclarations: true,
   });
   await writeFiles(files);
+  const glue = join(outDir, `${AGENT_WEB.name}.js`);
+  await writeFile(glue, withoutFallbackLoader(await readFile(glue, "utf8")));
   return `build/jco/${AGENT_WEB.name}/${AGENT_WEB.name}.js`;
+}
+
+/** jco's fallback when no core-module getter is passed: fetch each core module from beside the glue. */
+const FALLBACK_LOADER = "if (!getCoreModule) getCoreModule = (name) => fetchCompile(new URL(`./${name}`, import.meta.url));";
+
+/**
+ * The glue without jco's fallback loader. Vite turns its `new URL(\`./${name}\`, import.meta.url)`
+ * into a glob that ships every file of the folder (the .d.ts included) with the page
+ * (toolchain.md); the page always passes its getter (web/panels/agent-chat.ts), so a missing one
+ * is now an error. Throws when the line is not found, so a jco upgrade that changes it is seen.
+ */
+function withoutFallbackLoader(js) {
+  if (!js.includes(FALLBACK_LOADER)) throw new Error(`${AGENT_WEB.name}.js: jco's fallback core-module loader not found; check scripts/agent-web.mjs against this jco version`);
+  return js.replace(FALLBACK_LOADER, 'if (!getCoreModule) throw new TypeError("clawft-web: pass getCoreModule (the page names each core module: web/panels/agent-chat.ts)");');
 }
