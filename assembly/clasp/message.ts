@@ -9,9 +9,9 @@ import {
   fail, Err, INVALID_MESSAGE, ENCODE_LIMIT, ENCODE_TAPE,
   R_UNKNOWN_TYPE, R_TOO_DEEP, R_EMPTY_PAYLOAD, R_BAD_FED_OP, R_TOO_MANY_ENTRIES,
 } from "./error";
-import { Rd, can, readU8, readU16, readU32, readU64, Wr, writeU8, writeU16, writeU32, writeU64, writtenBytes } from "./wire";
-import { put, put64, take, take64, badTape } from "./tape";
-import { MAX_DEPTH, RAW, decodeString, decodeValue, decodeTagged, encodeString, encodeValue, encodeTagged, takeRaw, rawLength } from "./value";
+import { Rd, can, readU8, readU16, readU32, readU64, loadU64BE, Wr, writeU8, writeU16, writeU32, writeU64, writtenBytes } from "./wire";
+import { Tw, put, put64, take, take64, badTape } from "./tape";
+import { MAX_DEPTH, RAW, F64, decodeString, decodeValue, decodeTagged, encodeString, encodeValue, encodeTagged, takeRaw, rawLength } from "./value";
 import { writeBytes } from "./wire";
 
 export const HELLO: u32 = 0x01;
@@ -143,10 +143,31 @@ function decodeSet(depth: i32): void {
   optU32((f & 0x10) != 0);
 }
 
+/**
+ * SNAPSHOT params: address str, tagged value, revision u64, options u8 (0x01 writer str,
+ * 0x02 timestamp u64). Snapshots are the largest messages and mostly hold numbers, so the
+ * common param — an f64 value and neither writer nor timestamp — is read with one bounds
+ * check and its eight tape words written directly (what `decodeTagged`, `readU64`, `put64`
+ * and `opt` write, without their calls); any other param takes the general path.
+ */
 function decodeSnapshot(depth: i32): void {
   let n = count();
   for (let i: u32 = 0; i < n && Err.code == 0; i++) {
     decodeString();
+    let p = Rd.pos;
+    // 18 bytes: the value's type byte and f64, the revision, the options byte.
+    if (Rd.end - p >= 18 && <u32>load<u8>(p) == F64 && (load<u8>(p + 17) & 3) == 0) {
+      let len = Tw.len;
+      assert(len + 28 <= Tw.out.cap, "tape overrun");
+      let t = Tw.out.ptr + len;
+      store<u32>(t, F64);
+      store<u64>(t, loadU64BE(p + 1), 4);
+      store<u64>(t, loadU64BE(p + 9), 12);
+      store<u64>(t, 0, 20); // no writer, no timestamp
+      Tw.len = len + 28;
+      Rd.pos = p + 18;
+      continue;
+    }
     decodeTagged(depth + 1);
     put64(readU64());
     let o = readU8();

@@ -44,7 +44,8 @@ function truncated(): bool {
 
 export function readU16(): u32 {
   if (!can(2)) return 0;
-  let v = <u32>bswap<u16>(load<u16>(Rd.pos));
+  let v = <u32>load<u16>(Rd.pos);
+  v = ((v & 0xff) << 8) | (v >> 8); // big-endian; inline, unlike the standard library's bswap<u16>
   Rd.pos += 2;
   return v;
 }
@@ -56,11 +57,22 @@ export function readU32(): u32 {
   return v;
 }
 
+/**
+ * The big-endian u64 at `p` (the caller checked the bounds). Scalar on purpose: the codec core
+ * carries no SIMD instruction, so the same clasp.wasm and clp.wasm load in WAMR's interpreters
+ * (no SIMD) as in browsers (test/device/wamr.test.ts). Inline, unlike the standard library's
+ * `bswap<u64>`, which binaryen kept as a call in the decoder's hottest loop.
+ */
+@inline export function loadU64BE(p: usize): u64 {
+  let v = load<u64>(p);
+  v = ((v >> 8) & 0x00ff00ff00ff00ff) | ((v & 0x00ff00ff00ff00ff) << 8);
+  v = ((v >> 16) & 0x0000ffff0000ffff) | ((v & 0x0000ffff0000ffff) << 16);
+  return rotr<u64>(v, 32);
+}
+
 export function readU64(): u64 {
   if (!can(8)) return 0;
-  // Scalar on purpose: the codec core carries no SIMD instruction, so the same clasp.wasm and
-  // clp.wasm load in WAMR's interpreters (no SIMD) as in browsers (test/device/wamr.test.ts).
-  let v = bswap<u64>(load<u64>(Rd.pos));
+  let v = loadU64BE(Rd.pos);
   Rd.pos += 8;
   return v;
 }
