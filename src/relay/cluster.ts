@@ -3,12 +3,20 @@
  * (docs/relay.md §Cluster). Redis holds every param and is its authority; each relay's wasm
  * MiniRouter keeps a full copy and does its own matching and delivery.
  *
+ * - The relay is its host's SET store (`RouterHost.useStore`): governance interceptors (a CLP
+ *   contract) decide first on the relay that received the SET; what they pass is committed
+ *   here, and their own writes (`applySet`) too.
  * - A SET is committed by one Lua script (atomic in Redis): lock check, revision check, the
  *   new revision, the stored param, its expiry, and the commit's PUBLISH on the cluster
- *   channel. The relay that ran it applies the commit to its router at once (SET to its
- *   subscribers, then ACK {revision}); the others apply it from the channel. A router applies
- *   a commit only when it is newer than what it holds (`MiniRouter.commitParam`), so late or
- *   repeated commits change nothing and every relay ends on Redis's revision.
+ *   channel. The relay that ran it applies the commit to its router (SET to its subscribers,
+ *   then ACK {revision}); the others apply it from the channel. A router applies a commit only
+ *   when it is newer than what it holds (`MiniRouter.commitParam`), so late or repeated commits
+ *   change nothing and every relay ends on Redis's revision. The scripts of SETs that arrive
+ *   while earlier ones are in flight go out at once on the one command connection (Redis
+ *   answers them in order), so neither a session nor the relay waits a round trip per SET.
+ * - The SETs of a BUNDLE are one run of the same script: every SET is checked against the
+ *   state the earlier ones leave, then all are written and one channel message carries them
+ *   all, with the bundle's PUBLISHes, so every relay applies the bundle in one step.
  * - PUBLISH frames (events, streams, gestures) and BUNDLEs of them are forwarded as the very
  *   bytes received over the same channel; each relay feeds them to its router through one
  *   internal session, so subscription semantics (patterns, signal types, scopes, gesture
@@ -27,10 +35,10 @@
  * @module
  */
 import { createClient, RESP_TYPES } from "@redis/client";
-import { encode, encodeValue } from "../clasp/index.js";
-import type { InterceptVerdict, InterceptedSet } from "../clasp/governance.js";
+import { encode, encodeValue, type ClaspValue } from "../clasp/index.js";
+import type { InterceptedSet } from "../clasp/governance.js";
 import { nowMicros, type MiniRouter } from "../clasp/router.js";
-import { frameType, type HostPeer, type RouterHost } from "./host.js";
+import { frameType, type HostPeer, type RouterHost, type SetStore, type StoreVerdict } from "./host.js";
 import type { RestoreReport } from "./persist.js";
 
 /** Options of {@link RelayCluster.connect}. */
@@ -64,51 +72,85 @@ const SERVICE_UNAVAILABLE = 501;
 const PUBLISH = 0x20;
 const BUNDLE = 0x30;
 
-/** Kinds of cluster channel messages: a committed param, a forwarded frame. */
+/** Kinds of cluster channel messages: a committed param, a committed BUNDLE, a forwarded frame. */
 const COMMIT = 0x53; // "S"
+const COMMIT_BUNDLE = 0x42; // "B"
 const FRAME = 0x46; // "F"
 
+/** Largest address + value of a param, bytes: a param must fit a SNAPSHOT frame (docs/router.md, SET). */
+const MAX_PARAM_BYTES = 65_455;
+
 /**
- * The SET commit, atomic in Redis. KEYS[1] the param's hash, KEYS[2] the channel.
- * ARGV: value, expected revision ("" none), holder ("<relay> <session>"), lock "1", unlock
- * "1", TTL word ("" none), timestamp µs, address, lease key prefix, default TTL s, writer.
- * Returns {0, revision, TTL word in effect ("" none: a SET without one keeps the last one)}
- * or {400, current revision} or {401, holder session}.
- * The channel message is "S" then netstrings (`<length>:<bytes>`): address, revision,
- * writer, timestamp, TTL word ("" none), value.
+ * The commit of one SET, of the SETs of one BUNDLE (all or nothing), or of a governance
+ * layer's write; atomic in Redis. KEYS[1] the channel, KEYS[1 + i] the hash of SET i's param.
+ * ARGV[1] lease key prefix, [2] default TTL s, [3] holder ("<relay> <session>"), [4] writer,
+ * [5] timestamp µs, [6] "1": no lock or revision check (the governance layer's write), [7] a
+ * BUNDLE frame of the bundle's PUBLISHes ("" none), [8] the channel message's kind: "S" (one
+ * SET) or "B"; then 6 per SET from [9]: address, value, expected revision ("" none), lock "1",
+ * unlock "1", TTL word ("" none).
+ * Phase 1 checks each SET against the state the earlier ones leave (as the router checks a
+ * BUNDLE, docs/router.md) and returns {401, i, holder session} or {400, i, current revision}
+ * on the first failure, having written nothing. Phase 2 writes every SET (revision, value,
+ * writer, timestamp, TTL word in effect: a SET without one keeps the last one, lock, expiry)
+ * and publishes one message: "S" then netstrings (`<length>:<bytes>`) address, revision,
+ * writer, timestamp, TTL word ("" none), value; or "B" then the committing relay's id, the
+ * count, those 6 per SET, and the PUBLISHes. Returns {0, revision 1, TTL word 1, revision 2, …}.
  */
-const SET_SCRIPT = `
-local cur = redis.call('HMGET', KEYS[1], 'rev', 'lock', 'ttl')
-local rev = tonumber(cur[1]) or 0
-local holder = cur[2]
-if holder then
-  local sp = string.find(holder, ' ', 1, true)
-  if not sp or redis.call('EXISTS', ARGV[9] .. string.sub(holder, 1, sp - 1)) == 0 then
-    holder = false
-  elseif holder ~= ARGV[3] then
-    return {401, string.sub(holder, sp + 1)}
+const COMMIT_SCRIPT = `
+local me, writer, ts = ARGV[3], ARGV[4], ARGV[5]
+local force = ARGV[6] == '1'
+local n = #KEYS - 1
+local state, revs, ttls, holders = {}, {}, {}, {}
+for i = 1, n do
+  local key, b = KEYS[i + 1], 9 + (i - 1) * 6
+  local s = state[key]
+  if not s then
+    local cur = redis.call('HMGET', key, 'rev', 'lock', 'ttl')
+    local holder = cur[2]
+    if holder then
+      local sp = string.find(holder, ' ', 1, true)
+      if not sp or redis.call('EXISTS', ARGV[1] .. string.sub(holder, 1, sp - 1)) == 0 then holder = false end
+    end
+    s = {rev = tonumber(cur[1]) or 0, holder = holder or false, ttl = cur[3] or ''}
+    state[key] = s
   end
+  if not force then
+    if s.holder and s.holder ~= me then
+      return {401, i, string.sub(s.holder, string.find(s.holder, ' ', 1, true) + 1)}
+    end
+    if s.rev > 0 and ARGV[b + 2] ~= '' and tonumber(ARGV[b + 2]) ~= s.rev then return {400, i, s.rev} end
+    if ARGV[b + 4] == '1' and s.holder == me then s.holder = false end
+    if ARGV[b + 3] == '1' then s.holder = me end
+  end
+  s.rev = s.rev + 1
+  if ARGV[b + 5] ~= '' then s.ttl = ARGV[b + 5] end
+  revs[i], ttls[i], holders[i] = s.rev, s.ttl, s.holder
 end
-if rev > 0 and ARGV[2] ~= '' and tonumber(ARGV[2]) ~= rev then return {400, rev} end
-rev = rev + 1
-if ARGV[5] == '1' and holder == ARGV[3] then holder = false end
-if ARGV[4] == '1' then holder = ARGV[3] end
-local ttl = ARGV[6]
-if ttl == '' and cur[3] then ttl = cur[3] end
-redis.call('HSET', KEYS[1], 'rev', rev, 'val', ARGV[1], 'writer', ARGV[11], 'ts', ARGV[7])
-if ttl ~= '' then redis.call('HSET', KEYS[1], 'ttl', ttl) end
-if holder then redis.call('HSET', KEYS[1], 'lock', holder) else redis.call('HDEL', KEYS[1], 'lock') end
-local seconds = tonumber(ttl ~= '' and ttl or ARGV[10])
-local at = 0
-if ttl ~= '' and seconds >= 2147483648 then
-  at = (seconds - 2147483648) * 1000
-elseif seconds > 0 then
-  at = math.floor(tonumber(ARGV[7]) / 1000) + seconds * 1000
+local function ns(x) return #x .. ':' .. x end
+local out, reply = {}, {0}
+for i = 1, n do
+  local key, b, ttl = KEYS[i + 1], 9 + (i - 1) * 6, ttls[i]
+  redis.call('HSET', key, 'rev', revs[i], 'val', ARGV[b + 1], 'writer', writer, 'ts', ts)
+  if ttl ~= '' then redis.call('HSET', key, 'ttl', ttl) end
+  if holders[i] then redis.call('HSET', key, 'lock', holders[i]) else redis.call('HDEL', key, 'lock') end
+  local seconds = tonumber(ttl ~= '' and ttl or ARGV[2])
+  local at = 0
+  if ttl ~= '' and seconds >= 2147483648 then
+    at = (seconds - 2147483648) * 1000
+  elseif seconds > 0 then
+    at = math.floor(tonumber(ts) / 1000) + seconds * 1000
+  end
+  if at > 0 then redis.call('PEXPIREAT', key, string.format('%d', at)) else redis.call('PERSIST', key) end
+  out[i] = ns(ARGV[b]) .. ns(tostring(revs[i])) .. ns(writer) .. ns(ts) .. ns(ttl) .. ns(ARGV[b + 1])
+  reply[2 * i] = revs[i]
+  reply[2 * i + 1] = ttl
 end
-if at > 0 then redis.call('PEXPIREAT', KEYS[1], string.format('%d', at)) else redis.call('PERSIST', KEYS[1]) end
-local function ns(s) return #s .. ':' .. s end
-redis.call('PUBLISH', KEYS[2], 'S' .. ns(ARGV[8]) .. ns(tostring(rev)) .. ns(ARGV[11]) .. ns(ARGV[7]) .. ns(ttl) .. ns(ARGV[1]))
-return {0, rev, ttl}
+if ARGV[8] == 'S' then
+  redis.call('PUBLISH', KEYS[1], 'S' .. out[1])
+else
+  redis.call('PUBLISH', KEYS[1], 'B' .. ns(string.sub(me, 1, string.find(me, ' ', 1, true) - 1)) .. ns(tostring(n)) .. table.concat(out) .. ns(ARGV[7]))
+end
+return reply
 `;
 
 /** Releases the locks KEYS[...] when ARGV[1] holds them. Returns how many it released. */
@@ -135,16 +177,15 @@ function netstringAt(bytes: Uint8Array, at: number): [number, number] | undefine
   return [at + 1, at + 1 + n];
 }
 
-/** Reads `count` netstrings that fill `bytes` from `at`; undefined when malformed. */
-function netstrings(bytes: Uint8Array, at: number, count: number): Uint8Array[] | undefined {
-  const out: Uint8Array[] = [];
+/** Reads `count` netstrings from `at` into `out`; returns where they end, or -1 when malformed. */
+function netstrings(bytes: Uint8Array, at: number, count: number, out: Uint8Array[]): number {
   for (let i = 0; i < count; i++) {
     const b = netstringAt(bytes, at);
-    if (!b) return undefined;
+    if (!b) return -1;
     out.push(bytes.subarray(b[0], b[1]));
     at = b[1];
   }
-  return at === bytes.length ? out : undefined;
+  return at;
 }
 
 /** One netstring of `s`. */
@@ -172,13 +213,45 @@ function int(bytes: Uint8Array | string): number {
   return /^\d{1,16}$/.test(s) ? Number(s) : NaN;
 }
 
-/** Parses a commit message (after its "S"); undefined when malformed. */
-function readCommit(bytes: Uint8Array): Commit | undefined {
-  const f = netstrings(bytes, 1, 6);
-  if (!f) return undefined;
+/** A commit from its 6 fields (address, revision, writer, timestamp, TTL word, value); undefined when malformed. */
+function commitOf(f: Uint8Array[]): Commit | undefined {
   const revision = int(f[1]!), timestamp = int(f[3]!), ttl = f[4]!.length ? int(f[4]!) : undefined;
   if (!Number.isSafeInteger(revision) || !Number.isSafeInteger(timestamp) || Number.isNaN(ttl)) return undefined;
   return { address: text.decode(f[0]!), revision, writer: text.decode(f[2]!), timestamp, ttl, value: f[5]! };
+}
+
+/** Largest count of SETs a "B" message may announce (a BUNDLE frame holds at most 64 KB). */
+const MAX_BUNDLE_SETS = 65_536;
+
+/**
+ * Parses a commit message: "S" and one commit, or "B", the committing relay's id, the count,
+ * that many commits and the BUNDLE of PUBLISHes (empty: none). Undefined when malformed.
+ */
+function readCommits(bytes: Uint8Array): { origin: string; commits: Commit[]; publishes: Uint8Array | undefined } | undefined {
+  let count = 1;
+  let at = 1;
+  let origin = "";
+  if (bytes[0] === COMMIT_BUNDLE) {
+    const o = netstringAt(bytes, 1);
+    if (!o) return undefined;
+    origin = text.decode(bytes.subarray(o[0], o[1]));
+    const c = netstringAt(bytes, o[1]);
+    if (!c) return undefined;
+    count = int(bytes.subarray(c[0], c[1]));
+    if (!(count >= 1 && count <= MAX_BUNDLE_SETS)) return undefined;
+    at = c[1];
+  }
+  const f: Uint8Array[] = [];
+  at = netstrings(bytes, at, 6 * count + (bytes[0] === COMMIT_BUNDLE ? 1 : 0), f);
+  if (at !== bytes.length) return undefined;
+  const commits: Commit[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = commitOf(f.slice(6 * i, 6 * i + 6));
+    if (!c) return undefined;
+    commits.push(c);
+  }
+  const publishes = f[6 * count];
+  return { origin, commits, publishes: publishes?.length ? publishes : undefined };
 }
 
 /** The internal session's peer: frames the router sends it (WELCOME, ACKs) are dropped. */
@@ -195,7 +268,7 @@ class SinkPeer implements HostPeer {
  * params into the router before the relay listens, {@link bind} it to the relay's host, and
  * {@link close} it after the host stopped.
  */
-export class RelayCluster {
+export class RelayCluster implements SetStore {
   readonly relayId: string;
   /**
    * The token of the relay's internal session, which feeds forwarded frames to the router:
@@ -213,7 +286,7 @@ export class RelayCluster {
   readonly #heartbeat: ReturnType<typeof setInterval>;
   /** Frame messages start with this: "F", then our relay id as a netstring. */
   readonly #framePrefix: Uint8Array;
-  #setSha = "";
+  #commitSha = "";
   #unlockSha = "";
   #host: RouterHost | undefined;
   /** Channel messages that arrived before {@link bind}. */
@@ -228,8 +301,14 @@ export class RelayCluster {
   #closed = false;
   /** Whether {@link connect} completed (from then on, reconnection never gives up). */
   #joined = false;
-  /** Frames forwarded to and received from other relays, commits read from the channel, and failures (Redis unreachable, malformed messages). */
-  readonly counts = { forwarded: 0, received: 0, commits: 0, failures: 0 };
+  /**
+   * Frames forwarded to and received from other relays, commits read from the channel,
+   * failures (Redis unreachable, malformed messages), and the most commit scripts this relay
+   * had in flight at once (pipelined on its command connection).
+   */
+  readonly counts = { forwarded: 0, received: 0, commits: 0, failures: 0, peakInFlight: 0 };
+  /** Commit scripts sent and not answered yet. */
+  #inFlight = 0;
 
   private constructor(url: string, options: ClusterOptions) {
     this.relayId = options.relayId ?? crypto.randomUUID();
@@ -290,7 +369,7 @@ export class RelayCluster {
   }
 
   async #loadScripts(): Promise<void> {
-    this.#setSha = String(await this.#cmd.sendCommand(["SCRIPT", "LOAD", SET_SCRIPT]));
+    this.#commitSha = String(await this.#cmd.sendCommand(["SCRIPT", "LOAD", COMMIT_SCRIPT]));
     this.#unlockSha = String(await this.#cmd.sendCommand(["SCRIPT", "LOAD", UNLOCK_SCRIPT]));
   }
 
@@ -375,13 +454,14 @@ export class RelayCluster {
   }
 
   /**
-   * Joins the relay's host: SETs go to Redis, PUBLISHes are forwarded, ended sessions release
+   * Joins the relay's host: it becomes the host's SET store (SETs, BUNDLEs of SETs and a
+   * governance layer's writes go to Redis), PUBLISHes are forwarded, ended sessions release
    * their locks, and frames from the other relays reach the router. Channel messages that
    * arrived since {@link connect} are applied now.
    */
   bind(host: RouterHost): void {
     this.#host = host;
-    host.interceptSet(["/**"], (set) => this.#commit(set));
+    host.useStore(this);
     host.observe({
       routed: (conn, frame, accepted) => accepted && this.#forward(conn, frame),
       sessionEnded: (session) => this.#release(session),
@@ -415,48 +495,99 @@ export class RelayCluster {
     host.receive(this.#conn, encode({ type: "HELLO", version: 1, name: `cluster ${this.relayId}`, features: ["param", "event", "stream", "gesture", "timeline"], token: this.token.token }));
   }
 
-  /** The SET interceptor: one atomic commit in Redis, applied here at once. */
-  async #commit(set: InterceptedSet): Promise<InterceptVerdict> {
-    let value: Uint8Array;
-    try {
-      value = encodeValue(set.value);
-    } catch (err) {
-      return { action: "deny", code: INVALID_VALUE, message: (err as Error).message };
+  /** Commits one SET in Redis (see {@link SetStore.commitSet}); `apply` delivers it here. */
+  commitSet(set: InterceptedSet): Promise<StoreVerdict> {
+    return this.#commit([set], undefined, false);
+  }
+
+  /**
+   * Commits the SETs of one BUNDLE in Redis, all or nothing, and hands `publishes` (a BUNDLE
+   * of its PUBLISHes) to the other relays in the same channel message (see
+   * {@link SetStore.commitBundle}).
+   */
+  commitBundle(sets: InterceptedSet[], publishes: Uint8Array | undefined): Promise<StoreVerdict> {
+    return this.#commit(sets, publishes, false);
+  }
+
+  /**
+   * A governance layer's write (`RouterHost.applySet`): committed in Redis without a lock or
+   * revision check (a lock stays with its holder), the writer is this relay's id, applied here.
+   * @throws ClusterError (the promise rejects) when the value is not a valid param or Redis is unreachable
+   */
+  async hostSet(address: string, value: ClaspValue): Promise<number> {
+    const v = await this.#commit([{ address, value, session: this.relayId }], undefined, true);
+    if (v.action === "deny") throw new ClusterError(`${address} not committed: ${v.message}`);
+    v.apply();
+    return v.revision;
+  }
+
+  /**
+   * One run of the commit script for `sets` (one session's), sent at once: scripts sent while
+   * others are in flight are pipelined on the command connection, and Redis runs them in the
+   * order sent. `force`: no lock or revision check.
+   */
+  async #commit(sets: InterceptedSet[], publishes: Uint8Array | undefined, force: boolean): Promise<StoreVerdict> {
+    const session = sets[0]!.session;
+    const values: Uint8Array[] = [];
+    for (const set of sets) {
+      let value: Uint8Array;
+      try {
+        value = encodeValue(set.value);
+      } catch (err) {
+        return { action: "deny", code: INVALID_VALUE, message: (err as Error).message, address: set.address };
+      }
+      // Refused here, not after Redis committed it: no router could hold it.
+      const size = utf8.encode(set.address).length + value.length;
+      if (size > MAX_PARAM_BYTES) return { action: "deny", code: INVALID_VALUE, message: `value at ${set.address} is too large for a param (${size} bytes)`, address: set.address };
+      values.push(value);
     }
-    const holder = `${this.relayId} ${set.session}`;
     const timestamp = nowMicros();
-    let reply: unknown;
-    try {
-      reply = await this.#eval(
-        () => this.#setSha,
-        [this.#paramKey(set.address), this.#channel],
-        [
-          Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-          set.revision === undefined ? "" : String(set.revision),
-          holder,
-          set.lock ? "1" : "0",
-          set.unlock ? "1" : "0",
-          set.ttl === undefined ? "" : String(set.ttl >>> 0),
-          String(timestamp),
-          set.address,
-          `${this.#prefix}relay:`,
-          String(this.#stateTtl),
-          set.session,
-        ],
+    const args: Array<string | Buffer> = [
+      `${this.#prefix}relay:`,
+      String(this.#stateTtl),
+      `${this.relayId} ${session}`,
+      session,
+      String(timestamp),
+      force ? "1" : "",
+      publishes ? Buffer.from(publishes.buffer, publishes.byteOffset, publishes.byteLength) : "",
+      sets.length === 1 && !publishes ? "S" : "B",
+    ];
+    sets.forEach((set, i) => {
+      const value = values[i]!;
+      args.push(
+        set.address,
+        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+        force || set.revision === undefined ? "" : String(set.revision),
+        set.lock && !force ? "1" : "",
+        set.unlock && !force ? "1" : "",
+        set.ttl === undefined ? "" : String(set.ttl >>> 0),
       );
+    });
+    let reply: unknown;
+    if (++this.#inFlight > this.counts.peakInFlight) this.counts.peakInFlight = this.#inFlight;
+    try {
+      reply = await this.#eval(() => this.#commitSha, [this.#channel, ...sets.map((s) => this.#paramKey(s.address))], args);
     } catch (err) {
       this.counts.failures++;
-      return { action: "deny", code: SERVICE_UNAVAILABLE, message: `cluster store unreachable: ${(err as Error).message}` };
+      return { action: "deny", code: SERVICE_UNAVAILABLE, message: `cluster store unreachable: ${(err as Error).message}`, ...(sets.length === 1 ? { address: sets[0]!.address } : {}) };
+    } finally {
+      this.#inFlight--;
     }
-    const [code, detail, ttlWord] = reply as [number, number | Buffer, Buffer | undefined];
-    if (code === REVISION_CONFLICT) return { action: "deny", code, message: `revision conflict: expected ${set.revision}, current ${detail}` };
-    if (code === LOCK_HELD) return { action: "deny", code, message: `locked by ${String(detail)}` };
-    const revision = Number(detail);
-    if (set.lock) this.#held(set.session).add(set.address);
-    else if (set.unlock) this.#locks.get(set.session)?.delete(set.address);
-    const ttl = ttlWord?.length ? int(ttlWord) : undefined;
-    this.#apply({ address: set.address, revision, writer: set.session, timestamp, ttl, value });
-    return { action: "consume", revision };
+    const r = reply as Array<number | Buffer>;
+    const code = Number(r[0]);
+    if (code !== 0) {
+      const set = sets[Number(r[1]) - 1]!;
+      const detail = r[2]!;
+      if (code === REVISION_CONFLICT) return { action: "deny", code, message: `revision conflict: expected ${set.revision}, current ${detail}`, address: set.address };
+      return { action: "deny", code: LOCK_HELD, message: `locked by ${String(detail)}`, address: set.address };
+    }
+    const commits = sets.map((set, i): Commit => {
+      const ttlWord = r[2 + 2 * i] as Buffer | undefined;
+      if (set.lock && !force) this.#held(session).add(set.address);
+      else if (set.unlock && !force) this.#locks.get(session)?.delete(set.address);
+      return { address: set.address, revision: Number(r[1 + 2 * i]), writer: session, timestamp, ttl: ttlWord?.length ? int(ttlWord) : undefined, value: values[i]! };
+    });
+    return { action: "commit", revision: commits[commits.length - 1]!.revision, apply: () => commits.forEach((c) => this.#apply(c)) };
   }
 
   #held(session: string): Set<string> {
@@ -487,8 +618,8 @@ export class RelayCluster {
   }
 
   /**
-   * The host observer: forwards the PUBLISHes (and BUNDLEs, whose SETs the host refused
-   * before the router saw them) that the router accepted, as received.
+   * The host observer: forwards the PUBLISHes and the BUNDLEs (of PUBLISHes only: the host
+   * gives those with SETs to {@link commitBundle}) that the router accepted, as received.
    */
   #forward(conn: number, frame: Uint8Array): void {
     if (conn === this.#conn || this.#closed) return;
@@ -507,15 +638,20 @@ export class RelayCluster {
   #onMessage(message: Buffer): void {
     if (!this.#host) return void this.#early.push(message);
     const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    if (bytes[0] === COMMIT) {
-      const commit = readCommit(bytes);
-      if (!commit) return void this.counts.failures++;
-      this.counts.commits++;
-      try {
-        this.#apply(commit);
-      } catch {
-        this.counts.failures++;
+    if (bytes[0] === COMMIT || bytes[0] === COMMIT_BUNDLE) {
+      const m = readCommits(bytes);
+      if (!m) return void this.counts.failures++;
+      // A BUNDLE's SETs, then its PUBLISHes, in one turn: no other frame comes between them.
+      for (const commit of m.commits) {
+        this.counts.commits++;
+        try {
+          this.#apply(commit);
+        } catch {
+          this.counts.failures++;
+        }
       }
+      // The committing relay routed the PUBLISHes itself, from its sender's session.
+      if (m.publishes && this.#conn !== 0 && m.origin !== this.relayId) this.#host.receive(this.#conn, m.publishes);
       return;
     }
     if (bytes[0] !== FRAME) return void this.counts.failures++;

@@ -18,7 +18,7 @@
  * @module
  */
 import { codec, type ClaspValue, type Message } from "../clasp/index.js";
-import type { GovernableRouter, InterceptVerdict, SetInterceptor } from "../clasp/governance.js";
+import type { GovernableRouter, InterceptVerdict, InterceptedSet, SetInterceptor } from "../clasp/governance.js";
 import type { MiniRouter, RouterStep } from "../clasp/router.js";
 import { messageTypeName, type RelayMetrics } from "./metrics.js";
 import type { StatePersister } from "./persist.js";
@@ -44,6 +44,36 @@ export interface HostObserver {
   routed?(conn: number, frame: Uint8Array, accepted: boolean): void;
   /** A session ended (its connection closed, it timed out, or a second HELLO replaced it). */
   sessionEnded?(session: string): void;
+}
+
+/**
+ * A store's answer about SETs it was given: `commit` (committed; `apply` carries the commit out
+ * on this host's router, `revision` goes into the ACK) or `deny` (nothing committed: ERROR
+ * {code, message, address} to the sender).
+ */
+export type StoreVerdict = { action: "commit"; revision: number; apply: () => void } | { action: "deny"; code: number; message: string; address?: string };
+
+/**
+ * Where a host's SETs are committed in place of its router alone: a relay cluster's shared
+ * store (src/relay/cluster.ts, docs/relay.md §Cluster). Governance interceptors decide first;
+ * the SETs they pass (and all others in the sender's write scope) go to the store.
+ */
+export interface SetStore {
+  /**
+   * Commits one SET. Called in the order SETs arrive (across sessions) without waiting for
+   * earlier commits, so a store may pipeline them; the host carries out the verdicts in each
+   * session's order (`apply`, then the ACK), also for a sender that left meanwhile.
+   */
+  commitSet(set: InterceptedSet): Promise<StoreVerdict>;
+  /**
+   * Commits the SETs of one BUNDLE all or nothing, each checked against the state the earlier
+   * ones leave (docs/router.md, BUNDLE). `publishes` is a BUNDLE frame of the bundle's
+   * PUBLISHes (undefined: none), which the store hands to other relays with the commits; the
+   * host routes it here after `apply`. The commit revision is the last SET's.
+   */
+  commitBundle(sets: InterceptedSet[], publishes: Uint8Array | undefined): Promise<StoreVerdict>;
+  /** Writes `value` at `address` for the governance layer (no lock or revision check) and applies it here; resolves the revision. */
+  hostSet(address: string, value: ClaspValue): Promise<number>;
 }
 
 /** Options of a {@link RouterHost}. */
@@ -100,6 +130,19 @@ const ACK_TYPE = 0x50;
 const SET_TYPE = 0x21;
 const BUNDLE_TYPE = 0x30;
 
+/** A connection's pending work (interceptor verdicts, store commits), which its later frames wait behind. */
+interface ConnQueue {
+  /** The end of the chain: each item runs when the one before it finished. */
+  tail: Promise<void>;
+  /** Items in the chain. */
+  size: number;
+  /** Items that are not store commits already started: while there are any, a SET is not sent to the store early. */
+  plain: number;
+}
+
+/** What the host does with a frame in place of the router: a store commit (started at once, carried out in order) or other work. */
+type Takeover = { store: true; start: () => Promise<() => void> } | { store: false; run: () => Promise<void> | void };
+
 /** A storage commit some frames wait for. */
 interface Gate {
   state: "pending" | "ok" | "failed";
@@ -145,8 +188,10 @@ export class RouterHost implements GovernableRouter {
   #detachLater: Array<[number, number]> = [];
   /** Governance interceptors, in registration order. */
   #interceptors: Array<{ patterns: readonly string[]; hook: SetInterceptor }> = [];
-  /** Frames of a connection waiting behind a pending interceptor verdict, in order. */
-  readonly #waiting = new Map<number, Uint8Array[]>();
+  /** Per connection with work pending (interceptor verdicts, store commits): the chain its frames wait on. */
+  readonly #queues = new Map<number, ConnQueue>();
+  /** Where SETs are committed in place of the router alone ({@link useStore}); none by default. */
+  #store: SetStore | undefined;
   /** Session id per connection (from the router's session events). */
   readonly #sessions: Array<string | undefined> = [];
   /** Frames (and closes) of a connection held behind a durable commit, in order. */
@@ -188,16 +233,59 @@ export class RouterHost implements GovernableRouter {
     return conn;
   }
 
-  /** Hands the router one frame `conn` sent (governed SETs go to the interceptors first), and carries out the step. */
+  /**
+   * Hands the router one frame `conn` sent (governed SETs go to the interceptors first, SETs
+   * to the store when there is one), and carries out the step. While `conn` has a verdict or
+   * store commit pending, its frames wait behind it; a SET behind store commits only is sent
+   * to the store at once (pipelined), its answer still waits for its turn.
+   */
   receive(conn: number, frame: Uint8Array): void {
     if (this.#stopped || !this.#peers[conn]) return;
-    const waiting = this.#waiting.get(conn);
-    if (waiting) return void waiting.push(frame);
-    if (this.#interceptors.length > 0 && this.#govern(conn, frame)) return;
-    this.#route(conn, frame);
+    const q = this.#queues.get(conn);
+    if (q && q.plain > 0) return this.#enqueue(conn, () => this.#handle(conn, frame), true);
+    const t = this.#interceptors.length > 0 || this.#store ? this.#govern(conn, frame) : undefined;
+    if (t?.store) {
+      const started = t.start();
+      return this.#enqueue(conn, async () => (await started)(), false);
+    }
+    if (q) return this.#enqueue(conn, () => (t ? t.run() : this.#route(conn, frame)), true);
+    if (!t) return this.#route(conn, frame);
+    const pending = t.run();
+    if (pending) this.#enqueue(conn, () => pending, true);
   }
 
-  #route(conn: number, frame: Uint8Array): void {
+  /** Handles a frame whose turn came in its connection's queue. */
+  #handle(conn: number, frame: Uint8Array): Promise<void> | void {
+    const t = this.#interceptors.length > 0 || this.#store ? this.#govern(conn, frame) : undefined;
+    if (!t) return this.#route(conn, frame);
+    return t.store ? t.start().then((f) => f()) : t.run();
+  }
+
+  /** Appends `work` to `conn`'s queue; `plain` unless it is a store commit already started. */
+  #enqueue(conn: number, work: () => Promise<void> | void, plain: boolean): void {
+    let q = this.#queues.get(conn);
+    if (!q) this.#queues.set(conn, (q = { tail: Promise.resolve(), size: 0, plain: 0 }));
+    const queue = q;
+    queue.size++;
+    if (plain) queue.plain++;
+    queue.tail = queue.tail
+      .then(() => {
+        if (plain) queue.plain--;
+        // A store commit is carried out even when its sender left (the store committed it).
+        if (plain && this.#queues.get(conn) !== queue) return;
+        return work();
+      })
+      .catch(() => {}) // the work answers its own failures; one must not stop the queue
+      .then(() => {
+        if (--queue.size === 0 && this.#queues.get(conn) === queue) this.#queues.delete(conn);
+      });
+  }
+
+  /**
+   * Routes one frame through the router and carries out the step. `observed` is false for a
+   * frame the host made on a store's behalf (the store forwarded it itself).
+   */
+  #route(conn: number, frame: Uint8Array, observed = true): void {
     const t0 = performance.now();
     const step = this.router.receive(conn, frame);
     const accepted = this.#observers.length === 0 || !step.events.some((e) => e.type === "error" && e.conn === conn);
@@ -218,7 +306,7 @@ export class RouterHost implements GovernableRouter {
       );
     }
     this.#metrics.step?.((performance.now() - t0) / 1000);
-    for (const o of this.#observers) o.routed?.(conn, frame, accepted);
+    if (observed) for (const o of this.#observers) o.routed?.(conn, frame, accepted);
     if (due > 0) this.#schedule(Math.max(0, Math.ceil((due - (performance.timeOrigin + performance.now()) * 1000) / 1000)));
     if (++this.#messages >= TICK_EVERY_MESSAGES) {
       this.#messages = 0;
@@ -231,7 +319,7 @@ export class RouterHost implements GovernableRouter {
     if (!this.#peers[conn]) return;
     if (this.#applying) return void this.#detachLater.push([conn, seconds]);
     this.#peers[conn] = undefined;
-    this.#waiting.delete(conn);
+    this.#queues.delete(conn);
     this.#held.delete(conn);
     this.#sessions[conn] = undefined;
     this.#connections--;
@@ -331,12 +419,28 @@ export class RouterHost implements GovernableRouter {
   }
 
   /**
-   * Writes `value` at `address` for the governance layer: no interception, lock or revision
-   * check; the SET with its new revision goes to every matching subscriber.
-   * @returns the new revision
-   * @throws RangeError when the value is too large for a param
+   * Commits SETs in `store` from now on (a relay cluster): every SET in the sender's write
+   * scope that no interceptor consumed or denied, the SETs of BUNDLEs (all or nothing), and
+   * {@link applySet}. Call it once, before peers attach.
    */
-  applySet(address: string, value: ClaspValue): number {
+  useStore(store: SetStore): void {
+    this.#store = store;
+  }
+
+  /**
+   * Writes `value` at `address` for the governance layer: no interception, lock or revision
+   * check; the SET with its new revision goes to every matching subscriber (with a store, on
+   * every relay of the cluster, once the store committed it: the revision is then a promise).
+   * @returns the new revision
+   * @throws RangeError when the value is too large for a param (with a store, the promise
+   *   rejects with the store's error)
+   */
+  applySet(address: string, value: ClaspValue): number | Promise<number> {
+    if (this.#store) {
+      const revision = this.#store.hostSet(address, value);
+      revision.catch(() => {}); // a caller that ignores the revision (a serial device's mirror) leaves no unhandled rejection
+      return revision;
+    }
     const step = this.router.hostSet(address, value);
     const revision = step.revision;
     this.apply(step, 0);
@@ -357,47 +461,103 @@ export class RouterHost implements GovernableRouter {
     return m.type === "BUNDLE" && m.messages.some((inner) => this.#governs(inner));
   }
 
-  /** Takes over `frame` when it sets a governed address; returns whether it did. */
-  #govern(conn: number, frame: Uint8Array): boolean {
-    // Only SETs and BUNDLEs can set a governed address: the rest need no decoding here.
+  /**
+   * What happens to `frame` in place of the router: undefined when the router handles it
+   * (not a SET or BUNDLE, unknown session, outside the write scope: the router answers),
+   * else an interceptor's decision, a store commit, or the refusal of a governed BUNDLE.
+   * Starts nothing itself.
+   */
+  #govern(conn: number, frame: Uint8Array): Takeover | undefined {
+    // Only SETs and BUNDLEs can set an address: the rest need no decoding here.
     const type = frameType(frame);
-    if (type !== SET_TYPE && type !== BUNDLE_TYPE) return false;
+    if (type !== SET_TYPE && type !== BUNDLE_TYPE) return undefined;
     let decoded;
     try {
       decoded = codec.decode(frame);
     } catch {
-      return false; // the router answers bad frames
+      return undefined; // the router answers bad frames
     }
     const m = decoded.message;
-    if (m.type === "BUNDLE" && this.#governs(m)) {
-      this.#reply(conn, { type: "ERROR", code: INVALID_VALUE, message: "a governed address cannot be set in a BUNDLE: set it on its own" });
-      return true;
+    const qos = decoded.flags.qos;
+    if (m.type === "BUNDLE") {
+      if (this.#interceptors.length > 0 && this.#governs(m)) {
+        return { store: false, run: () => this.#reply(conn, { type: "ERROR", code: INVALID_VALUE, message: "a governed address cannot be set in a BUNDLE: set it on its own" }) };
+      }
+      return this.#store ? this.#bundleToStore(conn, m, qos) : undefined;
     }
-    if (m.type !== "SET") return false;
+    if (m.type !== "SET" || !this.router.writable(conn, m.address)) return undefined;
     const first = this.#interceptor(m.address, 0);
-    // Unknown sessions and writes outside the scope get the router's own answer (300, 301).
-    if (first < 0 || !this.router.writable(conn, m.address)) return false;
-    this.#waiting.set(conn, []);
-    void this.#decide(conn, frame, m, decoded.flags.qos, first);
-    return true;
+    if (first >= 0) return { store: false, run: () => this.#decide(conn, frame, m, qos, first) };
+    if (!this.#store) return undefined;
+    const set = this.#intercepted(conn, m);
+    return { store: true, start: () => this.#setToStore(conn, set, qos) };
+  }
+
+  /** The SET `m` of `conn` as interceptors and stores see it. */
+  #intercepted(conn: number, m: Extract<Message, { type: "SET" }>): InterceptedSet {
+    return {
+      address: m.address,
+      value: m.value,
+      session: this.#sessions[conn] ?? "",
+      ...(m.revision === undefined ? {} : { revision: m.revision }),
+      ...(m.lock ? { lock: true } : {}),
+      ...(m.unlock ? { unlock: true } : {}),
+      ...(m.ttl === undefined ? {} : { ttl: m.ttl }),
+    };
+  }
+
+  /**
+   * A BUNDLE for the store: its SETs (top level; nested BUNDLEs are ignored, as the router
+   * does) go to the store together, its PUBLISHes become a BUNDLE of their own routed after
+   * the commit. Undefined (the router handles it) without SETs, or when an address is outside
+   * the sender's write scope (the router refuses the whole BUNDLE with 301).
+   */
+  #bundleToStore(conn: number, m: Extract<Message, { type: "BUNDLE" }>, qos: number): Takeover | undefined {
+    const sets = m.messages.filter((x): x is Extract<Message, { type: "SET" }> => x.type === "SET");
+    const publishes = m.messages.filter((x) => x.type === "PUBLISH");
+    if (sets.length === 0 || !m.messages.every((x) => (x.type !== "SET" && x.type !== "PUBLISH") || this.router.writable(conn, x.address))) return undefined;
+    const intercepted = sets.map((x) => this.#intercepted(conn, x));
+    // Fire QoS: the router answers it with no ACK of its own (the ACK carries the commit's revision).
+    const rest = publishes.length ? codec.encode({ type: "BUNDLE", messages: publishes }, { qos: 0 }) : undefined;
+    const peer = this.#peers[conn];
+    return {
+      store: true,
+      start: () =>
+        this.#store!.commitBundle(intercepted, rest).then(
+          (v) => () => {
+            if (v.action === "deny") return this.#replyTo(conn, peer, { type: "ERROR", code: v.code, message: v.message, ...(v.address === undefined ? {} : { address: v.address }) });
+            v.apply();
+            if (this.#peers[conn] !== peer) return;
+            if (rest) this.#route(conn, rest, false);
+            if (qos >= 1) this.#reply(conn, { type: "ACK", revision: v.revision });
+          },
+          (err: unknown) => () => this.#replyTo(conn, peer, { type: "ERROR", code: INTERNAL_ERROR, message: err instanceof Error ? err.message : String(err) }),
+        ),
+    };
+  }
+
+  /** Sends one SET to the store; resolves what carries out its verdict (apply, then ACK or ERROR to the sender if it is still there). */
+  #setToStore(conn: number, set: InterceptedSet, qos: number): Promise<() => void> {
+    const peer = this.#peers[conn];
+    return this.#store!.commitSet(set).then(
+      (v) => () => {
+        if (v.action === "deny") return this.#replyTo(conn, peer, { type: "ERROR", code: v.code, message: v.message, address: v.address ?? set.address });
+        v.apply();
+        if (qos >= 1) this.#replyTo(conn, peer, { type: "ACK", address: set.address, revision: v.revision });
+      },
+      (err: unknown) => () => this.#replyTo(conn, peer, { type: "ERROR", code: INTERNAL_ERROR, message: err instanceof Error ? err.message : String(err), address: set.address }),
+    );
   }
 
   /** Asks interceptor `i` (then the next matching ones on `pass`) about a SET, and carries out the verdict. */
   async #decide(conn: number, frame: Uint8Array, set: Extract<Message, { type: "SET" }>, qos: number, i: number): Promise<void> {
     let verdict: InterceptVerdict;
+    const intercepted = this.#intercepted(conn, set);
     // The sender, by identity: once it leaves, the router may hand `conn` to a new peer, which
     // must get neither this verdict's reply nor the SET routed under its own session.
     const sender = this.#peers[conn];
     try {
-      verdict = await this.#interceptors[i]!.hook({
-        address: set.address,
-        value: set.value,
-        session: this.#sessions[conn] ?? "",
-        ...(set.revision === undefined ? {} : { revision: set.revision }),
-        ...(set.lock ? { lock: true } : {}),
-        ...(set.unlock ? { unlock: true } : {}),
-        ...(set.ttl === undefined ? {} : { ttl: set.ttl }),
-      });
+      verdict = await this.#interceptors[i]!.hook(intercepted);
     } catch (e) {
       verdict = { action: "deny", code: INTERNAL_ERROR, message: e instanceof Error ? e.message : String(e) };
     }
@@ -405,15 +565,18 @@ export class RouterHost implements GovernableRouter {
     if (verdict.action === "pass") {
       const next = this.#interceptor(set.address, i + 1);
       if (next >= 0) return this.#decide(conn, frame, set, qos, next);
+      if (this.#store) return (await this.#setToStore(conn, intercepted, qos))();
       this.#route(conn, frame);
     } else if (verdict.action === "consume") {
       if (qos >= 1) this.#reply(conn, { type: "ACK", address: set.address, ...(verdict.revision === undefined ? {} : { revision: verdict.revision }) });
     } else {
       this.#reply(conn, { type: "ERROR", code: verdict.code, message: verdict.message, address: set.address });
     }
-    const waiting = this.#waiting.get(conn) ?? [];
-    this.#waiting.delete(conn);
-    for (const f of waiting) this.receive(conn, f);
+  }
+
+  /** {@link #reply} when `conn` still is `peer`'s connection (a handle may be reused once its peer left). */
+  #replyTo(conn: number, peer: HostPeer | undefined, m: Message): void {
+    if (peer && this.#peers[conn] === peer) this.#reply(conn, m);
   }
 
   /** Sends one message of the host's own to `conn` (a governance reply). */

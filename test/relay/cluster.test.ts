@@ -2,11 +2,15 @@
 // act as one router — SETs, PUBLISHes and streams cross relays with the subscription
 // semantics of the router, revisions come from one atomic Redis step (racing SETs: one
 // winner, one conflict), locks and TTLs hold cluster-wide, a joining relay finds every param.
+// A BUNDLE's SETs commit all or nothing and reach every relay in one step; a session's SETs
+// are pipelined to Redis and answered in order; a CLP contract governs SETs on a cluster relay.
 // Faults with relay processes: cluster-faults.test.ts.
 import { execFileSync } from "node:child_process";
 import { createClient } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClaspClient } from "../../src/clasp/client.js";
+import type { Message } from "../../src/clasp/index.js";
+import { createContract, createRuntime, governAddresses } from "../../src/clp/index.js";
 import { ClusterError, RelayCluster } from "../../src/relay/cluster.js";
 import { RelayConfigError, applyToml, defaultConfig, type Relay } from "../../src/relay/index.js";
 import { WebSocketTransport, type WebSocketConstructor } from "../../src/transports/websocket.js";
@@ -233,8 +237,182 @@ describe.skipIf(skip)("relay cluster over Redis", () => {
   });
 });
 
+/** The SETs and PUBLISHes `c` received on addresses starting with `prefix`, as "SET <address> <revision>" / "PUBLISH <address>". */
+function seen(c: RawClient, prefix: string): string[] {
+  return c.messages.flatMap((m: Message) =>
+    m.type === "SET" && m.address.startsWith(prefix) ? [`SET ${m.address} ${m.revision}`] : m.type === "PUBLISH" && m.address.startsWith(prefix) ? [`PUBLISH ${m.address}`] : [],
+  );
+}
+
+describe.skipIf(skip)("relay cluster: BUNDLEs and pipelined SETs", () => {
+  it("commits a BUNDLE's SETs whole on every relay; subscribers elsewhere get its SETs together, then its PUBLISHes", async () => {
+    const [a, b, c] = await Promise.all(relays.slice(0, 3).map((r) => raw(r)));
+    await Promise.all([subscribe(a!, 1, "/bun/**"), subscribe(b!, 1, "/bun/**"), subscribe(c!, 1, "/bun/**")]);
+    // c keeps writing /bun/noise on a third relay meanwhile: nothing of it may come between the bundle's SETs.
+    for (let i = 0; i < 40; i++) c!.send({ type: "SET", address: "/bun/noise", value: i });
+    a!.send({
+      type: "BUNDLE",
+      messages: [
+        { type: "SET", address: "/bun/x", value: 1 },
+        { type: "SET", address: "/bun/y", value: "two" },
+        { type: "PUBLISH", address: "/bun/cue", signal: "event", value: "go" },
+        { type: "SET", address: "/bun/x", value: 3 }, // checked against what the first SET leaves: revision 2
+      ],
+    });
+    for (let i = 40; i < 80; i++) c!.send({ type: "SET", address: "/bun/noise", value: i });
+    expect(await a!.next("ACK")).toEqual({ type: "ACK", revision: 2 }); // the last SET's revision, as one relay answers
+    await until(() => seen(b!, "/bun/").length >= 84 && seen(a!, "/bun/").length >= 83, 5000, "every SET and the PUBLISH");
+    const bundle = ["SET /bun/x 1", "SET /bun/y 1", "SET /bun/x 2", "PUBLISH /bun/cue"];
+    const onB = seen(b!, "/bun/").filter((x) => !x.startsWith("SET /bun/noise"));
+    expect(onB).toEqual(bundle);
+    const at = seen(b!, "/bun/").indexOf(bundle[0]!);
+    expect(seen(b!, "/bun/").slice(at, at + 4)).toEqual(bundle); // together: no noise between them
+    expect(seen(a!, "/bun/").filter((x) => !x.startsWith("SET /bun/noise"))).toEqual(bundle.slice(0, 3)); // the sender: its SETs, not its own PUBLISH
+    expect(seen(c!, "/bun/").filter((x) => !x.startsWith("SET /bun/noise"))).toEqual(bundle);
+    const r = createClient({ url: redis!.url });
+    await r.connect();
+    try {
+      expect(await r.hGetAll("clawft:cluster:p:/bun/x")).toMatchObject({ rev: "2" });
+      expect(await r.hGetAll("clawft:cluster:p:/bun/y")).toMatchObject({ rev: "1" });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("commits nothing of a BUNDLE with one conflicting or locked SET, and tells its sender which one", async () => {
+    const [a, b, c] = await Promise.all(relays.slice(0, 3).map((r) => raw(r)));
+    await subscribe(c!, 1, "/nob/**");
+    a!.send({ type: "SET", address: "/nob/base", value: 1 });
+    await a!.next("ACK");
+    b!.send({ type: "SET", address: "/nob/locked", value: 0, lock: true });
+    await b!.next("ACK");
+    a!.send({
+      type: "BUNDLE",
+      messages: [
+        { type: "SET", address: "/nob/new", value: 5 },
+        { type: "SET", address: "/nob/base", value: 9, revision: 7 }, // Redis holds revision 1
+      ],
+    });
+    expect(await a!.next("ERROR")).toMatchObject({ code: 400, address: "/nob/base" });
+    a!.send({ type: "BUNDLE", messages: [{ type: "SET", address: "/nob/other", value: 1 }, { type: "SET", address: "/nob/locked", value: 1 }] });
+    const locked = await a!.next("ERROR");
+    expect(locked).toMatchObject({ code: 401, address: "/nob/locked" });
+    expect(locked.message).toContain(b!.of("WELCOME")[0]!.session);
+    // Revisions inside a BUNDLE are checked against what the earlier SETs leave.
+    a!.send({ type: "BUNDLE", messages: [{ type: "SET", address: "/nob/base", value: 2, revision: 1 }, { type: "SET", address: "/nob/base", value: 3, revision: 2 }] });
+    expect(await a!.next("ACK")).toMatchObject({ revision: 3 });
+    await until(() => seen(c!, "/nob/").length >= 4, 5000, "the SETs");
+    await sleep(100);
+    expect(seen(c!, "/nob/")).toEqual(["SET /nob/base 1", "SET /nob/locked 1", "SET /nob/base 2", "SET /nob/base 3"]);
+    for (const x of [a!, b!, c!]) for (const address of ["/nob/new", "/nob/other"]) x.send({ type: "GET", address });
+    for (const x of [a!, b!, c!]) for (const address of ["/nob/new", "/nob/other"]) expect(await x.next("ERROR")).toMatchObject({ code: 201, address }); // no relay holds them
+    const r = createClient({ url: redis!.url });
+    await r.connect();
+    try {
+      expect(await r.exists(["clawft:cluster:p:/nob/new", "clawft:cluster:p:/nob/other"])).toBe(0);
+      expect(await r.hGet("clawft:cluster:p:/nob/locked", "rev")).toBe("1");
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("pipelines SETs to Redis and answers each session in order: its SET, then its ACK; a GET between SETs sees the ones before it", async () => {
+    const [a, b] = await Promise.all([raw(relays[0]!), raw(relays[1]!)]);
+    await Promise.all([subscribe(a!, 1, "/pipe/**"), subscribe(b!, 1, "/pipe/**")]);
+    const peak = relays[0]!.cluster!.counts.peakInFlight;
+    const N = 150;
+    for (let i = 0; i < N; i++) {
+      a!.send({ type: "SET", address: "/pipe/n", value: `a${i}` });
+      b!.send({ type: "SET", address: "/pipe/n", value: `b${i}` });
+      if (i === 99) a!.send({ type: "GET", address: "/pipe/n" });
+    }
+    a!.send({ type: "PING" });
+    await a!.next("PONG", 10_000);
+    await until(() => b!.of("ACK").length === N, 10_000, "b's ACKs");
+    const acks = [...a!.of("ACK"), ...b!.of("ACK")].map((m) => Number(m.revision));
+    expect(new Set(acks).size).toBe(2 * N); // one revision per SET, none twice
+    expect(Math.max(...acks)).toBe(2 * N);
+    for (const c of [a!, b!]) {
+      // Each session's ACKs rise, and each comes after the SET with its revision reached the sender.
+      const revs: number[] = [];
+      const setRevs = new Set<number>();
+      for (const m of c.messages) {
+        if (m.type === "SET" && m.address === "/pipe/n") setRevs.add(Number(m.revision));
+        if (m.type === "ACK") {
+          expect(setRevs.has(Number(m.revision))).toBe(true);
+          revs.push(Number(m.revision));
+        }
+      }
+      expect(revs).toEqual([...revs].sort((x, y) => x - y));
+    }
+    // The GET came after a's 100th SET and before its 101st was answered.
+    const order = a!.messages.filter((m) => m.type === "ACK" || (m.type === "SNAPSHOT" && m.params[0]?.address === "/pipe/n"));
+    const snapAt = order.findIndex((m) => m.type === "SNAPSHOT");
+    expect(snapAt).toBe(100);
+    const snap = order[snapAt] as Extract<Message, { type: "SNAPSHOT" }>;
+    expect(Number(snap.params[0]!.revision)).toBeGreaterThanOrEqual(Number((order[99] as Extract<Message, { type: "ACK" }>).revision));
+    // Several scripts were in flight at once: the SETs did not wait a round trip each.
+    expect(Math.max(peak, relays[0]!.cluster!.counts.peakInFlight)).toBeGreaterThan(1);
+    // Every relay ends on Redis's revision.
+    const readers = await Promise.all(relays.slice(0, 3).map((r) => raw(r)));
+    for (const r of readers) r.send({ type: "GET", address: "/pipe/n" });
+    for (const r of readers) expect(Number((await r.next("SNAPSHOT")).params[0]!.revision)).toBe(2 * N);
+  });
+});
+
+describe.skipIf(skip)("relay cluster governed by a CLP contract", () => {
+  it("decides on the relay that received the SET, before the Redis commit; the contract's writes reach every relay", async () => {
+    const runtime = createRuntime(
+      createContract({
+        intents: { selectFlight: { inputs: { flightId: "string" } } },
+        constants: { flights: ["LH1", "BA2"] },
+        guards: [{ name: "flight_must_exist", deny: { not: { in: [{ var: "intent.payload.flightId" }, { var: "const.flights" }] } } }],
+        transitions: { select: { when: { "==": [{ var: "intent.name" }, "selectFlight"] }, effects: { "booking.flight": { var: "intent.payload.flightId" } } } },
+      }),
+    );
+    const published: Array<[string, number | bigint]> = [];
+    const unbind = governAddresses(runtime, relays[0]!.host, {
+      bindings: [{ pattern: "/flights/select", intent: "selectFlight", payload: (s) => ({ flightId: s.value }) }],
+      onPublish: (address, revision) => published.push([address, revision]),
+    });
+    const r = createClient({ url: redis!.url });
+    await r.connect();
+    try {
+      const [a, b] = await Promise.all([raw(relays[0]!), raw(relays[1]!)]);
+      await subscribe(b!, 1, "/state/**");
+      a!.send({ type: "SET", address: "/flights/select", value: "LH1" });
+      expect(await a!.next("ACK")).toEqual({ type: "ACK", address: "/flights/select" });
+      expect(await b!.next("SET")).toMatchObject({ address: "/state/booking/flight", value: "LH1", revision: 1 }); // another relay, from Redis
+      expect(runtime.getState("booking")).toEqual({ flight: "LH1" });
+      expect(published).toEqual([["/state/booking/flight", 1]]);
+      expect(await r.hGetAll("clawft:cluster:p:/state/booking/flight")).toMatchObject({ rev: "1", writer: relays[0]!.cluster!.relayId });
+      expect(await r.exists("clawft:cluster:p:/flights/select")).toBe(0); // the governed address is an intent, not a param
+      a!.send({ type: "SET", address: "/flights/select", value: "XX9" });
+      const denied = await a!.next("ERROR");
+      expect(denied).toMatchObject({ code: 402, address: "/flights/select" });
+      expect(denied.message).toMatch(/flight_must_exist/);
+      a!.send({ type: "SET", address: "/state/booking/flight", value: "hacked" }); // only the contract writes there
+      expect(await a!.next("ERROR")).toMatchObject({ code: 301, address: "/state/booking/flight" });
+      a!.send({ type: "BUNDLE", messages: [{ type: "SET", address: "/flights/select", value: "BA2" }] });
+      expect(await a!.next("ERROR")).toMatchObject({ code: 402, message: expect.stringMatching(/BUNDLE/) });
+      a!.send({ type: "SET", address: "/flights/select", value: "BA2" });
+      await a!.next("ACK");
+      expect(await b!.next("SET")).toMatchObject({ address: "/state/booking/flight", value: "BA2", revision: 2 });
+      a!.send({ type: "SET", address: "/ungoverned/x", value: 1 }); // passes the contract: committed in Redis as any SET
+      expect(await a!.next("ACK")).toEqual({ type: "ACK", address: "/ungoverned/x", revision: 1 });
+      expect(await r.hGet("clawft:cluster:p:/ungoverned/x", "rev")).toBe("1");
+      await sleep(100);
+      expect(b!.of("SET").map((m) => m.value)).toEqual(["LH1", "BA2"]); // nothing from the refused SETs
+      expect(runtime.getState("booking")).toEqual({ flight: "BA2" });
+    } finally {
+      unbind();
+      await r.close();
+    }
+  });
+});
+
 describe.skipIf(skip)("relay cluster with tokens and scopes", () => {
-  it("forwards only what the sender's scope allows; BUNDLEs of PUBLISHes cross, SETs in a BUNDLE are refused", async () => {
+  it("forwards only what the sender's scope allows; BUNDLEs cross, a BUNDLE with a SET outside the scope commits nothing", async () => {
     const router = {
       security: "authenticated" as const,
       tokens: [
@@ -258,8 +436,12 @@ describe.skipIf(skip)("relay cluster with tokens and scopes", () => {
       });
       expect(await viewer.next("PUBLISH")).toMatchObject({ address: "/desk/cue", value: "go" });
       expect(await viewer.next("PUBLISH")).toMatchObject({ address: "/desk/fx", value: "on" });
+      expect(await desk.next("ACK")).toEqual({ type: "ACK" }); // the BUNDLE of PUBLISHes (confirm QoS), as one relay answers it
+      desk.send({ type: "BUNDLE", messages: [{ type: "SET", address: "/desk/a", value: 1 }, { type: "SET", address: "/secret/a", value: 1 }] });
+      expect(await desk.next("ERROR")).toMatchObject({ code: 301, address: "/secret/a" });
       desk.send({ type: "BUNDLE", messages: [{ type: "SET", address: "/desk/a", value: 1 }] });
-      expect(await desk.next("ERROR")).toMatchObject({ code: 402 });
+      expect(await desk.next("ACK")).toMatchObject({ revision: 1 });
+      expect(await viewer.next("SET")).toMatchObject({ address: "/desk/a", value: 1, revision: 1 });
       desk.send({ type: "SET", address: "/desk/level", value: 3 });
       expect(await viewer.next("SET")).toMatchObject({ address: "/desk/level", value: 3, revision: 1 });
       viewer.send({ type: "SET", address: "/desk/level", value: 4 }); // the viewer may write nothing
