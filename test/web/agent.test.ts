@@ -3,8 +3,8 @@
  * web/, the agent panel's browser build (build/jco/clawft-web/, scripts/agent-web.mjs) on
  * preview2-shim's browser WASI, against the scripted OpenAI-compatible server of the agent's
  * Wasmtime tests (test/helpers/llm-server.ts, here with CORS). Proves: the glue and the wasm
- * are not fetched until the first message; a streamed turn's answer is shown; a tool call is
- * decided by the contract, runs in the in-memory workspace and is listed with its decision;
+ * are not fetched until the first message; a streamed turn's answer is shown as it arrives; tool
+ * calls are decided by the contract (one committed, one denied) and listed with the decision;
  * the session's history carries from one turn to the next; an unreachable endpoint ends the
  * turn with the agent's own error line.
  */
@@ -43,7 +43,7 @@ async function send(page: Page, message: string): Promise<string> {
 }
 
 describeChromium("clawft.wasm in the playground page (JSPI)", () => {
-  it("chats one streamed turn, then one governed tool call, through the real clawft.wasm", async () => {
+  it("chats a streamed turn, then a turn with governed tool calls (one committed, one denied), through the real clawft.wasm", async () => {
     llm!.reset();
     await withBrowser(async (context) => {
       const log: PageLog = { lines: [] };
@@ -65,9 +65,13 @@ describeChromium("clawft.wasm in the playground page (JSPI)", () => {
         await page.fill("#agent-panel input[name=key]", "sk-test");
         await page.fill("#agent-panel input[name=model]", "test-model");
 
-        // Turn 1: a streamed answer, shown as the agent prints it.
-        llm!.script("openai", { reply: "Hello from the scripted model, in three chunks.", chunks: 3 });
-        expect(await send(page, "Say hello")).toBe("ok · 0 tool call(s)");
+        // Turn 1: a streamed answer, shown as the agent prints it: 3 SSE chunks 500 ms apart, and
+        // the page shows the first before the last has been sent (the guest is suspended, not the page).
+        llm!.script("openai", { reply: "Hello from the scripted model, in three chunks.", chunks: 3, chunkDelayMs: 500 });
+        const ended = send(page, "Say hello");
+        await page.waitForFunction(() => (document.querySelector("#agent-panel .answer")?.textContent ?? "").startsWith("Hello from"), undefined, { timeout: 60_000 });
+        expect(await page.textContent("#agent-panel .answer")).not.toContain("three chunks.");
+        expect(await ended).toBe("ok · 0 tool call(s)");
         expect(await page.textContent("#agent-panel .answer")).toBe("Hello from the scripted model, in three chunks.\n");
         expect(fetched.some((u) => /clawft-web\.core.*\.wasm$/.test(u))).toBe(true);
         const first = llm!.requestsTo("openai")[0]!;
@@ -75,18 +79,26 @@ describeChromium("clawft.wasm in the playground page (JSPI)", () => {
         expect(first.body).toMatchObject({ model: "test-model", stream: true });
         expect(messagesOf(0).at(-1)).toEqual({ role: "user", content: "Say hello" });
 
-        // Turn 2: the model calls write_file; the contract commits it; the model gets the result.
+        // Turn 2: the model calls write_file twice; the contract commits the note and denies the
+        // config overwrite (the default contract's no_config_overwrite); the model gets both results.
         llm!.script(
           "openai",
-          { toolCalls: [{ name: "write_file", arguments: { path: "notes/hello.txt", content: "written from the page\n" } }] },
+          {
+            toolCalls: [
+              { name: "write_file", arguments: { path: "notes/hello.txt", content: "written from the page\n" } },
+              { name: "write_file", arguments: { path: "config.json", content: "{}" } },
+            ],
+          },
           { reply: "I wrote notes/hello.txt." },
         );
         const r = await page.evaluate(() => (window as unknown as Pg).playground.agent!.chat("Write a note"));
         expect(r).toMatchObject({ code: 0, answer: "I wrote notes/hello.txt." });
-        expect(r.tools).toHaveLength(1);
+        expect(r.tools).toHaveLength(2);
         expect(r.tools[0]).toMatchObject({ seq: 1, tool: "write_file", decision: "commit", session: "web:playground" });
+        expect(r.tools[1]).toMatchObject({ seq: 2, tool: "write_file", decision: "deny", guard: "no_config_overwrite" });
         expect(r.tools[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
-        expect(await page.textContent("#agent-panel .tools li.commit")).toMatch(/^write_file\(.*notes\/hello\.txt.*\) → commit/);
+        expect(await page.textContent("#agent-panel .tools li.commit")).toMatch(/^write_file\(.*notes\/hello\.txt.*\) → commit$/);
+        expect(await page.textContent("#agent-panel .tools li.deny")).toMatch(/^write_file\(.*config\.json.*\) → deny by no_config_overwrite/);
         expect(await page.textContent("#agent-panel .answer")).toBe("I wrote notes/hello.txt.\n");
         // The history of turn 1 went with turn 2 (one session in the in-memory home), and the tool result came back.
         const second = messagesOf(1);
@@ -98,9 +110,11 @@ describeChromium("clawft.wasm in the playground page (JSPI)", () => {
         const third = messagesOf(2);
         const call = third.find((m) => m.tool_calls)!.tool_calls![0]!;
         expect(call.function.name).toBe("write_file");
-        const result = third.find((m) => m.role === "tool")!;
-        expect(result.tool_call_id).toBe(call.id);
-        expect(String(result.content)).not.toMatch(/denied|error/i);
+        const results = third.filter((m) => m.role === "tool");
+        expect(results.map((m) => m.tool_call_id)).toEqual(third.find((m) => m.tool_calls)!.tool_calls!.map((c) => c.id));
+        expect(results[0]!.tool_call_id).toBe(call.id);
+        expect(String(results[0]!.content)).not.toMatch(/denied|error/i);
+        expect(String(results[1]!.content)).toContain('denied by guard "no_config_overwrite"');
         expect(llm!.unscripted).toEqual([]);
 
         // An endpoint nobody listens on: the agent's own error line, exit 1, the page still usable.
