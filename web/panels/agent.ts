@@ -84,7 +84,7 @@ ${
   <button type="submit" name="send">send</button>
 </form>
 <pre class="answer" aria-live="polite"></pre>
-<ol class="tools" aria-label="tool calls"></ol>`
+<ol class="tools" aria-label="tool calls" style="overflow-wrap: anywhere"></ol>`
     : ""
 }
 <pre class="out" role="status"></pre>`;
