@@ -309,6 +309,9 @@ export class RelayCluster implements SetStore {
   readonly counts = { forwarded: 0, received: 0, commits: 0, failures: 0, peakInFlight: 0 };
   /** Commit scripts sent and not answered yet. */
   #inFlight = 0;
+  /** Commit scripts in flight per session, and the sessions that ended with some in flight (see {@link #settled}). */
+  readonly #pending = new Map<string, number>();
+  readonly #endedPending = new Set<string>();
 
   private constructor(url: string, options: ClusterOptions) {
     this.relayId = options.relayId ?? crypto.randomUUID();
@@ -565,10 +568,12 @@ export class RelayCluster implements SetStore {
     });
     let reply: unknown;
     if (++this.#inFlight > this.counts.peakInFlight) this.counts.peakInFlight = this.#inFlight;
+    this.#pending.set(session, (this.#pending.get(session) ?? 0) + 1);
     try {
       reply = await this.#eval(() => this.#commitSha, [this.#channel, ...sets.map((s) => this.#paramKey(s.address))], args);
     } catch (err) {
       this.counts.failures++;
+      this.#settled(session);
       return { action: "deny", code: SERVICE_UNAVAILABLE, message: `cluster store unreachable: ${(err as Error).message}`, ...(sets.length === 1 ? { address: sets[0]!.address } : {}) };
     } finally {
       this.#inFlight--;
@@ -576,6 +581,7 @@ export class RelayCluster implements SetStore {
     const r = reply as Array<number | Buffer>;
     const code = Number(r[0]);
     if (code !== 0) {
+      this.#settled(session);
       const set = sets[Number(r[1]) - 1]!;
       const detail = r[2]!;
       if (code === REVISION_CONFLICT) return { action: "deny", code, message: `revision conflict: expected ${set.revision}, current ${detail}`, address: set.address };
@@ -587,7 +593,20 @@ export class RelayCluster implements SetStore {
       else if (set.unlock && !force) this.#locks.get(session)?.delete(set.address);
       return { address: set.address, revision: Number(r[1 + 2 * i]), writer: session, timestamp, ttl: ttlWord?.length ? int(ttlWord) : undefined, value: values[i]! };
     });
+    this.#settled(session);
     return { action: "commit", revision: commits[commits.length - 1]!.revision, apply: () => commits.forEach((c) => this.#apply(c)) };
+  }
+
+  /**
+   * One commit of `session` was answered. A session that ended while commits were in flight
+   * had its locks released then; a lock one of those commits took is released now, or it
+   * would stay held for as long as this relay's lease lives.
+   */
+  #settled(session: string): void {
+    const n = this.#pending.get(session)! - 1;
+    if (n > 0) return void this.#pending.set(session, n);
+    this.#pending.delete(session);
+    if (this.#endedPending.delete(session)) this.#release(session);
   }
 
   #held(session: string): Set<string> {
@@ -598,6 +617,7 @@ export class RelayCluster implements SetStore {
 
   /** Releases the locks an ended session may hold. */
   #release(session: string): void {
+    if (this.#pending.has(session)) this.#endedPending.add(session);
     const addresses = this.#locks.get(session);
     if (!addresses) return;
     this.#locks.delete(session);

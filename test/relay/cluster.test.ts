@@ -360,6 +360,32 @@ describe.skipIf(skip)("relay cluster: BUNDLEs and pipelined SETs", () => {
   });
 });
 
+describe.skipIf(skip)("relay cluster: locks of pipelined SETs", () => {
+  it("releases the locks a session's SETs took while it was already gone (their scripts were in flight when it closed)", async () => {
+    const [a, b] = await Promise.all([raw(relays[0]!), raw(relays[1]!)]);
+    const N = 50;
+    for (let i = 0; i < N; i++) a!.send({ type: "SET", address: `/lockgone/${i}`, value: 1, lock: true });
+    a!.ws.terminate(); // at once, no close handshake: the relay sees the session end while most of the scripts are in flight
+    // Each lock is released once its commit was answered: every address becomes writable from another relay.
+    const free = () => new Set(b!.of("ACK").map((m) => m.address));
+    for (let round = 0; round < 50 && free().size < N; round++) {
+      const asked = [...Array(N).keys()].filter((i) => !free().has(`/lockgone/${i}`));
+      const answers = b!.of("ACK").length + b!.of("ERROR").length;
+      for (const i of asked) b!.send({ type: "SET", address: `/lockgone/${i}`, value: 2 });
+      await until(() => b!.of("ACK").length + b!.of("ERROR").length === answers + asked.length, 5000, "answers");
+      if (free().size < N) await sleep(50);
+    }
+    expect(free().size).toBe(N);
+    const r = createClient({ url: redis!.url });
+    await r.connect();
+    try {
+      for (let i = 0; i < N; i++) expect(await r.hGet(`clawft:cluster:p:/lockgone/${i}`, "lock")).toBeNull();
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe.skipIf(skip)("relay cluster governed by a CLP contract", () => {
   it("decides on the relay that received the SET, before the Redis commit; the contract's writes reach every relay", async () => {
     const runtime = createRuntime(
