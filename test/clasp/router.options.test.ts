@@ -5,10 +5,11 @@
  * apply when several subscriptions of one session match an address.
  */
 import { describe, it, expect } from "vitest";
-import { encode, type Message } from "../../src/clasp/index.js";
+import { decode, encode, type Message } from "../../src/clasp/index.js";
 import { harness } from "./router-harness.js";
 
 const MS = 1000;
+const decodeValue = (frame: Uint8Array) => (decode(frame).message as { value: unknown }).value;
 const values = (ms: Message[] | undefined) => (ms ?? []).filter((m) => m.type === "SET" || m.type === "PUBLISH").map((m) => (m as { value: unknown }).value);
 
 /**
@@ -97,6 +98,25 @@ describe("SUBSCRIBE maxRate over simulated seconds", () => {
     expect(values(h.tick().get(r.conn))).toEqual([3]);
     h.now += 1 * MS;
     expect(h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/x", signal: "stream", value: 4 }), h.now).due).toBe(t0 + 550 * MS);
+  });
+});
+
+describe("held frames shared by subscribers", () => {
+  it("a tick writes one frame for all the lanes one fan-out held, as a fan-out does", async () => {
+    const h = await harness();
+    const w = h.client();
+    const readers = [h.client(), h.client(), h.client()];
+    for (const r of readers) r.send({ type: "SUBSCRIBE", id: 1, pattern: "/s", options: { maxRate: 10 } });
+    const pub = (v: number) => h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/s", signal: "stream", value: v }), h.now);
+    expect(pub(1).deliveries.length).toBe(6); // three quiet lanes: one frame, three deliveries
+    h.now += 1 * MS;
+    pub(2);
+    h.now += 1 * MS;
+    pub(3); // replaces the held 2 on each lane
+    const step = h.router.tick(h.now + 100 * MS);
+    expect(step.frames).toHaveLength(1);
+    expect([...step.deliveries].filter((_, i) => i % 2 === 0).sort()).toEqual(readers.map((r) => r.conn).sort());
+    expect(decodeValue(step.frames[0]!)).toBe(3);
   });
 });
 

@@ -92,6 +92,19 @@ export const MAX_LANES: i32 = 4096;
 /** Lanes with a held frame, for `tick` to flush. */
 export const waiting = new Array<Lane>();
 
+/**
+ * The copy of the frame being fanned out that the lanes holding it share: one copy per
+ * fan-out, not one per subscriber (200 rate-limited subscribers of a 1 kHz stream made 200,000
+ * copies a second). Held frames are never written to, so sharing is safe; `fanOutStart` drops
+ * it before the next fan-out.
+ */
+let shared: ArrayBuffer | null = null;
+
+/** Starts a fan-out: the next held frame is copied afresh. */
+export function fanOutStart(): void {
+  shared = null;
+}
+
 /** The lane of `opts` for address [ap, ap + an), made on first use; null past MAX_LANES. */
 export function laneOf(opts: SubscribeOptions, ap: usize, an: usize, conn: u32): Lane | null {
   let lane = changetype<Lane | null>(opts.lanes.get(ap, an));
@@ -107,7 +120,8 @@ export function laneOf(opts: SubscribeOptions, ap: usize, an: usize, conn: u32):
 /**
  * Decides what happens to a change of numeric value `x` (NaN when not a number) on `lane` at
  * `now`: SEND (the caller delivers and calls `sent`), HOLD (the frame [fp, fp + fn) is kept
- * as the lane's latest and `lane.due` says when it goes) or DROP.
+ * as the lane's latest, shared with the fan-out's other lanes, and `lane.due` says when it
+ * goes) or DROP.
  */
 export function admit(lane: Lane, x: f64, fp: usize, fn: usize, now: u64): u32 {
   let opts = lane.options;
@@ -123,7 +137,8 @@ export function admit(lane: Lane, x: f64, fp: usize, fn: usize, now: u64): u32 {
     lane.due = opts.trailing ? now + interval : lane.sent + interval;
     waiting.push(lane);
   }
-  lane.pending = copyBytes(fp, fn);
+  if (shared === null) shared = copyBytes(fp, fn);
+  lane.pending = shared;
   lane.pendingNumber = x;
   return HOLD;
 }

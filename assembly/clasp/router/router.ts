@@ -19,7 +19,7 @@ import { Pattern, PatternError, PATTERN_ERRORS, compilePattern, splitAddress, ma
 import { Trie, Subscription } from "./subscriptions";
 import { Holder, Param, State, writeRecord } from "./state";
 import { Journal, Entry } from "./journal";
-import { SubscribeOptions, laneOf, admit, sent, flushedAt, waiting, taggedNumber, publishNumber, HOLD, DROP } from "./options";
+import { SubscribeOptions, laneOf, admit, sent, flushedAt, fanOutStart, waiting, taggedNumber, publishNumber, HOLD, DROP } from "./options";
 import {
   Outbox, writeFrames, addFrame, deliver, event, keep, frameAt, frameLength,
   EV_CLOSE, EV_STATE, EV_FANOUT, EV_MESSAGE, EV_ERROR, EV_SESSION, EV_SESSION_END,
@@ -435,6 +435,7 @@ function fanOut(p: usize, n: usize, typeBit: u32, frame: u32, x: f64): void {
   Journal.record(p, n, <u32>ctz(typeBit), frameAt(frame), frameLength(frame), Step.now);
   splitAddress(p, n);
   let matched = trie.match(typeBit, accept);
+  fanOutStart();
   let count: u32 = 0;
   for (let i = 0; i < matched.length; i++) {
     let sub = unchecked(matched[i]);
@@ -461,6 +462,9 @@ function fanOut(p: usize, n: usize, typeBit: u32, frame: u32, x: f64): void {
 function flushLanes(now: u64): u64 {
   let next: u64 = 0;
   let k = 0;
+  // Lanes held by one fan-out share its frame: write it into the outbox once for all of them.
+  let last: ArrayBuffer | null = null;
+  let lastFrame: u32 = 0;
   for (let i = 0; i < waiting.length; i++) {
     let lane = unchecked(waiting[i]);
     let pending = lane.pending;
@@ -470,7 +474,11 @@ function flushLanes(now: u64): u64 {
       sent(lane, lane.pendingNumber, flushedAt(lane, now));
       let s = sessionOf(lane.conn);
       if (s) s.lastActive = now;
-      deliver(lane.conn, rawFrame(changetype<usize>(pending), <usize>pending.byteLength, (<u32>load<u8>(changetype<usize>(pending) + 1) >> 6) & 3));
+      if (pending !== last) {
+        last = pending;
+        lastFrame = rawFrame(changetype<usize>(pending), <usize>pending.byteLength, (<u32>load<u8>(changetype<usize>(pending) + 1) >> 6) & 3);
+      }
+      deliver(lane.conn, lastFrame);
       continue;
     }
     unchecked((waiting[k++] = lane));
