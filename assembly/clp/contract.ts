@@ -3,7 +3,7 @@
 // as `{"$js": n}` marks a function the host evaluates.
 
 import {
-  Val, vNull, vMap, vArr, vStr, vNum, vText, mapFind, field, isNum, num, eqAscii, bytesEq, wordIndex, wordOf,
+  Val, vNull, vBool, vMap, vArr, vStr, vNum, vText, mapFind, field, isNum, num, eqAscii, bytesEq, wordIndex, wordOf,
   NULL, STRING, ARRAY, MAP,
 } from "./val";
 import { Expr, compile, isJs, pathInContract } from "./rules";
@@ -159,6 +159,20 @@ function typeFail(t: TypeDef, v: Val): bool {
   /** Locations of `deny` and `suggest`, for rule errors. */
   denyAt: Val = vNull();
   suggestAt: Val = vNull();
+  /** Its two outcome entries `[name, denied]` of commit answers, built when first needed (answers only encode them). */
+  private allowedV: Val | null = null;
+  private deniedV: Val | null = null;
+
+  /** The outcome entry `[name, denied]`, shared by every commit (never changed). */
+  outcome(denied: bool): Val {
+    let v = denied ? this.deniedV : this.allowedV;
+    if (v === null) {
+      v = vArr([this.name, vBool(denied)]);
+      if (denied) this.deniedV = v;
+      else this.allowedV = v;
+    }
+    return v!;
+  }
 }
 
 /** Effect kinds of declarative transitions (docs/clp-rules.md §Effects). */

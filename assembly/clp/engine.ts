@@ -5,7 +5,7 @@
 // when the engine asks for them ("need").
 
 import {
-  Val, vNull, vBool, vNum, vI64, vStr, vText, vArr, vMap, vBytes, mapAdd, mapGet, mapPut,
+  Val, vNull, vBool, vNum, vF64, vI64, vStr, vText, vArr, vMap, vBytes, mapAdd, mapGet, mapPut,
   field, item, ascii, eqAscii, bytesEq, encode, decode, decodeItems, isNum, isInt, num, truthy, clone,
   NULL, STRING, BYTES, ARRAY, MAP,
 } from "./val";
@@ -28,6 +28,12 @@ import {
 import { sha256 } from "./sha256";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
+
+/**
+ * The payload while no intent is current: shared, since a payload is changed (by accept)
+ * only while its intent is current, and dispatch replaces it first.
+ */
+const NO_PAYLOAD = vMap();
 
 /** The two answers of dispatch, built once (answers are only encoded, never changed or kept). */
 const DISPATCHED_COMPLETE = vArr([vBool(true)]);
@@ -130,6 +136,13 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   pending: bool = false;
   pendHash: ArrayBuffer = this.head;
   pendKey: ArrayBuffer | null = null;
+
+  /**
+   * The event value `finish` fills and encodes for each commit: [seq (i64), time (f64),
+   * intent, payload, transition, ops, key?]. Reused: it is only encoded, and its seq and
+   * time values belong to it alone (never shared, so changing them in place is safe).
+   */
+  private ev: Val = vArr([vI64(0), vF64(0), vNull(), vNull(), vNull(), vArr([])]);
 
   /** `intent` for rules: { name, payload, complete: true } (see commit). */
   iv: Val = vMap();
@@ -299,7 +312,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
           }
         }
       }
-      outcomes.push(vArr([g.name, vBool(denied)]));
+      outcomes.push(g.outcome(denied));
       if (denied) {
         fail1(E_GUARD_DENIED, 0, g.name);
         return answer(failValue(vArr(outcomes), suggestion !== null && suggestion.t == MAP ? suggestion : null), ERROR);
@@ -403,7 +416,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   private clearIntent(): void {
     this.def = null;
     this.name = vNull();
-    this.payload = vMap();
+    this.payload = NO_PAYLOAD;
     this.complete = false;
     this.staged = null;
   }
@@ -495,9 +508,19 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
 
   /** Builds and hashes the event, computes the diff, and confirms or prepares the commit. */
   private finish(name: Val, ops: Array<Val>, outcomes: Array<Val>, time: f64, idem: ArrayBuffer | null, confirm: bool): u32 {
-    // the event: [seq, time, intent, payload, transition, ops, key]
-    let ev = vArr([vI64(<i64>(this.seq + 1)), vNum(time), this.name, this.payload, name, vArr(ops)]);
-    if (idem !== null) ev.a!.push(vStr(idem!));
+    // the event: [seq, time, intent, payload, transition, ops, key], in the reused `ev`
+    let ev = this.ev;
+    let items = ev.a!;
+    items.length = 6;
+    unchecked(items[0]).i = <i64>(this.seq + 1);
+    let tv = unchecked(items[1]);
+    tv.f = time;
+    tv.i = time != time ? 0x7ff8000000000000 : reinterpret<i64>(time); // one NaN, as vF64
+    unchecked((items[2] = this.name));
+    unchecked((items[3] = this.payload));
+    unchecked((items[4] = name));
+    unchecked(items[5]).a = ops;
+    if (idem !== null) items.push(vStr(idem!));
     let n = encode(ev);
     if (n == 0) {
       codecLimit();
@@ -512,27 +535,26 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     memory.copy(changetype<usize>(hash), rp + 4 + n, HASH);
     Result.rec = record;
     Result.seq = <f64>(this.seq + 1);
-    let r = vArr([name, vArr(outcomes)]);
-    this.diff(r.a!);
-    r.a!.push(vNum(<f64>(this.seq + 1)));
-    r.a!.push(vBytes(BYTES, hash));
     // the record, in byte strings of at most 65,535 bytes (the CLASP limit of one)
-    let parts = new Array<Val>();
-    if (record.byteLength <= 0xffff) parts.push(vBytes(BYTES, record));
-    else for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
-    r.a!.push(vArr(parts));
+    let parts: Array<Val>;
+    if (record.byteLength <= 0xffff) parts = [vBytes(BYTES, record)];
+    else {
+      parts = new Array<Val>();
+      for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
+    }
+    // [transition, outcomes, diff, seq, hash, record, duplicate], built at its full length
+    let r = vArr([name, vArr(outcomes), this.diff(), vNum(<f64>(this.seq + 1)), vBytes(BYTES, hash), vArr(parts), vBool(false)]);
     if (confirm) this.settle(hash, idem);
     else {
       this.pending = true;
       this.pendHash = hash;
       this.pendKey = idem;
     }
-    r.a!.push(vBool(false));
     return answer(r);
   }
 
-  /** Appends the diff: [[path segments, value] …], value absent (1 item) when deleted. */
-  private diff(r: Array<Val>): void {
+  /** The diff: [[path segments, value] …], value absent (1 item) when deleted. */
+  private diff(): Val {
     let ch = this.doc.changed;
     let d = new Array<Val>();
     for (let i = 0, n = ch.length; i < n; i++) {
@@ -543,12 +565,10 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
         covered = j != i && isPrefix(q, p) && (q.length < p.length || j < i);
       }
       if (covered) continue;
-      let e = [pathVal(p)];
       let v = this.doc.get(p);
-      if (v !== null) e.push(v);
-      d.push(vArr(e));
+      d.push(vArr(v !== null ? [pathVal(p), v] : [pathVal(p)]));
     }
-    r.push(vArr(d));
+    return vArr(d);
   }
 
   private settle(hash: ArrayBuffer, idem: ArrayBuffer | null): void {

@@ -197,8 +197,8 @@ export class ClpCore {
 
   /**
    * Copies [ptr, ptr + len) out of the core's memory. Copies of at most 4 KB share 64 KB
-   * chunks (a view each): a new ArrayBuffer per commit cost more than the rest of the
-   * commit's JavaScript. A chunk lives as long as any view into it; `.buffer` of such a
+   * chunks (a view each): `slice()` (a new ArrayBuffer each) took ~1 µs for 190 bytes on
+   * Node 20, `set()` into a chunk ~0.3 µs, a byte loop ~0.8 µs. A chunk lives as long as any view into it; `.buffer` of such a
    * view is the whole chunk (use `byteOffset`/`byteLength`, or `slice()` to own it).
    */
   #copyOut(ptr: number, len: number): Uint8Array {
@@ -208,12 +208,9 @@ export class ClpCore {
       this.#slabAt = 0;
     }
     const at = this.#slabAt;
-    const slab = this.#slab;
-    const u8 = this.#u8;
-    // a loop: for a few hundred bytes, cheaper than set() of a subarray (one view less)
-    for (let i = 0; i < len; i++) slab[at + i] = u8[ptr + i]!;
+    this.#slab.set(this.#u8.subarray(ptr, ptr + len), at);
     this.#slabAt = at + len;
-    return new Uint8Array(slab.buffer, at, len);
+    return this.#slab.subarray(at, at + len);
   }
 
   /** The `complete` flag the last `dispatch` or `accept` answered (INFO word 6: 1 complete, 0 not). */
@@ -250,6 +247,18 @@ export class ClpCore {
     const { status, bytes } = this.#answer();
     if (status !== OK) throw engineError(this.codec.decodeValue(bytes) as ClaspValue[]);
     return bytes.slice();
+  }
+
+  /**
+   * Calls a verb that answers raw CLASP bytes (`state`) and decodes them where they lie
+   * (no copy).
+   * @throws ClpError when the engine fails
+   */
+  rawValue(verb: "state", h: number): ClaspValue {
+    this.#core[verb](h);
+    const { status, bytes } = this.#answer();
+    if (status !== OK) throw engineError(this.codec.decodeValue(bytes) as ClaspValue[]);
+    return this.codec.decodeValue(bytes);
   }
 
   /** Calls a verb that takes raw bytes (a snapshot or an event log). */

@@ -238,7 +238,7 @@ export class EventStore {
   async replay(aggregateId: string): Promise<Record<string, unknown>> {
     const h = await this.#load(aggregateId);
     try {
-      return this.core.codec.decodeValue(this.core.raw("state", h)) as Record<string, unknown>;
+      return this.core.rawValue("state", h) as Record<string, unknown>;
     } finally {
       this.core.destroy(h);
     }

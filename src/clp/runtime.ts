@@ -333,7 +333,7 @@ export class Runtime {
 
   /** A frozen copy of the state, decoded once per commit. */
   #state(): State {
-    return (this.#view ??= deepFreeze(this.#core.codec.decodeValue(this.#core.raw("state", this.#h)) as State));
+    return (this.#view ??= deepFreeze(this.#core.rawValue("state", this.#h) as State));
   }
 
   #intentView(): Intent {
@@ -820,7 +820,7 @@ export class Runtime {
    * @throws EffectError when the path is malformed
    */
   getState(key?: string): any {
-    if (key === undefined) return this.#core.codec.decodeValue(this.#core.raw("state", this.#h));
+    if (key === undefined) return this.#core.rawValue("state", this.#h);
     const [found, value] = expectOk(this.#core.call("get", this.#h, key)) as [boolean, ClaspValue];
     return found ? value : undefined;
   }
