@@ -475,18 +475,19 @@ export async function singleHop(rounds = 5): Promise<void> {
     return rs.length ? `${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}` : "–";
   };
   const print = (stats: Map<Kind, Array<Pcts | undefined>>, withCpu: boolean) => {
-    const m = (k: Kind, q: "p50" | "p95" | "p99") => median(done(stats, k).map((x) => x[q]));
+    // A server with no round done (mosquitto failing to start each time) shows dashes.
+    const m = (k: Kind, q: "p50" | "p95" | "p99") => (done(stats, k).length ? us(median(done(stats, k).map((x) => x[q]))) : "–");
     const cpu = (k: Kind) => {
-      const c = median(done(stats, k).map((x) => x.cpu ?? NaN));
-      return Number.isNaN(c) ? "–" : fmt(c, 1);
+      const c = done(stats, k).map((x) => x.cpu ?? NaN);
+      return c.length === 0 || Number.isNaN(median(c)) ? "–" : fmt(median(c), 1);
     };
     table(
       ["server", "p50 µs", "p95 µs", "p99 µs", "p50 ratio to forwarder", "p99 ratio to forwarder", "p99 ratio, rounds' min–max", ...(withCpu ? ["server CPU µs per message"] : [])],
       kinds.map((k) => [
         label[k],
-        us(m(k, "p50")),
-        us(m(k, "p95")),
-        us(m(k, "p99")),
+        m(k, "p50"),
+        m(k, "p95"),
+        m(k, "p99"),
         ratio(stats, k, "forwarder", "p50"),
         ratio(stats, k, "forwarder", "p99"),
         spread(stats, k, "p99"),
