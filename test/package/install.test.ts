@@ -3,7 +3,8 @@
  * into an empty TypeScript project from the tarball. The package holds no GPL code and no
  * debug or test builds; installing it brings the cores' small runtime dependencies only (the
  * server stack is optional peers); the codec, HNSW and CLP work from the installed package and
- * type-check under `strict`; the CLI names the optional package a command lacks. Prints the
+ * type-check under `strict`; the HNSW Worker starts from a user's own entry (and a dead one
+ * rejects its pending call); the CLI names the optional package a command lacks. Prints the
  * tarball, installed and browser-bundle sizes (the README quotes them).
  *
  * Needs the npm registry for the package's own dependencies: when `npm install` cannot reach
@@ -129,6 +130,31 @@ console.log(JSON.stringify({ type: back.type, label: nearest, count: rt.getState
     const out = await run(process.execPath, ["out/main.js"], app);
     expect(out.stderr).toBe("");
     expect(JSON.parse(out.stdout)).toEqual({ type: "SET", label: 7, count: 5 });
+  });
+
+  it("starts the HNSW Worker from the installed package (a worker_threads entry of the user's own)", async (ctx) => {
+    if (why) return ctx.skip(why);
+    // What the module comment of clawft/hnsw/worker tells a user to write: no file of ours to find.
+    await writeFile(join(app, "hnsw.worker.mjs"), `import { exposeHnsw } from "clawft/hnsw/worker";\nawait exposeHnsw();\n`);
+    await writeFile(
+      join(app, "worker-main.mjs"),
+      `import { Worker } from "node:worker_threads";
+import { createWorkerIndex, WorkerCrashError } from "clawft/hnsw/worker";
+
+const thread = new Worker(new URL("./hnsw.worker.mjs", import.meta.url));
+const index = await createWorkerIndex(thread, { dim: 3, space: "l2" });
+await index.addBatch([[1, 0, 0], [0, 1, 0]], [7, 8]);
+const label = (await index.search([0.9, 0.1, 0], 1)).labels[0];
+const size = await index.size;
+const pending = index.stats().catch((e) => e);
+await thread.terminate();
+const crash = (await pending) instanceof WorkerCrashError;
+console.log(JSON.stringify({ label, size, crash }));
+`,
+    );
+    const out = await run(process.execPath, ["worker-main.mjs"], app, 60_000);
+    expect(out.stderr).toBe("");
+    expect(JSON.parse(out.stdout)).toEqual({ label: 7, size: 2, crash: true });
   });
 
   it("the CLI names the optional package a command needs instead of crashing", async (ctx) => {
