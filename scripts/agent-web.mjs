@@ -22,14 +22,16 @@ import { transpileBytes, writeFiles } from "@bytecodealliance/jco-transpile";
 export const AGENT_WEB = { core: "clawft", name: "clawft-web" };
 
 /**
- * The imports jco makes suspending: every blocking wasi:io call a preview1 command adapter or
- * the agent's HTTP layer (assembly/agent/host/wasi-http.ts) makes, which the browser shim may
- * answer with a Promise (`poll` waits for a response, a body chunk or a retry timer;
- * `blocking-read` is stdin and response bodies; the blocking writes and flushes are stdout,
- * stderr and request bodies, synchronous in the shim today, marked so a Promise is still waited
- * for). `future-incoming-response.get` needs no mark: the shim answers it at once (none until
- * the fetch settled), and the guest polls before it asks. jco's own list of blocking WASI calls
- * (jco-transpile's ASYNC_WASI_IMPORTS) is the same set.
+ * The imports jco makes suspending: the blocking wasi:io calls, which the browser shim may answer
+ * with a Promise (`poll` waits for a response, a body chunk or a retry timer; `blocking-read` is
+ * stdin and response bodies; the blocking writes and flushes are stdout, stderr and request
+ * bodies, synchronous in the shim today, marked so a Promise would still be waited for). The
+ * component imports four of them today (poll, blocking-read, blocking-flush,
+ * blocking-write-and-flush, through the preview1 adapter and assembly/agent/host/wasi-http.ts);
+ * `pollable.block` and `blocking-skip` are listed so a guest or adapter that starts calling them
+ * still suspends. `future-incoming-response.get` needs no mark: the shim answers it at once (none
+ * until the fetch settled), and the guest polls before it asks. jco-transpile's own list
+ * (ASYNC_WASI_IMPORTS) adds write-zeroes and splice, which nothing here calls.
  */
 export const ASYNC_IMPORTS = [
   "wasi:io/poll@0.2.12#poll",
