@@ -17,7 +17,7 @@ import {
   QoS,
   type Message,
 } from "../../src/clasp/index.js";
-import { VECTORS, frame, hex, str, u16, unhex } from "./wire.js";
+import { VECTORS, f64, frame, hex, str, u16, u64, unhex } from "./wire.js";
 
 describe("decoding hand-built frames in the Rust layout (clasp-wire.md §4)", () => {
   for (const v of VECTORS) {
@@ -113,6 +113,81 @@ describe("SNAPSHOT params (the decoder's fast path for the common nodes)", () =>
       });
       expect(decode(encode(m), { widths: true }).message).toEqual(m);
     }
+  });
+});
+
+describe("SNAPSHOT params the core reads in one step (an f64 value, no writer, no timestamp)", () => {
+  /** One param on the wire (clasp-wire.md §4.1): address, tagged value, revision, options byte, then the optional fields. */
+  const param = (address: string, value: number[], revision: bigint | number, options: number, tail: number[] = []) => [
+    ...str(address), ...value, ...u64(revision), options, ...tail,
+  ];
+  const snapshot = (params: number[][]) => frame(0x41, [0x23, ...u16(params.length), ...params.flat()]);
+  const f64v = (v: number) => [0x07, ...f64(v)];
+
+  it("reads the f64, the revision (number below 2^53, bigint above) and leaves writer and timestamp absent", () => {
+    const values = [0.25, -0, Number.NaN, Number.POSITIVE_INFINITY, 5e-324, -1.5e308, 3];
+    const revisions: Array<bigint | number> = [0, 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2n ** 53n, 2n ** 64n - 1n];
+    const params = values.flatMap((v, i) => revisions.map((r, j) => ({ address: `/p/${i}/${j}`, value: v, revision: r })));
+    const got = decode(snapshot(params.map((p) => param(p.address, f64v(p.value), p.revision, 0)))).message;
+    expect(got.type).toBe("SNAPSHOT");
+    if (got.type !== "SNAPSHOT") return;
+    expect(got.params).toHaveLength(params.length);
+    got.params.forEach((p, i) => {
+      const want = params[i]!;
+      expect(p.address).toBe(want.address);
+      expect(Object.is(p.value, want.value)).toBe(true); // -0 and NaN exactly
+      expect(p.revision).toBe(typeof want.revision === "bigint" && want.revision < 2n ** 53n ? Number(want.revision) : want.revision);
+      expect(Object.keys(p)).toEqual(["address", "value", "revision"]);
+    });
+  });
+
+  it("reads params with a writer, a timestamp or unknown option bits as the general path does", () => {
+    const bytes = snapshot([
+      param("/a", f64v(0.5), 7, 0x00),
+      param("/b", f64v(1.5), 8, 0x01, str("writer-1")),
+      param("/c", f64v(2.5), 9, 0x02, u64(1_700_000_000_000_000)),
+      param("/d", f64v(3.5), 10, 0x03, [...str("w"), ...u64(2n ** 63n)]),
+      param("/e", f64v(4.5), 11, 0xfc), // bits the format does not define are ignored on either path
+      param("/f", [0x04, 0xff, 0xff, 0xff, 0xf9], 12, 0x00), // an i32: the general path
+      param("/g", f64v(5.5), 13, 0x00),
+    ]);
+    expect(decode(bytes).message).toEqual({
+      type: "SNAPSHOT",
+      params: [
+        { address: "/a", value: 0.5, revision: 7 },
+        { address: "/b", value: 1.5, revision: 8, writer: "writer-1" },
+        { address: "/c", value: 2.5, revision: 9, timestamp: 1_700_000_000_000_000 },
+        { address: "/d", value: 3.5, revision: 10, writer: "w", timestamp: 2n ** 63n },
+        { address: "/e", value: 4.5, revision: 11 },
+        { address: "/f", value: -7, revision: 12 },
+        { address: "/g", value: 5.5, revision: 13 },
+      ],
+    });
+  });
+
+  it("refuses a param cut anywhere in its value, revision or options byte, at the offset of the field that is short", () => {
+    const whole = param("/a", f64v(0.5), 7, 0x00);
+    const at = 4 + 1 + 2 + 2 + 2; // header, type byte, count, the address's length and bytes
+    for (let keep = 0; keep < 18; keep++) {
+      const bytes = snapshot([whole.slice(0, whole.length - 18 + keep)]);
+      const short = keep === 0 ? at : keep <= 8 ? at + 1 : keep <= 16 ? at + 9 : at + 17;
+      expect(() => decode(bytes), `${keep} of 18 bytes`).toThrow(ClaspDecodeError);
+      try {
+        decode(bytes);
+      } catch (e) {
+        expect(e, `${keep} of 18 bytes`).toMatchObject({ code: 101, reason: "message truncated", offset: short });
+      }
+    }
+    // A param cut short before the one after it: the fast path never reads into the next param's bytes.
+    const next = param("/b", f64v(1.5), 8, 0x00);
+    expect(decode(snapshot([param("/a", f64v(0.5), 7, 0x00), next])).message).toMatchObject({ params: [{ address: "/a" }, { address: "/b", value: 1.5 }] });
+  });
+
+  it("builds addresses of every length, ASCII or not, fresh and from the intern table", () => {
+    const addresses = Array.from({ length: 40 }, (_, i) => `/${"abcdefghijklmnopqrstuvwxyz0123456789\u0000\u007f~".repeat(2).slice(i % 7, i % 7 + i)}`);
+    addresses.push("/é", "/€/x", `/${"é".repeat(20)}`);
+    const m: Message = { type: "SNAPSHOT", params: addresses.map((address, i) => ({ address, value: i + 0.5, revision: i })) };
+    for (let round = 0; round < 2; round++) expect(decode(encode(m)).message, `round ${round}`).toEqual(m);
   });
 });
 
