@@ -47,10 +47,16 @@ export const E_BUSY: u32 = 19;
 export const E_LIMIT: u32 = 20;
 
 /** The first failure of the current call. */
+/**
+ * The argument list of a failure without arguments, shared: argument lists are replaced,
+ * never changed, so that `clearFail` (twice a verb) allocates nothing.
+ */
+const NO_ARGS = new Array<Val>();
+
 export class Fail {
   static code: u32 = 0;
   static reason: u32 = 0;
-  static args: Array<Val> = new Array<Val>();
+  static args: Array<Val> = NO_ARGS;
   /** Where in the contract (segments), or null. */
   static loc: Val | null = null;
   /** The failure this one wraps (an event log's failing op), or null. */
@@ -62,7 +68,7 @@ export class Fail {
   if (Fail.code == 0) {
     Fail.code = code;
     Fail.reason = reason;
-    Fail.args = args === null ? new Array<Val>() : args;
+    Fail.args = args === null ? NO_ARGS : args;
     Fail.loc = loc;
   }
   return false;
@@ -85,7 +91,7 @@ export class Fail {
 export function clearFail(): void {
   Fail.code = 0;
   Fail.reason = 0;
-  Fail.args = new Array<Val>();
+  Fail.args = NO_ARGS;
   Fail.loc = null;
   Fail.cause = null;
 }
