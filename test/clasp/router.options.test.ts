@@ -76,7 +76,7 @@ describe("SUBSCRIBE maxRate over simulated seconds", () => {
     }
   });
 
-  it("never delivers faster than maxRate, and restarts the schedule after a tick a whole interval late", async () => {
+  it("keeps a lane's slots on its grid when ticks run late, one delivery per slot at most", async () => {
     const h = await harness();
     const w = h.client();
     const r = h.client();
@@ -86,18 +86,26 @@ describe("SUBSCRIBE maxRate over simulated seconds", () => {
     h.now += 1 * MS;
     const held = h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/x", signal: "stream", value: 2 }), h.now);
     expect(held.due).toBe(t0 + 100 * MS);
-    // The tick runs 250 ms late: one delivery, not a burst; the next interval counts from now.
+    // The tick runs 250 ms late: one delivery, not a burst; the slots at 200 and 300 ms are
+    // lost, and the next change waits for the slot at 400 ms, not for 350 + 100.
     h.now = t0 + 350 * MS;
     expect(values(h.tick().get(r.conn))).toEqual([2]);
     h.now += 1 * MS;
     const next = h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/x", signal: "stream", value: 3 }), h.now);
     expect(next.deliveries.length).toBe(0);
-    expect(next.due).toBe(t0 + 450 * MS);
-    // A tick 5 ms late: the next interval still counts from the due time, not the flush.
-    h.now = t0 + 455 * MS;
+    expect(next.due).toBe(t0 + 400 * MS);
+    // A tick 5 ms late: the next slot is still 100 ms after the due time, not after the flush.
+    h.now = t0 + 405 * MS;
     expect(values(h.tick().get(r.conn))).toEqual([3]);
     h.now += 1 * MS;
-    expect(h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/x", signal: "stream", value: 4 }), h.now).due).toBe(t0 + 550 * MS);
+    expect(h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/x", signal: "stream", value: 4 }), h.now).due).toBe(t0 + 500 * MS);
+    // A change after a quiet interval goes at once and starts a new grid.
+    h.now = t0 + 800 * MS;
+    expect(values(h.tick().get(r.conn))).toEqual([4]); // the held 4, due at 500
+    h.now = t0 + 950 * MS;
+    expect(values(w.send({ type: "PUBLISH", address: "/x", signal: "stream", value: 5 }).get(r.conn))).toEqual([5]);
+    h.now += 1 * MS;
+    expect(h.router.receive(w.conn, encode({ type: "PUBLISH", address: "/x", signal: "stream", value: 6 }), h.now).due).toBe(t0 + 1050 * MS);
   });
 });
 

@@ -144,15 +144,16 @@ export function admit(lane: Lane, x: f64, fp: usize, fn: usize, now: u64): u32 {
 }
 
 /**
- * The time a held frame flushed by a tick at `now` counts as sent: its due time, so a tick
- * that runs late (a host's timer granularity, a busy event loop) does not push the lane's
- * next interval back by that lateness, which would lose a share of every period (a 1 kHz
- * stream under maxRate 30 got 20.7 values/s with ticks ~15 ms late). A tick a whole interval
- * or more late starts the schedule afresh at `now`, so a lane never bursts to catch up.
+ * The time a held frame flushed by a tick at `now` counts as sent: the last slot of the lane's
+ * grid (its due time plus whole intervals) at or before `now`. So a tick that runs late (a
+ * host's timer granularity, a busy event loop) does not push the lane's next interval back by
+ * that lateness, which lost a share of every period (a 1 kHz stream under maxRate 30 got 20.7
+ * values/s with ticks ~15 ms late); a tick more than an interval late loses the slots it
+ * missed (one held frame cannot fill them: no catch-up burst) and the next one is on the grid.
  */
 export function flushedAt(lane: Lane, now: u64): u64 {
   let interval = lane.options.interval;
-  return now - lane.due < interval ? lane.due : now;
+  return lane.due + (now - lane.due) / interval * interval;
 }
 
 /** Records a delivery of value `x` on `lane` at `now`. */
