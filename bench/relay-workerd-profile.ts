@@ -8,16 +8,19 @@
  * JavaScript function: workerd's C++ event delivery and WebSocket writes, garbage collection).
  *
  *   npx tsx bench/relay-workerd-profile.ts [seconds=4] [--cpuprofile out.cpuprofile]
- *   npx tsx bench/relay-workerd-profile.ts --rate [rounds=3]   (no profiler: saturation per round and median, for A/B of a change)
+ *   npx tsx bench/relay-workerd-profile.ts --rate [rounds=3] [--entry workers/x.ts]
+ *     (no profiler: the Node relay's and the room's saturation and CPU per delivered message,
+ *     per round and median; `--entry` bundles another Worker, e.g. an earlier room, for A/B)
  *
  * The `.cpuprofile` opens in Chrome DevTools (Performance) for a flame chart.
  * @module
  */
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import WebSocket from "ws";
-import { WorkerdRoom, freePort, workerdMissing } from "../test/cloudflare/workerd.js";
+import { freePort, workerdMissing } from "../test/cloudflare/workerd.js";
 import { fmt, median, saturate, table } from "./util.js";
-import { CLIENTS, connectClients, publish } from "./relay-workerd.bench.js";
+import { CLIENTS, connectClients, publish, startNode, startWorkerd } from "./relay-workerd.bench.js";
 
 /** A node of a V8 CPU profile (devtools-protocol Profiler.ProfileNode). */
 interface ProfileNode {
@@ -88,20 +91,46 @@ function summarize(profile: CpuProfile): { rows: Array<[string, number]>; kinds:
   return { rows, kinds, totalUs };
 }
 
-/** Saturation of a fresh room per round, without the profiler: delivered msg/s per round and their median. */
-async function rates(rounds: number): Promise<void> {
-  const got: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const w = await WorkerdRoom.start({ bindings: [{ name: "CLASP_LIMITS", json: JSON.stringify({ max_sessions: 1000 }) }] });
-    try {
-      const c = await connectClients(w.url("bench"));
-      got.push((await saturate(c, (i) => publish(c, i), { fanout: CLIENTS - 1, window: 32, warmMs: 500, runMs: 2500 })).rate);
-      for (const ws of c.sockets) ws.terminate();
-    } finally {
-      await w.close();
+/** CPU time (user + system) a process has used, ms, from /proc/<pid>/stat (Linux; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of stat)
+}
+
+/**
+ * Saturation of a fresh room per round, without the profiler: delivered msg/s, and the CPU
+ * time workerd and this (client) process spent per delivered message, µs. CPU per message is
+ * what to compare on a shared machine: the rate moves with the other load, the CPU a message
+ * costs much less.
+ */
+async function rates(rounds: number, entry: string | undefined): Promise<void> {
+  for (const mode of ["node", "workerd"] as const) {
+    const got: number[] = [];
+    const server: number[] = [];
+    const client: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const w = mode === "node" ? await startNode() : await startWorkerd([], entry);
+      try {
+        const c = await connectClients(w.url);
+        const pid = w.pid;
+        const s0 = cpuMs(pid);
+        const c0 = process.cpuUsage();
+        const d0 = c.delivered;
+        const { rate } = await saturate(c, (i) => publish(c, i), { fanout: CLIENTS - 1, window: 32, warmMs: 0, runMs: 3000 });
+        const delivered = c.delivered - d0;
+        const cu = process.cpuUsage(c0);
+        server.push(((cpuMs(pid) - s0) * 1000) / delivered);
+        client.push((cu.user + cu.system) / delivered);
+        got.push(rate);
+        for (const ws of c.sockets) ws.terminate();
+      } finally {
+        await w.stop();
+      }
     }
+    console.log(`${mode}: saturation (delivered msg/s) ${got.map((x) => fmt(x)).join(", ")}, median ${fmt(median(got))}`);
+    console.log(`${mode}: server CPU per delivered message (µs) ${server.map((x) => x.toFixed(1)).join(", ")}, median ${median(server).toFixed(1)}`);
+    console.log(`${mode}: client process CPU per delivered message (µs) ${client.map((x) => x.toFixed(1)).join(", ")}, median ${median(client).toFixed(1)}`);
   }
-  console.log(`saturation (delivered msg/s): ${got.map((x) => fmt(x)).join(", ")}; median ${fmt(median(got))}`);
 }
 
 async function main(): Promise<void> {
@@ -109,16 +138,14 @@ async function main(): Promise<void> {
     console.log(`relay-workerd-profile ${workerdMissing}`);
     return;
   }
-  if (process.argv[2] === "--rate") return rates(Number(process.argv[3] ?? 3) || 3);
+  const entryAt = process.argv.indexOf("--entry");
+  if (process.argv[2] === "--rate") return rates(Number(process.argv[3] ?? 3) || 3, entryAt > 0 ? process.argv[entryAt + 1] : undefined);
   const seconds = Number(process.argv[2] ?? 4) || 4;
   const outAt = process.argv.indexOf("--cpuprofile");
   const inspector = await freePort();
-  const w = await WorkerdRoom.start({
-    bindings: [{ name: "CLASP_LIMITS", json: JSON.stringify({ max_sessions: 1000 }) }],
-    args: [`--inspector-addr=127.0.0.1:${inspector}`],
-  });
+  const w = await startWorkerd([`--inspector-addr=127.0.0.1:${inspector}`]);
   try {
-    const c = await connectClients(w.url("bench"));
+    const c = await connectClients(w.url);
     const targets = (await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string; title?: string }>;
     if (targets.length === 0) throw new Error("workerd's inspector lists no isolate");
     const cdp = await devtools(targets[0]!.webSocketDebuggerUrl);
@@ -143,7 +170,7 @@ async function main(): Promise<void> {
       rows.filter(([k]) => k !== "(idle)").slice(0, 30).map(([k, us]) => [k, fmt(us / 1000, 1), `${((100 * us) / busy).toFixed(1)} %`]),
     );
   } finally {
-    await w.close();
+    await w.stop();
   }
 }
 

@@ -34,12 +34,15 @@ const LABEL: Record<Mode, string> = {
   workerd: "ClaspRoom in workerd (Durable Object, hibernatable sockets)",
 };
 
-interface Server {
+/** A server under test: where its clients connect, its process id, and how to stop it. */
+export interface Server {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
-async function startNode(): Promise<Server> {
+/** Starts the Node relay (bench/relay-peer.ts `relay`) in a child process on a free port. */
+export async function startNode(): Promise<Server> {
   const proc: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/relay-peer.ts", "relay"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on("data", (d: Buffer) => {
@@ -50,6 +53,7 @@ async function startNode(): Promise<Server> {
   });
   return {
     url: `ws://127.0.0.1:${port}/`,
+    pid: proc.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         proc.once("exit", () => resolve());
@@ -58,9 +62,13 @@ async function startNode(): Promise<Server> {
   };
 }
 
-async function startWorkerd(): Promise<Server> {
-  const w = await WorkerdRoom.start({ bindings: [{ name: "CLASP_LIMITS", json: JSON.stringify({ max_sessions: 1000 }) }] });
-  return { url: w.url("bench"), stop: () => w.close() };
+/**
+ * Starts workerd serving `entry` (relative to the repository; workers/cloudflare.ts by default)
+ * with `args`, its storage in a temp dir; `url` is the room `bench`.
+ */
+export async function startWorkerd(args: string[] = [], entry?: string): Promise<Server> {
+  const w = await WorkerdRoom.start({ bindings: [{ name: "CLASP_LIMITS", json: JSON.stringify({ max_sessions: 1000 }) }], args, ...(entry ? { entry } : {}) });
+  return { url: w.url("bench"), pid: w.proc!.pid!, stop: () => w.close() };
 }
 
 /** The frame every publisher sends: PUBLISH event /bench/x with an f64 send time (its last 8 bytes). */
