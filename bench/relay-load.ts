@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, connect as tcpConnect } from "node:net";
+import { createServer, connect as tcpConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -133,7 +133,11 @@ async function startMosquitto(websocket: boolean): Promise<Server | string> {
       const s = tcpConnect(port, "127.0.0.1", () => (s.end(), resolve(true)));
       s.once("error", () => resolve(false));
     });
-    if (ok) break;
+    // A port another process took between freePort and mosquitto's bind also answers: mosquitto
+    // then exits ("Unable to start any listening sockets"), so it must still be running a moment later.
+    if (ok) await new Promise((r) => setTimeout(r, 100));
+    if (ok && proc.exitCode === null) break;
+    if (ok) continue;
     if (Date.now() > end) {
       proc.kill("SIGKILL");
       return "mosquitto did not listen within 5 s";
@@ -153,13 +157,15 @@ interface MqttLink {
   send(packet: Buffer): void;
   onPacket: (packet: Buffer) => void;
   close(): void;
+  /** The WebSocket or TCP socket under it (for its errors). */
+  socket: WebSocket | Socket;
 }
 
 /** Connects to mosquitto: over a WebSocket (subprotocol `mqtt`, a packet per message) or TCP (packets cut from the stream). */
 async function mqttLink(server: Server): Promise<MqttLink> {
   if (server.websocket) {
     const ws = await open(server.url, "mqtt");
-    const link: MqttLink = { send: (p) => ws.send(p), onPacket: () => {}, close: () => ws.terminate() };
+    const link: MqttLink = { send: (p) => ws.send(p), onPacket: () => {}, close: () => ws.terminate(), socket: ws };
     ws.on("message", (d: Buffer) => link.onPacket(d));
     return link;
   }
@@ -170,7 +176,7 @@ async function mqttLink(server: Server): Promise<MqttLink> {
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
-  const link: MqttLink = { send: (p) => socket.write(p), onPacket: () => {}, close: () => socket.destroy() };
+  const link: MqttLink = { send: (p) => socket.write(p), onPacket: () => {}, close: () => socket.destroy(), socket };
   let pending: Buffer = Buffer.alloc(0);
   socket.on("data", (d: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, d]) : d;
@@ -260,7 +266,24 @@ type Kind = "relay" | "relay-fire" | "forwarder" | "mosquitto";
 interface Pair {
   send(t: number): void;
   onTime: (t: number) => void;
+  /** Called when a socket of the pair fails or closes before {@link Pair.close}. */
+  onFail: (err: Error) => void;
   close(): void;
+}
+
+/** Reports the first error or unasked-for close of a pair's sockets to `pair.onFail`; returns what marks the close that follows as asked for. */
+function watch(pair: Pair, sockets: Array<{ on(event: "error", f: (err: Error) => void): unknown; on(event: "close", f: () => void): unknown }>): () => void {
+  let closing = false;
+  const fail = (err: Error) => {
+    if (closing) return;
+    closing = true;
+    pair.onFail(err);
+  };
+  for (const s of sockets) {
+    s.on("error", fail);
+    s.on("close", () => fail(new Error("connection closed by the server")));
+  }
+  return () => void (closing = true);
 }
 
 /** A publisher and a subscriber of mosquitto, MQTT 3.1.1 QoS 0, the CLASP frame as payload. */
@@ -269,11 +292,14 @@ async function connectMqttPair(server: Server): Promise<Pair> {
   const pair: Pair = {
     send: () => {},
     onTime: () => {},
+    onFail: () => {},
     close() {
+      closing();
       pub.close();
       sub.close();
     },
   };
+  const closing = watch(pair, [pub.socket, sub.socket]);
   const expect = (link: MqttLink, type: number) => new Promise<void>((resolve) => (link.onPacket = (p) => p[0] === type && resolve()));
   for (const [link, id] of [[pub, "pub"], [sub, "sub"]] as const) {
     // CONNECT: "MQTT", level 4, clean session, keep-alive 60 s, client id.
@@ -305,11 +331,14 @@ async function connectPair(kind: "relay" | "relay-fire" | "forwarder", url: stri
   const pair: Pair = {
     send: () => {},
     onTime: () => {},
+    onFail: () => {},
     close() {
+      closing();
       pub.terminate();
       sub.terminate();
     },
   };
+  const closing = watch(pair, [pub, sub]);
   if (kind !== "forwarder") {
     const hello = codec.encode({ type: "HELLO", version: 1, name: "bench", features: ["event"] });
     for (const ws of [pub, sub]) {
@@ -357,11 +386,13 @@ const HOP_SLICE = 1;
 /**
  * Sends messages one at a time (the next once the previous was delivered), `count` of them,
  * and writes their latencies (ms) to `lat` from index `from` on.
+ * @throws the error of a socket of the pair that failed meanwhile
  */
 function hop(pair: Pair, lat: Float64Array, from = 0, count = lat.length - from): Promise<void> {
   let i = from;
   const end = from + count;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    pair.onFail = reject;
     pair.onTime = (t) => {
       lat[i] = performance.now() - t;
       if (++i === end) return resolve();
@@ -374,7 +405,8 @@ function hop(pair: Pair, lat: Float64Array, from = 0, count = lat.length - from)
 /** Sends messages one at a time, as {@link hop} does, for `ms` milliseconds, and records nothing. */
 function busy(pair: Pair, ms: number): Promise<void> {
   const end = performance.now() + ms;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    pair.onFail = reject;
     pair.onTime = () => {
       if (performance.now() >= end) return resolve();
       pair.send(performance.now());
@@ -418,7 +450,12 @@ export async function singleHop(rounds = 5): Promise<void> {
   const steady = new Map<Kind, Array<Pcts | undefined>>(kinds.map((k) => [k, []]));
   const cold = new Map<Kind, Array<Pcts | undefined>>(kinds.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    const live: Array<{ kind: Kind; server: Server; pair: Pair; lat: Float64Array }> = [];
+    const live: Array<{ kind: Kind; server: Server; pair: Pair; lat: Float64Array; failed?: boolean }> = [];
+    /** A server whose connection failed is left out of this round, and the output says why. */
+    const leaveOut = (l: (typeof live)[number], err: unknown) => {
+      l.failed = true;
+      notes.push(`${l.kind}: round ${r + 1} left out: ${(err as Error)?.message ?? err}`);
+    };
     try {
       for (const kind of kinds) {
         const started = kind === "mosquitto" ? await startMosquitto(websocket) : await startPeer(kind === "forwarder" ? "broadcast" : "relay");
@@ -430,19 +467,28 @@ export async function singleHop(rounds = 5): Promise<void> {
           await stopPeer(started);
           throw err;
         });
-        live.push({ kind, server: started, pair, lat: new Float64Array(HOP_MESSAGES) });
+        const l = { kind, server: started, pair, lat: new Float64Array(HOP_MESSAGES) };
+        live.push(l);
         // Its cold start and warm-up, while the servers started before it wait.
         const first = new Float64Array(COLD_MESSAGES);
-        await hop(pair, first);
-        cold.get(kind)![r] = pcts(first);
-        await busy(pair, HOP_WARM_MS);
+        try {
+          await hop(pair, first);
+          cold.get(kind)![r] = pcts(first);
+          await busy(pair, HOP_WARM_MS);
+        } catch (err) {
+          leaveOut(l, err);
+        }
       }
       const cpu0 = await Promise.all(live.map((l) => cpuSeconds(l.server.proc)));
       for (let at = 0; at < HOP_MESSAGES; at += HOP_SLICE) {
-        for (const l of live) await hop(l.pair, l.lat, at, Math.min(HOP_SLICE, HOP_MESSAGES - at));
+        for (const l of live) {
+          if (l.failed) continue;
+          await hop(l.pair, l.lat, at, Math.min(HOP_SLICE, HOP_MESSAGES - at)).catch((err: unknown) => leaveOut(l, err));
+        }
       }
       const cpu1 = await Promise.all(live.map((l) => cpuSeconds(l.server.proc)));
       live.forEach((l, i) => {
+        if (l.failed) return;
         const used = cpu0[i] === undefined || cpu1[i] === undefined ? NaN : cpu1[i]! - cpu0[i]!;
         steady.get(l.kind)![r] = { ...pcts(l.lat), cpu: (used / HOP_MESSAGES) * 1e6 };
       });
