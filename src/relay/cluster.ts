@@ -66,6 +66,7 @@ export class ClusterError extends Error {
 const REVISION_CONFLICT = 400;
 const LOCK_HELD = 401;
 const INVALID_VALUE = 402;
+const INTERNAL_ERROR = 500;
 const SERVICE_UNAVAILABLE = 501;
 
 /** Frame payload type codes (clasp-wire.md §3). */
@@ -81,31 +82,31 @@ const FRAME = 0x46; // "F"
 const MAX_PARAM_BYTES = 65_455;
 
 /**
- * The commit of one SET, of the SETs of one BUNDLE (all or nothing), or of a governance
- * layer's write; atomic in Redis. KEYS[1] the channel, KEYS[1 + i] the hash of SET i's param.
- * ARGV[1] lease key prefix, [2] default TTL s, [3] holder ("<relay> <session>"), [4] writer,
- * [5] timestamp µs, [6] "1": no lock or revision check (the governance layer's write), [7] a
- * BUNDLE frame of the bundle's PUBLISHes ("" none), [8] the channel message's kind: "S" (one
- * SET) or "B"; then 6 per SET from [9]: address, value, expected revision ("" none), lock "1",
- * unlock "1", TTL word ("" none).
- * Phase 1 checks each SET against the state the earlier ones leave (as the router checks a
- * BUNDLE, docs/router.md) and returns {401, i, holder session} or {400, i, current revision}
- * on the first failure, having written nothing. Phase 2 writes every SET (revision, value,
- * writer, timestamp, TTL word in effect: a SET without one keeps the last one, lock, expiry)
- * and publishes one message: "S" then netstrings (`<length>:<bytes>`) address, revision,
- * writer, timestamp, TTL word ("" none), value; or "B" then the committing relay's id, the
- * count, those 6 per SET, and the PUBLISHes. Returns {0, revision 1, TTL word 1, revision 2, …}.
+ * Commits a batch of groups, in order, atomically in Redis: each group is one SET, the SETs of
+ * one BUNDLE (all or nothing), or a governance layer's write. KEYS[1] the channel, then the
+ * hashes of the groups' params, group after group. ARGV[1] lease key prefix, [2] default TTL
+ * s, then per group 7 fields: holder ("<relay> <session>"), writer, timestamp µs, "1": no lock
+ * or revision check (the governance layer's write), a BUNDLE frame of the bundle's PUBLISHes
+ * ("" none), the channel message's kind ("S": one SET, or "B"), the SET count n; then 6 per
+ * SET: address, value, expected revision ("" none), lock "1", unlock "1", TTL word ("" none).
+ * Phase 1 of a group checks each SET against the state the earlier ones (and the groups
+ * committed before it) leave, as the router checks a BUNDLE (docs/router.md); the group's
+ * answer is {401, i, holder session} or {400, i, current revision} for its first failing SET
+ * i, or {500, i, message} when its key in Redis is not a hash, and then the group writes
+ * nothing (the other groups are not affected). Phase 2 writes every SET of the group (revision,
+ * value, writer, timestamp, TTL word in effect: a SET without one keeps the last one, lock,
+ * expiry) and publishes one message: "S" then netstrings (`<length>:<bytes>`) address,
+ * revision, writer, timestamp, TTL word ("" none), value; or "B" then the committing relay's
+ * id, the count, those 6 per SET, and the PUBLISHes. The group's answer is {0, revision 1,
+ * TTL word 1, revision 2, …}. Returns the answers, one per group.
  */
 const COMMIT_SCRIPT = `
-local me, writer, ts = ARGV[3], ARGV[4], ARGV[5]
-local force = ARGV[6] == '1'
-local n = #KEYS - 1
-local state, revs, ttls, holders = {}, {}, {}, {}
-for i = 1, n do
-  local key, b = KEYS[i + 1], 9 + (i - 1) * 6
+local state = {}
+local function current(key)
   local s = state[key]
   if not s then
-    local cur = redis.call('HMGET', key, 'rev', 'lock', 'ttl')
+    local cur = redis.pcall('HMGET', key, 'rev', 'lock', 'ttl')
+    if cur.err then return nil end
     local holder = cur[2]
     if holder then
       local sp = string.find(holder, ' ', 1, true)
@@ -114,44 +115,79 @@ for i = 1, n do
     s = {rev = tonumber(cur[1]) or 0, holder = holder or false, ttl = cur[3] or ''}
     state[key] = s
   end
-  if not force then
-    if s.holder and s.holder ~= me then
-      return {401, i, string.sub(s.holder, string.find(s.holder, ' ', 1, true) + 1)}
-    end
-    if s.rev > 0 and ARGV[b + 2] ~= '' and tonumber(ARGV[b + 2]) ~= s.rev then return {400, i, s.rev} end
-    if ARGV[b + 4] == '1' and s.holder == me then s.holder = false end
-    if ARGV[b + 3] == '1' then s.holder = me end
-  end
-  s.rev = s.rev + 1
-  if ARGV[b + 5] ~= '' then s.ttl = ARGV[b + 5] end
-  revs[i], ttls[i], holders[i] = s.rev, s.ttl, s.holder
+  return {rev = s.rev, holder = s.holder, ttl = s.ttl}
 end
 local function ns(x) return #x .. ':' .. x end
-local out, reply = {}, {0}
-for i = 1, n do
-  local key, b, ttl = KEYS[i + 1], 9 + (i - 1) * 6, ttls[i]
-  redis.call('HSET', key, 'rev', revs[i], 'val', ARGV[b + 1], 'writer', writer, 'ts', ts)
-  if ttl ~= '' then redis.call('HSET', key, 'ttl', ttl) end
-  if holders[i] then redis.call('HSET', key, 'lock', holders[i]) else redis.call('HDEL', key, 'lock') end
-  local seconds = tonumber(ttl ~= '' and ttl or ARGV[2])
-  local at = 0
-  if ttl ~= '' and seconds >= 2147483648 then
-    at = (seconds - 2147483648) * 1000
-  elseif seconds > 0 then
-    at = math.floor(tonumber(ts) / 1000) + seconds * 1000
+local answers = {}
+local at, k = 3, 2
+while at <= #ARGV do
+  local me, writer, ts, force, kind, n = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3] == '1', ARGV[at + 5], tonumber(ARGV[at + 6])
+  local pubs, first = ARGV[at + 4], at + 7
+  local scratch, revs, ttls, holders = {}, {}, {}, {}
+  local failed = false
+  for i = 1, n do
+    local key, b = KEYS[k + i - 1], first + (i - 1) * 6
+    local s = scratch[key]
+    if not s then
+      s = current(key)
+      if not s then
+        failed = {500, i, 'the param key in Redis is not a hash'}
+        break
+      end
+      scratch[key] = s
+    end
+    if not force then
+      if s.holder and s.holder ~= me then
+        failed = {401, i, string.sub(s.holder, string.find(s.holder, ' ', 1, true) + 1)}
+        break
+      end
+      if s.rev > 0 and ARGV[b + 2] ~= '' and tonumber(ARGV[b + 2]) ~= s.rev then
+        failed = {400, i, s.rev}
+        break
+      end
+      if ARGV[b + 4] == '1' and s.holder == me then s.holder = false end
+      if ARGV[b + 3] == '1' then s.holder = me end
+    end
+    s.rev = s.rev + 1
+    if ARGV[b + 5] ~= '' then s.ttl = ARGV[b + 5] end
+    revs[i], ttls[i], holders[i] = s.rev, s.ttl, s.holder
   end
-  if at > 0 then redis.call('PEXPIREAT', key, string.format('%d', at)) else redis.call('PERSIST', key) end
-  out[i] = ns(ARGV[b]) .. ns(tostring(revs[i])) .. ns(writer) .. ns(ts) .. ns(ttl) .. ns(ARGV[b + 1])
-  reply[2 * i] = revs[i]
-  reply[2 * i + 1] = ttl
+  if failed then
+    answers[#answers + 1] = failed
+  else
+    for key, s in pairs(scratch) do state[key] = s end
+    local out, answer = {}, {0}
+    for i = 1, n do
+      local key, b, ttl = KEYS[k + i - 1], first + (i - 1) * 6, ttls[i]
+      redis.call('HSET', key, 'rev', revs[i], 'val', ARGV[b + 1], 'writer', writer, 'ts', ts)
+      if ttl ~= '' then redis.call('HSET', key, 'ttl', ttl) end
+      if holders[i] then redis.call('HSET', key, 'lock', holders[i]) else redis.call('HDEL', key, 'lock') end
+      local seconds = tonumber(ttl ~= '' and ttl or ARGV[2])
+      local expiry = 0
+      if ttl ~= '' and seconds >= 2147483648 then
+        expiry = (seconds - 2147483648) * 1000
+      elseif seconds > 0 then
+        expiry = math.floor(tonumber(ts) / 1000) + seconds * 1000
+      end
+      if expiry > 0 then redis.call('PEXPIREAT', key, string.format('%d', expiry)) else redis.call('PERSIST', key) end
+      out[i] = ns(ARGV[b]) .. ns(tostring(revs[i])) .. ns(writer) .. ns(ts) .. ns(ttl) .. ns(ARGV[b + 1])
+      answer[2 * i] = revs[i]
+      answer[2 * i + 1] = ttl
+    end
+    if kind == 'S' then
+      redis.call('PUBLISH', KEYS[1], 'S' .. out[1])
+    else
+      redis.call('PUBLISH', KEYS[1], 'B' .. ns(string.sub(me, 1, string.find(me, ' ', 1, true) - 1)) .. ns(tostring(n)) .. table.concat(out) .. ns(pubs))
+    end
+    answers[#answers + 1] = answer
+  end
+  at, k = first + n * 6, k + n
 end
-if ARGV[8] == 'S' then
-  redis.call('PUBLISH', KEYS[1], 'S' .. out[1])
-else
-  redis.call('PUBLISH', KEYS[1], 'B' .. ns(string.sub(me, 1, string.find(me, ' ', 1, true) - 1)) .. ns(tostring(n)) .. table.concat(out) .. ns(ARGV[7]))
-end
-return reply
+return answers
 `;
+
+/** Most groups (SETs, BUNDLEs) in one run of the commit script: Redis runs nothing else meanwhile. */
+const MAX_BATCH = 128;
 
 /** Releases the locks KEYS[...] when ARGV[1] holds them. Returns how many it released. */
 const UNLOCK_SCRIPT = `
@@ -254,6 +290,20 @@ function readCommits(bytes: Uint8Array): { origin: string; commits: Commit[]; pu
   return { origin, commits, publishes: publishes?.length ? publishes : undefined };
 }
 
+/** One group of a batch of commits: one session's SET or BUNDLE, or a governance layer's write. */
+interface Group {
+  sets: InterceptedSet[];
+  /** The SETs' values, tagged CLASP values. */
+  values: Uint8Array[];
+  /** A BUNDLE frame of the bundle's PUBLISHes, if any. */
+  publishes: Uint8Array | undefined;
+  /** No lock or revision check (the governance layer's write). */
+  force: boolean;
+  /** µs since the epoch: the commit's timestamp. */
+  timestamp: number;
+  resolve: (verdict: StoreVerdict) => void;
+}
+
 /** The internal session's peer: frames the router sends it (WELCOME, ACKs) are dropped. */
 class SinkPeer implements HostPeer {
   constructor(readonly onClose: () => void) {}
@@ -303,12 +353,14 @@ export class RelayCluster implements SetStore {
   #joined = false;
   /**
    * Frames forwarded to and received from other relays, commits read from the channel,
-   * failures (Redis unreachable, malformed messages), and the most commit scripts this relay
-   * had in flight at once (pipelined on its command connection).
+   * failures (Redis unreachable, malformed messages), and the most SET commits (groups: a SET
+   * or a BUNDLE) this relay had in flight at once (batched and pipelined to Redis).
    */
   readonly counts = { forwarded: 0, received: 0, commits: 0, failures: 0, peakInFlight: 0 };
-  /** Commit scripts sent and not answered yet. */
+  /** Groups (SETs, BUNDLEs) queued or sent and not answered yet. */
   #inFlight = 0;
+  /** Groups queued for the next run of the commit script. */
+  #batch: Group[] = [];
   /** Commit scripts in flight per session, and the sessions that ended with some in flight (see {@link #settled}). */
   readonly #pending = new Map<string, number>();
   readonly #endedPending = new Set<string>();
@@ -434,7 +486,10 @@ export class RelayCluster implements SetStore {
     const match = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}p:*`;
     const skip = this.#prefix.length + 2;
     for await (const batch of this.#cmd.scanIterator({ MATCH: match, COUNT: 500 })) {
-      const rows = await Promise.all(batch.map((k) => this.#cmd.sendCommand(["HMGET", k, "rev", "val", "writer", "ts", "ttl"]) as Promise<Array<Buffer | null>>));
+      // A key that is not a hash (WRONGTYPE) is unreadable, not a reason to fail the start.
+      const rows = await Promise.all(
+        batch.map((k) => (this.#cmd.sendCommand(["HMGET", k, "rev", "val", "writer", "ts", "ttl"]) as Promise<Array<Buffer | null>>).catch((err: Error) => (err.message.startsWith("WRONGTYPE") ? [] : Promise.reject(err)))),
+      );
       for (let i = 0; i < batch.length; i++) {
         const [rev, val, writer, ts, ttl] = rows[i]!;
         const commit: Commit | undefined =
@@ -525,75 +580,98 @@ export class RelayCluster implements SetStore {
   }
 
   /**
-   * One run of the commit script for `sets` (one session's), sent at once: scripts sent while
-   * others are in flight are pipelined on the command connection, and Redis runs them in the
-   * order sent. `force`: no lock or revision check.
+   * Queues the commit of `sets` (one session's: one SET, or a BUNDLE's) as one group of the
+   * next batch: the groups queued in one turn of the event loop (across sessions) go to Redis
+   * together in one run of the commit script, sent without waiting for the batches before it
+   * (Redis runs them in the order sent). `force`: no lock or revision check.
    */
-  async #commit(sets: InterceptedSet[], publishes: Uint8Array | undefined, force: boolean): Promise<StoreVerdict> {
-    const session = sets[0]!.session;
+  #commit(sets: InterceptedSet[], publishes: Uint8Array | undefined, force: boolean): Promise<StoreVerdict> {
     const values: Uint8Array[] = [];
     for (const set of sets) {
       let value: Uint8Array;
       try {
         value = encodeValue(set.value);
       } catch (err) {
-        return { action: "deny", code: INVALID_VALUE, message: (err as Error).message, address: set.address };
+        return Promise.resolve({ action: "deny", code: INVALID_VALUE, message: (err as Error).message, address: set.address });
       }
       // Refused here, not after Redis committed it: no router could hold it.
       const size = utf8.encode(set.address).length + value.length;
-      if (size > MAX_PARAM_BYTES) return { action: "deny", code: INVALID_VALUE, message: `value at ${set.address} is too large for a param (${size} bytes)`, address: set.address };
+      if (size > MAX_PARAM_BYTES) return Promise.resolve({ action: "deny", code: INVALID_VALUE, message: `value at ${set.address} is too large for a param (${size} bytes)`, address: set.address });
       values.push(value);
     }
-    const timestamp = nowMicros();
-    const args: Array<string | Buffer> = [
-      `${this.#prefix}relay:`,
-      String(this.#stateTtl),
-      `${this.relayId} ${session}`,
-      session,
-      String(timestamp),
-      force ? "1" : "",
-      publishes ? Buffer.from(publishes.buffer, publishes.byteOffset, publishes.byteLength) : "",
-      sets.length === 1 && !publishes ? "S" : "B",
-    ];
-    sets.forEach((set, i) => {
-      const value = values[i]!;
-      args.push(
-        set.address,
-        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        force || set.revision === undefined ? "" : String(set.revision),
-        set.lock && !force ? "1" : "",
-        set.unlock && !force ? "1" : "",
-        set.ttl === undefined ? "" : String(set.ttl >>> 0),
-      );
-    });
-    let reply: unknown;
-    if (++this.#inFlight > this.counts.peakInFlight) this.counts.peakInFlight = this.#inFlight;
+    const session = sets[0]!.session;
     this.#pending.set(session, (this.#pending.get(session) ?? 0) + 1);
+    if (++this.#inFlight > this.counts.peakInFlight) this.counts.peakInFlight = this.#inFlight;
+    return new Promise((resolve) => {
+      this.#batch.push({ sets, values, publishes, force, timestamp: nowMicros(), resolve });
+      if (this.#batch.length === 1) setImmediate(() => void this.#flush());
+    });
+  }
+
+  /** Sends the queued groups (at most {@link MAX_BATCH} per run of the script) and answers each. */
+  async #flush(): Promise<void> {
+    const batch = this.#batch.splice(0, MAX_BATCH);
+    if (this.#batch.length) setImmediate(() => void this.#flush());
+    const keys = [this.#channel];
+    const args: Array<string | Buffer> = [`${this.#prefix}relay:`, String(this.#stateTtl)];
+    for (const g of batch) {
+      const session = g.sets[0]!.session;
+      const p = g.publishes;
+      args.push(
+        `${this.relayId} ${session}`,
+        session,
+        String(g.timestamp),
+        g.force ? "1" : "",
+        p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : "",
+        g.sets.length === 1 && !p ? "S" : "B",
+        String(g.sets.length),
+      );
+      g.sets.forEach((set, i) => {
+        const value = g.values[i]!;
+        keys.push(this.#paramKey(set.address));
+        args.push(
+          set.address,
+          Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+          g.force || set.revision === undefined ? "" : String(set.revision),
+          set.lock && !g.force ? "1" : "",
+          set.unlock && !g.force ? "1" : "",
+          set.ttl === undefined ? "" : String(set.ttl >>> 0),
+        );
+      });
+    }
+    let answers: Array<Array<number | Buffer>>;
     try {
-      reply = await this.#eval(() => this.#commitSha, [this.#channel, ...sets.map((s) => this.#paramKey(s.address))], args);
+      answers = (await this.#eval(() => this.#commitSha, keys, args)) as Array<Array<number | Buffer>>;
     } catch (err) {
       this.counts.failures++;
-      this.#settled(session);
-      return { action: "deny", code: SERVICE_UNAVAILABLE, message: `cluster store unreachable: ${(err as Error).message}`, ...(sets.length === 1 ? { address: sets[0]!.address } : {}) };
-    } finally {
-      this.#inFlight--;
+      const message = `cluster store unreachable: ${(err as Error).message}`;
+      answers = batch.map(() => [SERVICE_UNAVAILABLE, 0, message] as Array<number | Buffer>);
     }
-    const r = reply as Array<number | Buffer>;
-    const code = Number(r[0]);
+    batch.forEach((g, i) => {
+      this.#inFlight--;
+      g.resolve(this.#verdict(g, answers[i]!));
+      this.#settled(g.sets[0]!.session);
+    });
+  }
+
+  /** The verdict of one group from its answer (see {@link COMMIT_SCRIPT}; [501, 0, message] when Redis was unreachable). */
+  #verdict(g: Group, answer: Array<number | Buffer>): StoreVerdict {
+    const code = Number(answer[0]);
+    if (code === SERVICE_UNAVAILABLE) return { action: "deny", code, message: String(answer[2]), ...(g.sets.length === 1 ? { address: g.sets[0]!.address } : {}) };
     if (code !== 0) {
-      this.#settled(session);
-      const set = sets[Number(r[1]) - 1]!;
-      const detail = r[2]!;
+      const set = g.sets[Number(answer[1]) - 1]!;
+      const detail = answer[2]!;
       if (code === REVISION_CONFLICT) return { action: "deny", code, message: `revision conflict: expected ${set.revision}, current ${detail}`, address: set.address };
+      if (code === INTERNAL_ERROR) return { action: "deny", code, message: `cluster store: ${String(detail)}`, address: set.address };
       return { action: "deny", code: LOCK_HELD, message: `locked by ${String(detail)}`, address: set.address };
     }
-    const commits = sets.map((set, i): Commit => {
-      const ttlWord = r[2 + 2 * i] as Buffer | undefined;
-      if (set.lock && !force) this.#held(session).add(set.address);
-      else if (set.unlock && !force) this.#locks.get(session)?.delete(set.address);
-      return { address: set.address, revision: Number(r[1 + 2 * i]), writer: session, timestamp, ttl: ttlWord?.length ? int(ttlWord) : undefined, value: values[i]! };
+    const session = g.sets[0]!.session;
+    const commits = g.sets.map((set, i): Commit => {
+      const ttlWord = answer[2 + 2 * i] as Buffer | undefined;
+      if (set.lock && !g.force) this.#held(session).add(set.address);
+      else if (set.unlock && !g.force) this.#locks.get(session)?.delete(set.address);
+      return { address: set.address, revision: Number(answer[1 + 2 * i]), writer: session, timestamp: g.timestamp, ttl: ttlWord?.length ? int(ttlWord) : undefined, value: g.values[i]! };
     });
-    this.#settled(session);
     return { action: "commit", revision: commits[commits.length - 1]!.revision, apply: () => commits.forEach((c) => this.#apply(c)) };
   }
 

@@ -360,6 +360,35 @@ describe.skipIf(skip)("relay cluster: BUNDLEs and pipelined SETs", () => {
   });
 });
 
+describe.skipIf(skip)("relay cluster: a param key Redis holds as another type", () => {
+  it("refuses only the SET on it (ERROR 500); the SETs committed with it in the same batch are not affected", async () => {
+    const r = createClient({ url: redis!.url });
+    await r.connect();
+    try {
+      await r.set("clawft:cluster:p:/wrongtype", "not a hash");
+      const a = await raw(relays[0]!);
+      a.send({ type: "SET", address: "/typed/before", value: 1 });
+      a.send({ type: "SET", address: "/wrongtype", value: 1 });
+      a.send({ type: "SET", address: "/typed/after", value: 2 });
+      expect(await a.next("ACK")).toMatchObject({ address: "/typed/before", revision: 1 });
+      expect(await a.next("ERROR")).toMatchObject({ code: 500, address: "/wrongtype", message: expect.stringMatching(/not a hash/) });
+      expect(await a.next("ACK")).toMatchObject({ address: "/typed/after", revision: 1 });
+      expect(await r.get("clawft:cluster:p:/wrongtype")).toBe("not a hash"); // left as it was
+      expect(await r.hGet("clawft:cluster:p:/typed/after", "rev")).toBe("1");
+      // A relay that starts now counts it unreadable and restores the rest.
+      const late = await startRelay({ cluster: redis!.url });
+      try {
+        expect(late.restored.unreadable).toBeGreaterThanOrEqual(1);
+        expect(late.restored.restored).toBeGreaterThanOrEqual(2);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe.skipIf(skip)("relay cluster: locks of pipelined SETs", () => {
   it("releases the locks a session's SETs took while it was already gone (their scripts were in flight when it closed)", async () => {
     const [a, b] = await Promise.all([raw(relays[0]!), raw(relays[1]!)]);
