@@ -14,17 +14,24 @@ const codec = await ClaspCodec.load();
 
 const setFloat = (i: number): Message => ({ type: "SET", address: `/mixer/channel/${i % 32}/fader`, value: (i % 100) / 100 });
 const publishEvent = (i: number): Message => ({ type: "PUBLISH", address: `/cue/${i % 16}/go`, signal: "event", value: { cue: i, fade: 2.5, name: "intro" }, timestamp: 1_700_000_000_000_000 + i });
-const snapshot = (i: number): Message => ({
+/**
+ * A SNAPSHOT of 100 params: f64 values, small revisions, no writer or timestamp. `distinct`
+ * gives every param of the 1,000 messages its own address (100,000 in all, far more than the
+ * intern table's 4,096 slots, so no address is ever read from it); otherwise the 1,000
+ * messages share 400 addresses, as snapshots of the same namespace repeat theirs.
+ */
+const snapshotOf = (distinct: boolean) => (i: number): Message => ({
   type: "SNAPSHOT",
   // Kept under the peer's 4 KiB scratch buffer (clasp-wire.md §8.9), so it can take part.
-  params: Array.from({ length: 100 }, (_, k) => ({ address: `/s${i % 4}/p/${k}`, value: k * 0.01, revision: k + 1 })),
+  params: Array.from({ length: 100 }, (_, k) => ({ address: distinct ? `/n${i}/p/${k}` : `/s${i % 4}/p/${k}`, value: k * 0.01, revision: k + 1 })),
 });
 const bundle = (i: number): Message => ({ type: "BUNDLE", messages: Array.from({ length: 20 }, (_, k) => setFloat(i * 20 + k)) });
 
 const scenarios: Array<[string, (i: number) => Message]> = [
   ["SET float", setFloat],
   ["PUBLISH event", publishEvent],
-  ["SNAPSHOT of 100 params", snapshot],
+  ["SNAPSHOT of 100 params", snapshotOf(false)],
+  ["SNAPSHOT of 100 params, distinct addresses", snapshotOf(true)],
   ["BUNDLE of 20 SETs", bundle],
 ];
 
