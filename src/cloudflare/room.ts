@@ -321,9 +321,17 @@ export class ClaspRoom {
     }
   }
 
-  /** Keeps an ANNOUNCE a session made (with its HELLO and the time) for {@link #reannounce}. */
+  /**
+   * Keeps an ANNOUNCE a session made (with its HELLO and the time) for {@link #reannounce}; one
+   * that does not decode (the router answered it with an ERROR) is not kept.
+   */
   #keepAnnouncement(peer: RoomPeer, frame: Uint8Array): void {
     if (!peer.hello) return;
+    try {
+      if (codec.decode(frame).message.type !== "ANNOUNCE") return;
+    } catch {
+      return;
+    }
     const nowUs = this.now * 1000;
     this.#sql.exec("DELETE FROM clasp_announcements WHERE at <= ?", nowUs - ANNOUNCE_LIFETIME_US);
     const upsert = "INSERT INTO clasp_announcements (frame, hello, at) VALUES (?, ?, ?) ON CONFLICT (frame) DO UPDATE SET hello = excluded.hello, at = excluded.at";

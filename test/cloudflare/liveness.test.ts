@@ -84,7 +84,7 @@ describe.skipIf(workerdMissing)(workerdMissing ?? "a room's HELLO deadline, sess
       expect(await abandoned.closed).toEqual({ code: 1000, reason: "idle" });
       const idleAfter = Date.now() - t0;
       expect(idleAfter).toBeGreaterThanOrEqual(29_000);
-      expect(idleAfter).toBeLessThan(36_000);
+      expect(idleAfter).toBeLessThan(40_000); // due at about 32 s (the activity as of the attachment, plus a second; the alarm a second after)
       expect(answering.ws.readyState).toBe(WebSocket.OPEN);
       expect(answering.of("PING").length).toBeGreaterThanOrEqual(2);
       const after = await status(slow, "sleepy");
