@@ -250,9 +250,10 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   }
 
   /**
-   * commit [transition, time, now, key, guards, whens, ops, confirm]: the v0.1 commit
+   * commit [transition, time, now, key, guards, whens, ops, confirm, lean?]: the v0.1 commit
    * (clp-semantics.md §6) with host results for its JavaScript parts. Answers NEED when a
-   * host result it was not given is needed.
+   * host result it was not given is needed. With `lean` true, a result is only
+   * [transition, outcomes, diff, seq] (the record and seq are in INFO, see host.ts).
    */
   commit(args: Val): u32 {
     if (args.t != ARRAY) return argFail();
@@ -374,7 +375,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     } else if (!this.declarative(tr, ops)) {
       return this.effectError(outcomes);
     }
-    return this.finish(tr.name, ops, outcomes, time, idem, truthy(orNull(item(args, 7))));
+    let lean = item(args, 8);
+    return this.finish(tr.name, ops, outcomes, time, idem, truthy(orNull(item(args, 7))), lean !== null && truthy(lean));
   }
 
   /**
@@ -507,7 +509,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   }
 
   /** Builds and hashes the event, computes the diff, and confirms or prepares the commit. */
-  private finish(name: Val, ops: Array<Val>, outcomes: Array<Val>, time: f64, idem: ArrayBuffer | null, confirm: bool): u32 {
+  private finish(name: Val, ops: Array<Val>, outcomes: Array<Val>, time: f64, idem: ArrayBuffer | null, confirm: bool, lean: bool = false): u32 {
     // the event: [seq, time, intent, payload, transition, ops, key], in the reused `ev`
     let ev = this.ev;
     let items = ev.a!;
@@ -535,15 +537,19 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     memory.copy(changetype<usize>(hash), rp + 4 + n, HASH);
     Result.rec = record;
     Result.seq = <f64>(this.seq + 1);
-    // the record, in byte strings of at most 65,535 bytes (the CLASP limit of one)
-    let parts: Array<Val>;
-    if (record.byteLength <= 0xffff) parts = [vBytes(BYTES, record)];
+    let r: Val;
+    if (lean) r = vArr([name, vArr(outcomes), this.diff(), vNum(<f64>(this.seq + 1))]);
     else {
-      parts = new Array<Val>();
-      for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
+      // the record, in byte strings of at most 65,535 bytes (the CLASP limit of one)
+      let parts: Array<Val>;
+      if (record.byteLength <= 0xffff) parts = [vBytes(BYTES, record)];
+      else {
+        parts = new Array<Val>();
+        for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
+      }
+      // [transition, outcomes, diff, seq, hash, record, duplicate], built at its full length
+      r = vArr([name, vArr(outcomes), this.diff(), vNum(<f64>(this.seq + 1)), vBytes(BYTES, hash), vArr(parts), vBool(false)]);
     }
-    // [transition, outcomes, diff, seq, hash, record, duplicate], built at its full length
-    let r = vArr([name, vArr(outcomes), this.diff(), vNum(<f64>(this.seq + 1)), vBytes(BYTES, hash), vArr(parts), vBool(false)]);
     if (confirm) this.settle(hash, idem);
     else {
       this.pending = true;

@@ -29,7 +29,7 @@ export function dispatch(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V
 export function propose(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_PROPOSE); }
 /** accept [name] → [complete, payload] */
 export function accept(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_ACCEPT); }
-/** commit [transition, time, now, key, guards, whens, ops, confirm] → result, need, or error */
+/** commit [transition, time, now, key, guards, whens, ops, confirm, lean?] → result, need, or error */
 export function commit(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_COMMIT); }
 /** batch [time, now, [[name, payload], …]] → [results, failure]: dispatch + commit of each intent, in one call */
 export function batch(h: u32, len: usize): u32 { return run(h, IN.ptr, len, V_BATCH); }

@@ -220,7 +220,7 @@ export class Runtime {
   #view: State | undefined;
   #busy = false;
   #sinceSnapshot = 0;
-  /** Encoded arguments of plain commits, by confirm flag and transition name. */
+  /** Encoded arguments of plain commits, by confirm flag, lean flag and transition name. */
   readonly #plainArgs = new Map<string, Uint8Array>();
   /** The contract has JavaScript guards, `when`s or effects (see #prepare). */
   readonly #hasJs: boolean;
@@ -481,9 +481,11 @@ export class Runtime {
           }
           pending.ops = this.#ops(ran.patch);
         }
-        const status = this.#step(transitionName, pending, undefined, true);
-        // the plain commit nobody watches: the event record now, the rest of the answer when the audit log is read
-        if (status === OK && !result && this.#mw.length === 0 && this.#subs.size === 0) return this.#finishLean(transitionName);
+        // the plain commit nobody watches: the event record now (from INFO), the rest of a
+        // lean answer when the audit log is read
+        const lean = !result && this.#mw.length === 0 && this.#subs.size === 0;
+        const status = this.#step(transitionName, pending, undefined, true, lean);
+        if (status === OK && lean) return this.#finishLean(transitionName);
         const answer: Answer = { status, value: this.#core.answerValue() };
         if (status !== NEED) return this.#finish(answer, transitionName, result);
         ran = this.#host(answer.value as ClaspValue[], pending);
@@ -511,7 +513,7 @@ export class Runtime {
         let answer: Answer;
         for (;;) {
           if (ran !== undefined) pending.ops = this.#ops(await this.#settle(ran.patch, pending.ran!, options.timeoutMs));
-          answer = { status: this.#step(transitionName, pending, key, false), value: null };
+          answer = { status: this.#step(transitionName, pending, key, false, false), value: null };
           answer.value = this.#core.answerValue();
           if (answer.status !== NEED) break;
           ran = this.#host(answer.value as ClaspValue[], pending);
@@ -568,19 +570,23 @@ export class Runtime {
     }
   }
 
-  /** One engine call of a commit; returns its status, the answer left undecoded in the core (ClpCore.callRaw). */
-  #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean): number {
+  /**
+   * One engine call of a commit; returns its status, the answer left undecoded in the core
+   * (ClpCore.callRaw). With `lean`, a result is only [transition, outcomes, diff, seq]: the
+   * record and seq are read from INFO (ClpCore.record).
+   */
+  #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean, lean: boolean): number {
     const now = this.#now();
     if (!this.#usesNow && key === undefined && p.guards.length === 0 && !p.whens && !p.ops) {
       // the usual rules-only call: constant arguments (encoded once), the time set apart
-      const id = `${confirm ? 1 : 0}${transition || ""}`;
+      const id = `${confirm ? 1 : 0}${lean ? 1 : 0}${transition || ""}`;
       let bytes = this.#plainArgs.get(id);
-      if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm])));
+      if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm, lean])));
       this.#core.clock(now);
       return this.#core.callRaw("commit", this.#h, bytes);
     }
     const iso = this.#usesNow ? new Date(now).toISOString() : null;
-    const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm];
+    const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm, lean];
     return this.#core.callRaw("commit", this.#h, args as ClaspValueInput);
   }
 
@@ -699,9 +705,9 @@ export class Runtime {
   }
 
   /**
-   * Records a confirmed commit from what the engine put beside its answer (the event record
-   * and its seq), keeping the answer's bytes for the audit entry: {@link entryOf} decodes
-   * them when the log is read. For commits that need no {@link CommitResult}, with no
+   * Records a confirmed commit from what the engine put beside its lean answer (the event
+   * record and its seq), keeping the answer's bytes for the audit entry: {@link entryOf}
+   * decodes them when the log is read. For commits that need no {@link CommitResult}, with no
    * middleware and no subscribers (they would need the decoded answer now).
    */
   #finishLean(attempted: string | undefined): undefined {

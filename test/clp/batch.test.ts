@@ -302,6 +302,8 @@ describe("commits that read the answer in parts (INFO words, audit entries decod
     rt.dispatch("go", { n: 3 });
     expect(core.flag()).toBe(true);
     rt.commit();
+    // a lean answer: [transition, outcomes, diff, seq]; the record is beside it
+    expect(core.answerValue()).toEqual(["t", [], [[["n"], 3]], 1]);
     const { record, seq } = core.record()!;
     expect(seq).toBe(1);
     const [event] = rt.getEvents();
