@@ -6,16 +6,18 @@
  * - The relay is its host's SET store (`RouterHost.useStore`): governance interceptors (a CLP
  *   contract) decide first on the relay that received the SET; what they pass is committed
  *   here, and their own writes (`applySet`) too.
- * - A SET is committed by one Lua script (atomic in Redis): lock check, revision check, the
- *   new revision, the stored param, its expiry, and the commit's PUBLISH on the cluster
- *   channel. The relay that ran it applies the commit to its router (SET to its subscribers,
- *   then ACK {revision}); the others apply it from the channel. A router applies a commit only
- *   when it is newer than what it holds (`MiniRouter.commitParam`), so late or repeated commits
- *   change nothing and every relay ends on Redis's revision. The scripts of SETs that arrive
- *   while earlier ones are in flight go out at once on the one command connection (Redis
- *   answers them in order), so neither a session nor the relay waits a round trip per SET.
- * - The SETs of a BUNDLE are one run of the same script: every SET is checked against the
- *   state the earlier ones leave, then all are written and one channel message carries them
+ * - A SET is committed by a Lua script (atomic in Redis): lock check, revision check, the new
+ *   revision, the stored param, its expiry, and the commit's PUBLISH on the cluster channel.
+ *   The relay that ran it applies the commit to its router (SET to its subscribers, then ACK
+ *   {revision}); the others apply it from the channel. A router applies a commit only when it
+ *   is newer than what it holds (`MiniRouter.commitParam`), so late or repeated commits change
+ *   nothing and every relay ends on Redis's revision.
+ * - The SETs that arrive in one turn of the event loop (across sessions) are one run of the
+ *   script, each with its own answer, sent without waiting for the runs before it on the one
+ *   command connection (Redis runs them in the order sent): neither a session nor the relay
+ *   waits a round trip per SET, and the host answers each session in its order.
+ * - The SETs of a BUNDLE are one group of such a run: every SET is checked against the state
+ *   the earlier ones leave, then all are written, or none; one channel message carries them
  *   all, with the bundle's PUBLISHes, so every relay applies the bundle in one step.
  * - PUBLISH frames (events, streams, gestures) and BUNDLEs of them are forwarded as the very
  *   bytes received over the same channel; each relay feeds them to its router through one
@@ -749,7 +751,10 @@ export class RelayCluster implements SetStore {
         }
       }
       // The committing relay routed the PUBLISHes itself, from its sender's session.
-      if (m.publishes && this.#conn !== 0 && m.origin !== this.relayId) this.#host.receive(this.#conn, m.publishes);
+      if (m.publishes && this.#conn !== 0 && m.origin !== this.relayId) {
+        this.counts.received++;
+        this.#host.receive(this.#conn, m.publishes);
+      }
       return;
     }
     if (bytes[0] !== FRAME) return void this.counts.failures++;
