@@ -353,6 +353,11 @@ export class ClaspClient {
       case "ERROR":
         this.#error(new ClaspError(message.code, message.message, message.address));
         break;
+      case "PING":
+        // A relay asks a quiet session before its session timeout; the PONG is the traffic that
+        // keeps an idle but live client's session (docs/relay.md §Keeping a session).
+        this.#write({ type: "PONG" });
+        break;
       default:
         break; // PONG, RESULT, SYNC, …: nothing waits for them
     }

@@ -216,6 +216,21 @@ describe("ClaspClient over WebSocket", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it("keeps an idle session alive by answering the relay's PING", async () => {
+    const r = await startRelay({ router: { sessionTimeout: 1 } }); // asked after 0.5 s quiet, closed after 1 s
+    try {
+      const c = await ClaspClient.connect(ws(r.url));
+      const closes: number[] = [];
+      c.onClose((i) => closes.push(i.code));
+      await sleep(3000); // three timeouts with nothing sent but PONGs
+      expect(closes).toEqual([]);
+      expect(c.connected).toBe(true);
+      expect(await c.set("/idle/x", 1)).toBe(1);
+      c.close();
+    } finally {
+      await r.close();
+    }
+  });
 });
 
 describe("interop with @clasp-to/core 3.3.2", () => {
