@@ -366,8 +366,8 @@ async function connectPair(kind: "relay" | "relay-fire" | "forwarder", url: stri
 /**
  * Messages of a fresh server process measured as its cold start: its first ones after the
  * handshake, while V8 still runs the hot paths (ws, the relay's host, the router's wasm)
- * unoptimized. Both Node servers are 2–4× slower at the median for about their first
- * 3,000–6,000 messages (docs/relay.md §Single hop).
+ * unoptimized. Both Node servers' medians are about 3× their steady ones for their first
+ * 3,000 messages or so (docs/relay.md §Single hop).
  */
 const COLD_MESSAGES = 5000;
 /** Wall time of one-at-a-time messages between the cold and the steady measurement, ms. */
@@ -376,10 +376,11 @@ const HOP_WARM_MS = 2000;
 const HOP_MESSAGES = 10000;
 /**
  * Messages per turn of the steady measurement: the servers take turns, so that the load of a
- * shared machine, which changes from millisecond to millisecond, hits each alike. One: every
+ * shared machine, which changes from millisecond to millisecond, meets each alike. One: every
  * server's next message waits for one message through each of the others (one message is in
- * flight at a time, through one server). Measured one server after another instead, the
- * rounds' p99 ratios spread over 0.1–35× on this machine.
+ * flight at a time, through one server). Each round's p99 still depends on how many of that
+ * server's hops waited for a time slice (docs/relay.md §Single hop): hence several rounds,
+ * and the rounds' spread printed.
  */
 const HOP_SLICE = 1;
 
