@@ -651,7 +651,15 @@ export class RelayCluster implements SetStore {
     }
     batch.forEach((g, i) => {
       this.#inFlight--;
-      g.resolve(this.#verdict(g, answers[i]!));
+      let verdict: StoreVerdict;
+      try {
+        verdict = this.#verdict(g, answers[i]!);
+      } catch (err) {
+        // An answer not of the script's shape: the group's sender must still get one.
+        this.counts.failures++;
+        verdict = { action: "deny", code: INTERNAL_ERROR, message: `cluster store: unexpected answer (${(err as Error).message})`, ...(g.sets.length === 1 ? { address: g.sets[0]!.address } : {}) };
+      }
+      g.resolve(verdict);
       this.#settled(g.sets[0]!.session);
     });
   }
