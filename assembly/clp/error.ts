@@ -46,13 +46,13 @@ export const E_BUSY: u32 = 19;
 /** A change would exceed a CLASP limit (65,535 entries or bytes, nesting). reason, args */
 export const E_LIMIT: u32 = 20;
 
-/** The first failure of the current call. */
 /**
  * The argument list of a failure without arguments, shared: argument lists are replaced,
  * never changed, so that `clearFail` (twice a verb) allocates nothing.
  */
 const NO_ARGS = new Array<Val>();
 
+/** The first failure of the current call. */
 export class Fail {
   static code: u32 = 0;
   static reason: u32 = 0;

@@ -198,8 +198,9 @@ export class ClpCore {
   /**
    * Copies [ptr, ptr + len) out of the core's memory. Copies of at most 4 KB share 64 KB
    * chunks (a view each): `slice()` (a new ArrayBuffer each) took ~1 µs for 190 bytes on
-   * Node 20, `set()` into a chunk ~0.3 µs, a byte loop ~0.8 µs. A chunk lives as long as any view into it; `.buffer` of such a
-   * view is the whole chunk (use `byteOffset`/`byteLength`, or `slice()` to own it).
+   * Node 20, `set()` into a chunk ~0.3 µs, a byte loop ~0.8 µs. A chunk lives as long as
+   * any view into it; `.buffer` of such a view is the whole chunk (use `byteOffset` and
+   * `byteLength`, or `slice()` to own the bytes).
    */
   #copyOut(ptr: number, len: number): Uint8Array {
     if (len > 4096) return this.#u8.slice(ptr, ptr + len);
@@ -220,9 +221,9 @@ export class ClpCore {
   }
 
   /**
-   * The event record the last verb built (a copy: a view into a chunk shared with other small
-   * copies) and its sequence number (INFO words 4 and
-   * 5, the f64 at byte 32), or undefined when it built none. A `batch` leaves its last one.
+   * The event record the last verb built (a copy: a view into a chunk shared with other
+   * small copies) and its sequence number (INFO words 4 and 5, the f64 at byte 32), or
+   * undefined when it built none. A `batch` leaves its last one.
    */
   record(): { record: Uint8Array; seq: number } | undefined {
     this.#views();
