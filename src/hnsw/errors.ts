@@ -68,37 +68,3 @@ export class HnswSnapshotError extends HnswError {
   override name = "HnswSnapshotError";
   declare readonly value: SnapshotProblem;
 }
-
-const ERRORS: Record<string, new (message: string, value: never, index: number) => HnswError> = {
-  HnswError,
-  HnswDimensionError,
-  HnswValueError,
-  HnswArgumentError,
-  HnswFullError,
-  HnswLabelError,
-  HnswMemoryError,
-  HnswSnapshotError,
-};
-
-/** The plain form an {@link HnswError} takes to cross a structured clone (Worker boundary). */
-export interface HnswErrorData {
-  readonly hnswError: string;
-  readonly message: string;
-  readonly value: unknown;
-  readonly index?: number;
-}
-
-/** Turns an HNSW error into plain data for a structured clone; other errors pass unchanged. */
-export function errorToData(err: unknown): unknown {
-  if (!(err instanceof HnswError)) return err;
-  const index = err instanceof HnswValueError ? err.index : undefined;
-  return { hnswError: err.name, message: err.message, value: err.value, index } satisfies HnswErrorData;
-}
-
-/** Rebuilds the typed error from {@link errorToData}'s output; other values pass unchanged. */
-export function dataToError(data: unknown): unknown {
-  if (typeof data !== "object" || data === null || !("hnswError" in data)) return data;
-  const d = data as HnswErrorData;
-  const Kind = ERRORS[d.hnswError] ?? HnswError;
-  return new Kind(d.message, d.value as never, d.index ?? -1);
-}
