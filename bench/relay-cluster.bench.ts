@@ -9,11 +9,15 @@
  *      p50 of deliveries on the publisher's own relay and on another one: the difference is
  *      what a cross-relay hop (Redis PUBLISH, the other relay's router) costs.
  *   3. SET commits: 3 writers (one per relay), 8 SETs each in flight, confirm QoS: committed
- *      SETs/s and SET → ACK p50/p99 (each SET is one Lua script in Redis in a cluster).
+ *      SETs/s, SET → ACK p50/p99, and the CPU time the relays and redis-server spent per
+ *      committed SET (from /proc: what a SET costs, whatever share of the cores the scheduler
+ *      gave them). In a cluster the SETs a relay receives in one event-loop turn are one Lua
+ *      script run in Redis, pipelined behind the runs still in flight.
  * On a 2-core machine more relays add processes competing for the same cores: this shows the
  * overhead per hop, not how a cluster scales. Rounds alternate between the set-ups; medians.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { codec } from "../src/clasp/index.js";
@@ -41,6 +45,26 @@ const SETUPS: Setup[] = [
   { label: "cluster, 2 relays", relays: 2, cluster: true },
   { label: "cluster, 3 relays", relays: 3, cluster: true },
 ];
+
+/** Clock ticks per second of /proc's CPU times. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc/<pid>/stat (fields 14 and 15); NaN where there is no /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the fields after the command name, from field 3
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
 
 function spawnRelay(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", "relay", "--port", "0", "--no-web", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
@@ -201,8 +225,8 @@ async function latency(c: Clients): Promise<Lat> {
   return { p50: median(all), p99: all[Math.floor(all.length * 0.99)]!, local: median(local), cross: cross.length ? median(cross) : NaN };
 }
 
-/** SET commits: writers 0..2 keep SET_WINDOW confirm-QoS SETs in flight each. */
-async function sets(c: Clients, writers: number): Promise<{ rate: number; p50: number; p99: number }> {
+/** SET commits: writers 0..2 keep SET_WINDOW confirm-QoS SETs in flight each; `pids` are the processes whose CPU time is counted per SET. */
+async function sets(c: Clients, writers: number, pids: Array<number | undefined>): Promise<{ rate: number; p50: number; p99: number; cpuUs: number }> {
   const frames = Array.from({ length: writers }, (_, w) => Buffer.from(codec.encode({ type: "SET", address: `/bench/param/${w}`, value: 1 })) /* confirm QoS: ACKed */);
   const send = (w: number) => {
     c.pendingSets[w]!.push(performance.now());
@@ -215,16 +239,19 @@ async function sets(c: Clients, writers: number): Promise<{ rate: number; p50: n
   for (let w = 0; w < writers; w++) for (let i = 0; i < SET_WINDOW; i++) send(w);
   await new Promise((r) => setTimeout(r, WARM_MS));
   c.recording = true;
+  const cpu = (): number => pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpu0 = cpu();
   const a0 = c.acks;
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, RUN_MS));
   const rate = ((c.acks - a0) * 1000) / (performance.now() - t0);
+  const cpuUs = ((cpu() - cpu0) * 1e6) / (c.acks - a0);
   c.recording = false;
   running = false;
   await settle(() => c.pendingSets.every((p) => p.length === 0));
   c.onAck = undefined;
   const lat = c.ackLat.sort((a, b) => a - b);
-  return { rate, p50: median(lat), p99: lat[Math.floor(lat.length * 0.99)]! };
+  return { rate, p50: median(lat), p99: lat[Math.floor(lat.length * 0.99)]!, cpuUs };
 }
 
 export default async function (): Promise<void> {
@@ -240,7 +267,7 @@ export default async function (): Promise<void> {
   if (m.value !== 1234.5 || m.address !== "/bench/2" || probe[DIGIT] !== 0x32) throw new Error("bench frame layout changed");
 
   const redis = await startRedis();
-  type Result = { sat: number; lat: Lat; set: { rate: number; p50: number; p99: number } };
+  type Result = { sat: number; lat: Lat; set: { rate: number; p50: number; p99: number; cpuUs: number } };
   const results = new Map<Setup, Result[]>(SETUPS.map((s) => [s, []]));
   try {
     for (let r = 0; r < ROUNDS; r++) {
@@ -250,7 +277,7 @@ export default async function (): Promise<void> {
         try {
           const sat = await saturation(c);
           const lat = await latency(c);
-          const set = await sets(c, PUBLISHERS);
+          const set = await sets(c, PUBLISHERS, [...relays.map((x) => x.proc.pid), ...(setup.cluster ? [redis.proc.pid] : [])]);
           results.get(setup)!.push({ sat, lat, set });
         } finally {
           for (const ws of c.sockets) ws.terminate();
@@ -286,11 +313,11 @@ export default async function (): Promise<void> {
   table(["set-up", "delivered msg/s (saturation)", "of the standalone relay", `p50 (ms) at ${fmt(RATE)}/s`, "p99 (ms)", "p50 same relay", "p50 other relay", "cross-relay hop (ms)"], rows);
   console.log();
   table(
-    ["set-up", "committed SETs/s", "of the standalone relay", "SET → ACK p50 (ms)", "p99 (ms)"],
+    ["set-up", "committed SETs/s", "of the standalone relay", "SET → ACK p50 (ms)", "p99 (ms)", "relays + Redis CPU per SET (µs)"],
     SETUPS.map((s) => {
       const xs = results.get(s)!.map((x) => x.set);
       const rate = median(xs.map((x) => x.rate));
-      return [s.label, fmt(rate), `${((rate / peerSets) * 100).toFixed(0)}%`, fmt(median(xs.map((x) => x.p50)), 2), fmt(median(xs.map((x) => x.p99)), 2)];
+      return [s.label, fmt(rate), `${((rate / peerSets) * 100).toFixed(0)}%`, fmt(median(xs.map((x) => x.p50)), 2), fmt(median(xs.map((x) => x.p99)), 2), fmt(median(xs.map((x) => x.cpuUs)))];
     }),
   );
 }
