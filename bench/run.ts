@@ -14,9 +14,13 @@ const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith("-"));
 const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
 const files = (await readdir(here)).filter((f) => f.endsWith(".bench.ts")).sort();
-/** Benches that also run when another is named: `npm run bench -- relay` includes the relay cluster's and the workerd room's. */
+/**
+ * Benches that also run when another is named: `npm run bench -- relay` includes the relay
+ * cluster's and the workerd room's, except when `--rows` picks rows of the named bench.
+ */
 const COMPANIONS: Record<string, string[]> = { relay: ["relay-cluster", "relay-workerd"] };
-const named = wanted.flatMap((w) => [w, ...(COMPANIONS[w] ?? [])]);
+const rowsPicked = args.includes("--rows");
+const named = wanted.flatMap((w) => [w, ...(rowsPicked ? [] : (COMPANIONS[w] ?? []))]);
 const chosen = wanted.length ? files.filter((f) => named.includes(f.replace(/\.bench\.ts$/, ""))) : files;
 if (wanted.some((w) => !files.includes(`${w}.bench.ts`))) {
   console.error(`unknown bench; available: ${files.map((f) => f.replace(/\.bench\.ts$/, "")).join(", ")}`);
