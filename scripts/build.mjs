@@ -37,6 +37,8 @@ import { AGENT_WEB, buildAgentWeb } from "./agent-web.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
+/** This run's scratch directory (steps on the way to artifacts), its own so that builds running at once do not remove each other's. */
+const scratch = join(build, `tmp-${process.pid}`);
 /** jco's lib/: the preview1 adapters and WASI's WIT (not in its package exports: found beside its entry). */
 const jcoLib = fileURLToPath(new URL("../lib/", import.meta.resolve("@bytecodealliance/jco")));
 
@@ -153,7 +155,7 @@ async function transpile(name, component) {
 /** Builds the component of `core` and transpiles it with jco. */
 async function buildComponent(core) {
   const { entry, wit, world } = core.component;
-  const tmp = join(build, "tmp", `${core.name}.component-core.wasm`);
+  const tmp = join(scratch, `${core.name}.component-core.wasm`);
   const coreBin = await compile(entry, "release", tmp, [...(core.flags ?? []), ...(core.releaseFlags ?? [])]);
   const witPath = join(root, wit);
   const renamed = renameExports(coreBin, await readFile(witPath, "utf8"));
@@ -175,7 +177,7 @@ async function adaptCommand(core, outputs) {
   const text = await readFile(join(root, wit), "utf8");
   const version = /\bwasi:[a-z-]+\/[a-z-]+@(\d+\.\d+\.\d+)/.exec(text)?.[1];
   if (!version) throw new Error(`${wit} imports no versioned wasi: interface`);
-  const witDir = join(build, "tmp", `${core.name}-wit`);
+  const witDir = join(scratch, `${core.name}-wit`);
   await mkdir(witDir, { recursive: true });
   await writeFile(join(witDir, basename(wit)), text);
   await cp(join(jcoLib, "wit/builtin", version), join(witDir, "deps"), { recursive: true });
@@ -260,14 +262,14 @@ function markdown(rows) {
 
 async function main() {
   await mkdir(join(build, "debug"), { recursive: true });
-  await mkdir(join(build, "tmp"), { recursive: true });
+  await mkdir(scratch, { recursive: true });
   const artifacts = [];
   for (const core of selected) {
     const t0 = performance.now();
     const extra = [...(core.command ? COMMAND_FLAGS : []), ...(core.flags ?? [])];
     // An adapted command's modules are steps on the way to its components.
     const [release, debug] = [join(build, `${core.name}.wasm`), join(build, "debug", `${core.name}.wasm`)];
-    const [releaseCore, debugCore] = core.adapter ? [join(build, "tmp", `${core.name}.core.wasm`), join(build, "tmp", `${core.name}.debug.wasm`)] : [release, debug];
+    const [releaseCore, debugCore] = core.adapter ? [join(scratch, `${core.name}.core.wasm`), join(scratch, `${core.name}.debug.wasm`)] : [release, debug];
     const releaseBin = await compile(core.entry, "release", releaseCore, [...extra, ...(core.releaseFlags ?? [])], !!core.command);
     const debugBin = await compile(core.entry, "debug", debugCore, extra, !!core.command);
     artifacts.push(`build/${core.name}.wasm`);
@@ -286,7 +288,7 @@ async function main() {
     }
     console.log(`built ${core.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  await rm(join(build, "tmp"), { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
 
   if (!opts["no-ts"]) {
     execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
