@@ -155,3 +155,36 @@ export async function buildBundle(...inputs: string[]): Promise<string> {
   });
   return outDir;
 }
+
+/** What {@link runFixturePage} may do besides loading the page. */
+export interface FixtureOptions {
+  /** Adds files to the built bundle's directory before it is served (served at `<url><name>`). */
+  prepare?: (dir: string) => Promise<void>;
+  /** The argument of the entry function, from the server's base URL (e.g. a file's URL). */
+  arg?: (url: string) => unknown;
+}
+
+/**
+ * Runs a fixture page's entry function in Chromium: builds `html` (a path from the project
+ * root) with {@link buildBundle}, serves it, waits until the page defines `window[entry]`,
+ * and returns what `window[entry](arg)` resolves to (structured-cloned out of the page). The
+ * server and the bundle are removed afterwards, whatever happened.
+ * @throws what the build, the page or the entry throws (with the page's console appended)
+ */
+export async function runFixturePage<T>(html: string, entry: string, options: FixtureOptions = {}): Promise<T> {
+  const dir = await buildBundle(html);
+  let server: StaticServer | undefined;
+  try {
+    await options.prepare?.(dir);
+    server = await serveStatic(dir);
+    const arg = options.arg?.(server.url);
+    return await withPage(`${server.url}${html}`, async (page) => {
+      await page.waitForFunction((name) => name in window, entry);
+      const run = ([name, a]: readonly [string, unknown]) => (window as unknown as Record<string, (x: unknown) => Promise<unknown>>)[name]!(a);
+      return (await page.evaluate(run, [entry, arg] as const)) as T;
+    });
+  } finally {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -3,26 +3,13 @@
  * bundle): same bytes as in Node, typed errors rebuilt as their classes, input buffers moved
  * with transferInputs, and a crashing Worker rejecting its pending call with WorkerCrashError.
  */
-import { rm } from "node:fs/promises";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { codec } from "../../src/clasp/index.js";
-import { buildBundle, describeChromium, serveStatic, withPage, type StaticServer } from "../helpers/chromium.js";
-
-let dir: string | undefined;
-let server: StaticServer | undefined;
-afterAll(async () => {
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+import { describeChromium, runFixturePage } from "../helpers/chromium.js";
 
 describeChromium("the codec and CLP Workers in Chromium", () => {
   it("can encode, decode, commit and deny across Workers, and reject calls to a crashed one", async () => {
-    dir = await buildBundle("test/web/fixtures/workers.html");
-    server = await serveStatic(dir);
-    const r = await withPage(`${server.url}test/web/fixtures/workers.html`, async (page) => {
-      await page.waitForFunction(() => "runWorkers" in window);
-      return page.evaluate(() => (window as unknown as { runWorkers: () => Promise<Record<string, unknown>> }).runWorkers());
-    });
+    const r = await runFixturePage<Record<string, unknown>>("test/web/fixtures/workers.html", "runWorkers");
     const set = { type: "SET", address: "/mixer/1/fader", value: 0.75 } as const;
     expect(r.frame).toEqual(Array.from(codec.encode(set)));
     expect(r.decoded).toEqual(set);
