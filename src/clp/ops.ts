@@ -83,7 +83,12 @@ export function toClasp(v: unknown): ClaspValueInput {
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return v as ClaspValueInput;
   // own enumerable string keys in Object.entries order, without its pairs
-  for (const k of Object.keys(v)) out[k] = toClasp((v as Record<string, unknown>)[k]);
+  for (const k of Object.keys(v)) {
+    const x = toClasp((v as Record<string, unknown>)[k]);
+    // a "__proto__" key is data (as the codec decodes it), not the copy's prototype
+    if (k === "__proto__") Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+    else out[k] = x;
+  }
   return out;
 }
 
@@ -97,7 +102,10 @@ export function patchToOps(patch: unknown, arrayAt: (path: string) => unknown): 
     throw new TypeError(`effects must return an object of path: value, got ${Array.isArray(patch) ? "an array" : typeof patch}`);
   }
   const ops: ClaspValueInput[] = [];
-  for (const [path, v] of Object.entries(patch as Record<string, unknown>)) {
+  const fields = patch as Record<string, unknown>;
+  // own enumerable string keys in Object.entries order, without its pairs
+  for (const path of Object.keys(fields)) {
+    const v = fields[path];
     if (v === undefined) {
       ops.push(["del", path]);
       continue;
@@ -128,4 +136,163 @@ export function patchToOps(patch: unknown, arrayAt: (path: string) => unknown): 
     }
   }
   return ops;
+}
+
+/** What {@link applyOps} answers when an op is outside what it reproduces: the caller decodes the state from the engine instead. */
+export const UNKNOWN: unique symbol = Symbol("clawft.clp.unknown");
+
+/**
+ * The state after a committed commit's ops, computed in JavaScript from the state before it
+ * (the runtime's frozen state view, kept between commits instead of decoding the engine's
+ * state each time). Reproduces the engine's tree semantics (assembly/clp/tree.ts `set`,
+ * `del`, `push`) for the cases it accepts, with structural sharing: only the objects on a
+ * changed path are new, and every new object or array is frozen. Accepted: paths of
+ * dot-separated keys (no brackets, no `__proto__`) through plain objects, where a missing or
+ * null object on the way is created as `{}` (as the engine does); values made of null,
+ * booleans, numbers, bigints, well-formed strings, plain objects and arrays (`undefined`
+ * inside them becomes null, as the codec encodes it). Anything else — array indices, bytes
+ * (which cannot be frozen), `TypedNumber`s, `splice` and `removeAt`, a path through a
+ * non-object — answers {@link UNKNOWN}.
+ * Only for ops the engine applied without error: it does not check what the engine checks
+ * (depth and size limits).
+ * @param state the frozen state before the commit (not changed)
+ * @param ops the ops as sent to the engine (docs/clp-formats.md §Ops), after {@link toClasp}
+ * @returns the frozen state after them, or {@link UNKNOWN}
+ */
+export function applyOps(state: Readonly<Record<string, unknown>>, ops: readonly ClaspValueInput[]): Readonly<Record<string, unknown>> | typeof UNKNOWN {
+  let root: Record<string, unknown> = state as Record<string, unknown>;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as readonly ClaspValueInput[];
+    const path = op[1];
+    if (typeof path !== "string" || path.length === 0 || path.includes("[")) return UNKNOWN;
+    const keys = path.split(".");
+    for (let k = 0; k < keys.length; k++) if (keys[k] === "" || keys[k] === "__proto__") return UNKNOWN;
+    let next: Record<string, unknown> | typeof UNKNOWN;
+    switch (op[0]) {
+      case "set": {
+        const value = frozenValue(op[2], 0);
+        next = value === UNKNOWN ? UNKNOWN : write(root, keys, 0, value, true);
+        break;
+      }
+      case "del":
+        next = write(root, keys, 0, DELETE, false);
+        break;
+      case "push": {
+        const items: unknown[] = [];
+        for (let j = 2; j < op.length; j++) {
+          const item = frozenValue(op[j], 0);
+          if (item === UNKNOWN) return UNKNOWN;
+          items.push(item);
+        }
+        next = write(root, keys, 0, (old: unknown) => (old === undefined || old === null ? Object.freeze(items) : Array.isArray(old) ? Object.freeze([...old, ...items]) : UNKNOWN), true);
+        break;
+      }
+      default:
+        return UNKNOWN;
+    }
+    if (next === UNKNOWN) return UNKNOWN;
+    root = next;
+  }
+  return root;
+}
+
+/** The value {@link write} puts at the end of the path for a `del`. */
+const DELETE: unique symbol = Symbol("delete");
+/** What {@link write} puts at the end of a path: a value, DELETE, or a function of the old value (push). */
+type Leaf = unknown;
+
+/**
+ * A frozen copy of `obj` with `keys[at…]` written (`leaf`: the new value, DELETE, or a function
+ * of the old value); UNKNOWN when the path goes through a non-object. Without `create`
+ * (del), an absent object on the way leaves `obj` as it is, as the engine's `del` does.
+ */
+function write(obj: Record<string, unknown>, keys: string[], at: number, leaf: Leaf, create: boolean): Record<string, unknown> | typeof UNKNOWN {
+  const key = keys[at]!;
+  const has = Object.prototype.hasOwnProperty.call(obj, key);
+  const old = has ? obj[key] : undefined;
+  let value: unknown;
+  if (at === keys.length - 1) {
+    if (leaf === DELETE) return has ? copy(obj, key, DELETE) : obj;
+    value = typeof leaf === "function" ? (leaf as (old: unknown) => unknown)(old) : leaf;
+    if (value === UNKNOWN) return UNKNOWN;
+  } else {
+    if (old === undefined || old === null) {
+      if (!create) return obj;
+      value = write(EMPTY, keys, at + 1, leaf, create);
+    } else if (isPlainObject(old)) {
+      value = write(old as Record<string, unknown>, keys, at + 1, leaf, create);
+      if (value === old) return obj;
+    } else return UNKNOWN; // an array (indices: not reproduced here) or a scalar the engine refuses
+    if (value === UNKNOWN) return UNKNOWN;
+  }
+  return copy(obj, key, value);
+}
+
+/**
+ * A frozen copy of `obj` with `key` set to `value` (or removed: DELETE), in the key order the
+ * decoded state would have: the engine's map keeps insertion order and adds a new key last,
+ * and a JavaScript object built from either enumerates them alike. UNKNOWN when `obj` holds
+ * a "__proto__" key (an assignment would set the prototype).
+ */
+function copy(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> | typeof UNKNOWN {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) {
+    if (k === "__proto__") return UNKNOWN;
+    if (k !== key) out[k] = obj[k];
+    else if (value !== DELETE) out[k] = value;
+  }
+  if (value !== DELETE) out[key] = value;
+  return Object.freeze(out);
+}
+
+const EMPTY: Record<string, unknown> = Object.freeze({});
+/** In `u` mode a surrogate pair is one code point: only a lone surrogate matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const isPlainObject = (v: unknown): boolean => {
+  const proto = Object.getPrototypeOf(v);
+  return typeof v === "object" && !Array.isArray(v) && (proto === Object.prototype || proto === null);
+};
+
+/**
+ * A frozen copy of a value as the engine's state will hold it once decoded (the codec's
+ * decodeValue of its encoding): undefined → null, array holes → null; UNKNOWN for values
+ * it does not reproduce (see {@link applyOps}).
+ */
+function frozenValue(v: ClaspValueInput | unknown, depth: number): unknown {
+  switch (typeof v) {
+    case "number":
+    case "boolean":
+    case "bigint":
+      return v;
+    case "undefined":
+      return null;
+    case "string":
+      // a lone surrogate does not survive UTF-8
+      return LONE_SURROGATE.test(v) ? UNKNOWN : v;
+    case "object": {
+      if (v === null) return null;
+      if (depth > 64) return UNKNOWN;
+      if (Array.isArray(v)) {
+        const out: unknown[] = new Array(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const x = frozenValue(v[i], depth + 1);
+          if (x === UNKNOWN) return UNKNOWN;
+          out[i] = x;
+        }
+        return Object.freeze(out);
+      }
+      if (!isPlainObject(v)) return UNKNOWN; // bytes, TypedNumber, Map, class instances
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v as object)) {
+        if (k === "__proto__") return UNKNOWN;
+        const x = frozenValue((v as Record<string, unknown>)[k], depth + 1);
+        if (x === UNKNOWN) return UNKNOWN;
+        out[k] = x;
+      }
+      return Object.freeze(out);
+    }
+    default:
+      return UNKNOWN;
+  }
 }

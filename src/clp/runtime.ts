@@ -9,7 +9,7 @@ import type { Storage } from "../storage/index.js";
 import { ClpCore, OK, NEED, ERROR, expectOk, type Answer } from "./core.js";
 import { toHex } from "../core/hex.js";
 import { describe, type Contract, type Context, type HostFunctions, type Intent, type State } from "./contract.js";
-import { patchToOps, toClasp } from "./ops.js";
+import { applyOps, patchToOps, toClasp, UNKNOWN } from "./ops.js";
 import {
   CommitError, GuardDeniedError, PersistError, ProposalError, SubscriberError,
   TransitionTimeoutError, ValidationError, engineError, outcomesOf, pathText,
@@ -123,6 +123,17 @@ const deepFreeze = <T>(v: T): T => {
   return v;
 };
 
+/** True when `v` holds a byte array (mutable even in a frozen view) anywhere. */
+const holdsBytes = (v: unknown): boolean => {
+  if (v === null || typeof v !== "object") return false;
+  if (v instanceof Uint8Array) return true;
+  for (const x of Object.values(v as object)) if (holdsBytes(x)) return true;
+  return false;
+};
+
+/** The NEED of the first guard (see Runtime.#host): asked by #prepare without an engine call. */
+const NEED_GUARDS: ClaspValue[] = [1, 0];
+
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 
@@ -217,13 +228,26 @@ export class Runtime {
   #current: Current | undefined;
   #staged: Proposal | undefined;
   #gen = 0;
+  /**
+   * The frozen state view closures and subscribers get: decoded from the engine when needed,
+   * then kept between commits and advanced with the ops each commit sent (applyOps: only the
+   * changed paths get new frozen objects). Dropped (undefined) wherever the engine's state
+   * changes otherwise: rule effects, commitMany's batches, restore, hydrate, replay, append,
+   * an aborted commit.
+   */
   #view: State | undefined;
+  /** The view may be kept across commits: it holds no byte arrays (which a closure could change in place). */
+  #keep = false;
+  /** The last context handed to closures, reused while the intent and the view are the same. */
+  #ctxCache: { intent: Current; state: State; ctx: Readonly<Context> } | undefined;
   #busy = false;
   #sinceSnapshot = 0;
   /** Encoded arguments of plain commits, by confirm flag, lean flag and transition name. */
   readonly #plainArgs = new Map<string, Uint8Array>();
   /** The contract has JavaScript guards, `when`s or effects (see #prepare). */
   readonly #hasJs: boolean;
+  /** Indices of the transitions whose `when` is a JavaScript function, in order. */
+  readonly #jsWhen: number[];
   /** How many transitions have a `when` (rule or function). */
   readonly #withWhen: number;
   /** The contract reads `{"now": []}`: commits carry the ISO time. */
@@ -238,6 +262,7 @@ export class Runtime {
     this.#contract = contract;
     this.#fns = fns;
     this.#hasJs = [fns.deny, fns.when, fns.effects].some((list) => list.some((fn) => fn !== undefined));
+    this.#jsWhen = fns.transitions.flatMap((_, i) => (fns.when[i] ? [i] : []));
     this.#withWhen = Object.values(contract.transitions ?? {}).filter((t) => t?.when !== undefined && t.when !== null).length;
     this.#usesNow = JSON.stringify(descriptor).includes('"now"');
     this.#ai = ai;
@@ -331,9 +356,30 @@ export class Runtime {
     (this.#opts.logger ?? console).warn(err.message);
   }
 
-  /** A frozen copy of the state, decoded once per commit. */
+  /** The frozen state view ({@link #view}), decoded from the engine when there is none. */
   #state(): State {
-    return (this.#view ??= deepFreeze(this.#core.rawValue("state", this.#h) as State));
+    let view = this.#view;
+    if (view === undefined) {
+      view = this.#view = deepFreeze(this.#core.rawValue("state", this.#h) as State);
+      this.#keep = !holdsBytes(view);
+    }
+    return view;
+  }
+
+  /**
+   * After a confirmed commit: the view follows the ops the commit sent (its JavaScript
+   * effects' ops, applied by the engine as they are), or is dropped when the commit sent
+   * none (rule effects changed the state) or applyOps does not reproduce them.
+   */
+  #advance(ops: readonly ClaspValueInput[] | undefined): void {
+    const view = this.#view;
+    if (view === undefined || ops === undefined || !this.#keep) {
+      this.#view = undefined;
+      return;
+    }
+    if (ops.length === 0) return;
+    const next = applyOps(view, ops);
+    this.#view = next === UNKNOWN ? undefined : (next as State);
   }
 
   #intentView(): Intent {
@@ -341,8 +387,16 @@ export class Runtime {
     return { name: c.name, payload: c.payload, complete: c.complete };
   }
 
+  /** The frozen context of closures: one frozen intent per current intent, a new context only when the intent or the view changed. */
   #ctx(): Readonly<Context> {
-    return Object.freeze({ intent: Object.freeze(this.#intentView()), state: this.#state() });
+    const c = this.#current!;
+    const state = this.#state();
+    const k = this.#ctxCache;
+    if (k !== undefined && k.intent === c && k.state === state) return k.ctx;
+    const intent = k !== undefined && k.intent === c ? k.ctx.intent : Object.freeze(this.#intentView());
+    const ctx = Object.freeze({ intent, state });
+    this.#ctxCache = { intent: c, state, ctx };
+    return ctx;
   }
 
   /** Appends an audit record; returns it (its entry is built by {@link entryOf} when read). */
@@ -485,9 +539,9 @@ export class Runtime {
         // lean answer when the audit log is read
         const lean = !result && this.#mw.length === 0 && this.#subs.size === 0;
         const status = this.#step(transitionName, pending, undefined, true, lean);
-        if (status === OK && lean) return this.#finishLean(transitionName);
+        if (status === OK && lean) return this.#finishLean(transitionName, pending);
         const answer: Answer = { status, value: this.#core.answerValue() };
-        if (status !== NEED) return this.#finish(answer, transitionName, result);
+        if (status !== NEED) return this.#finish(answer, transitionName, result, pending);
         ran = this.#host(answer.value as ClaspValue[], pending);
       }
     } catch (e) {
@@ -518,7 +572,7 @@ export class Runtime {
           if (answer.status !== NEED) break;
           ran = this.#host(answer.value as ClaspValue[], pending);
         }
-        if (answer.status === ERROR) return this.#finish(answer, transitionName, true);
+        if (answer.status === ERROR) return this.#finish(answer, transitionName, true, pending);
         const result = answer.value as ClaspValue[];
         if (result[6] === true) {
           this.#current = undefined;
@@ -529,10 +583,11 @@ export class Runtime {
           await this.#events.persist(Number(result[3]), joinParts(result[5]));
         } catch (cause) {
           this.#core.plain("abort", this.#h);
+          this.#view = undefined; // the engine's state is the one before the commit again
           throw new PersistError(`The commit could not be stored and was rolled back: ${String(cause)}`, cause);
         }
         expectOk(this.#core.plain("confirm", this.#h));
-        const done = this.#finish(answer, transitionName, true);
+        const done = this.#finish(answer, transitionName, true, pending);
         if (this.#opts.storage && this.#opts.snapshotEvery && ++this.#sinceSnapshot >= this.#opts.snapshotEvery) {
           // the commit is stored already: a failed snapshot is reported, not thrown
           await this.#snapshot().catch((e: unknown) => this.#report(e, "persist"));
@@ -607,7 +662,7 @@ export class Runtime {
     const ctx = this.#ctx();
     if (f.deny.length > 0) {
       if (!f.deny[0]) return undefined; // a rule guard comes first: the engine decides
-      this.#host([1, 0], p, ctx);
+      this.#host(NEED_GUARDS, p, ctx);
       const last = p.guards[p.guards.length - 1] as [boolean, unknown];
       if (last[0] || p.guards.length < f.deny.length) return undefined; // denied, or a rule guard follows
     }
@@ -617,13 +672,16 @@ export class Runtime {
       if (index < 0) return undefined;
     } else {
       // the engine asks for every JavaScript `when` at once, before it evaluates the rule ones
-      const js: number[] = [];
-      for (let i = 0; i < f.transitions.length; i++) if (f.when[i]) js.push(i);
-      if (js.length > 0) this.#host([2, js], p, ctx);
+      const js = this.#jsWhen;
+      if (js.length > 0) p.whens = this.#whens(js, ctx);
       if (js.length < this.#withWhen) return undefined; // rule `when`s: the engine chooses
-      const hits = js.filter((_, k) => p.whens![k]);
-      if (hits.length !== 1) return undefined;
-      index = hits[0]!;
+      index = -1;
+      for (let k = 0; k < js.length; k++) {
+        if (!p.whens![k]) continue;
+        if (index >= 0) return undefined; // more than one: the engine refuses
+        index = js[k]!;
+      }
+      if (index < 0) return undefined;
     }
     return f.effects[index] ? this.#host([3, f.transitions[index]!], p, ctx) : undefined;
   }
@@ -645,7 +703,7 @@ export class Runtime {
       return undefined;
     }
     if (kind === 2) {
-      p.whens = (need[1] as number[]).map((i) => !!this.#fns.when[i]!(ctx));
+      p.whens = this.#whens(need[1] as number[], ctx);
       return undefined;
     }
     const name = String(need[1]);
@@ -654,14 +712,25 @@ export class Runtime {
     return { patch: fn(ctx) };
   }
 
+  /** The results of the JavaScript `when`s of transitions `indices`, in order. */
+  #whens(indices: readonly number[], ctx: Readonly<Context>): boolean[] {
+    const out: boolean[] = new Array(indices.length);
+    for (let k = 0; k < indices.length; k++) out[k] = !!this.#fns.when[indices[k]!]!(ctx);
+    return out;
+  }
+
   #ops(patch: unknown): ClaspValueInput[] {
     return patchToOps(patch, (path) => this.getState(path));
   }
 
-  /** Records a commit's outcome: log, events, subscribers; throws its error. Builds the {@link CommitResult} only with `result`. */
-  #finish(answer: Answer, attempted: string | undefined, result: true): CommitResult;
-  #finish(answer: Answer, attempted: string | undefined, result: boolean): CommitResult | undefined;
-  #finish(answer: Answer, attempted: string | undefined, result: boolean): CommitResult | undefined {
+  /**
+   * Records a commit's outcome: log, events, state view, subscribers; throws its error. Builds
+   * the {@link CommitResult} only with `result`. `sent` is the commit's pending results (its
+   * ops advance the state view), absent when it sent none.
+   */
+  #finish(answer: Answer, attempted: string | undefined, result: true, sent?: Pending): CommitResult;
+  #finish(answer: Answer, attempted: string | undefined, result: boolean, sent?: Pending): CommitResult | undefined;
+  #finish(answer: Answer, attempted: string | undefined, result: boolean, sent?: Pending): CommitResult | undefined {
     const c = this.#current;
     if (answer.status === ERROR) {
       const e = answer.value as ClaspValue[];
@@ -682,7 +751,8 @@ export class Runtime {
     const r = answer.value as ClaspValue[];
     const [name, outcomes, diffList, seq] = r as [string, Array<[string, boolean]>, Array<[string[], ClaspValue?]>, number];
     this.#events.add(joinParts(r[5]), seq);
-    this.#view = undefined;
+    // the ops were the applied transition's (a mismatch would be an engine/face disagreement: decode)
+    this.#advance(sent?.ran === name ? sent.ops : undefined);
     this.#current = undefined;
     this.#staged = undefined;
     const record = this.#entry({
@@ -710,12 +780,12 @@ export class Runtime {
    * decodes them when the log is read. For commits that need no {@link CommitResult}, with no
    * middleware and no subscribers (they would need the decoded answer now).
    */
-  #finishLean(attempted: string | undefined): undefined {
+  #finishLean(attempted: string | undefined, sent: Pending): undefined {
     const c = this.#current!;
     const { record, seq } = this.#core.record()!;
     const answer = this.#core.answerBytes();
     this.#events.add(record, seq);
-    this.#view = undefined;
+    this.#advance(sent.ops);
     this.#current = undefined;
     this.#staged = undefined;
     this.#entry({ intentName: c.name, intentPayload: c.payload, transitionAttempted: attempted }).answer = answer;
