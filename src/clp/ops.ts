@@ -164,9 +164,10 @@ export function applyOps(state: Readonly<Record<string, unknown>>, ops: readonly
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as readonly ClaspValueInput[];
     const path = op[1];
-    if (typeof path !== "string" || path.length === 0 || path.includes("[")) return UNKNOWN;
-    const keys = path.split(".");
-    for (let k = 0; k < keys.length; k++) if (keys[k] === "" || keys[k] === "__proto__") return UNKNOWN;
+    if (typeof path !== "string" || path.length === 0 || path.includes("[") || path === "__proto__") return UNKNOWN;
+    // the common flat key without a split
+    const keys = path.includes(".") ? path.split(".") : [path];
+    if (keys.length > 1) for (let k = 0; k < keys.length; k++) if (keys[k] === "" || keys[k] === "__proto__") return UNKNOWN;
     let next: Record<string, unknown> | typeof UNKNOWN;
     switch (op[0]) {
       case "set": {
@@ -229,19 +230,15 @@ function write(obj: Record<string, unknown>, keys: string[], at: number, leaf: L
 }
 
 /**
- * A frozen copy of `obj` with `key` set to `value` (or removed: DELETE), in the key order the
- * decoded state would have: the engine's map keeps insertion order and adds a new key last,
- * and a JavaScript object built from either enumerates them alike. UNKNOWN when `obj` holds
- * a "__proto__" key (an assignment would set the prototype).
+ * A frozen copy of `obj` with `key` (never "__proto__") set to `value` or removed (DELETE), in
+ * the key order the decoded state would have: the engine's map keeps insertion order and adds
+ * a new key last, and a JavaScript object built from either enumerates them alike. (Spread
+ * defines properties, so a "__proto__" data key of `obj` stays a data key.)
  */
-function copy(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> | typeof UNKNOWN {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(obj)) {
-    if (k === "__proto__") return UNKNOWN;
-    if (k !== key) out[k] = obj[k];
-    else if (value !== DELETE) out[k] = value;
-  }
-  if (value !== DELETE) out[key] = value;
+function copy(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  const out = { ...obj };
+  if (value === DELETE) delete out[key];
+  else out[key] = value;
   return Object.freeze(out);
 }
 
