@@ -751,8 +751,7 @@ export class Runtime {
     const r = answer.value as ClaspValue[];
     const [name, outcomes, diffList, seq] = r as [string, Array<[string, boolean]>, Array<[string[], ClaspValue?]>, number];
     this.#events.add(joinParts(r[5]), seq);
-    // the ops were the applied transition's (a mismatch would be an engine/face disagreement: decode)
-    this.#advance(sent?.ran === name ? sent.ops : undefined);
+    this.#advance(sent?.ops);
     this.#current = undefined;
     this.#staged = undefined;
     const record = this.#entry({

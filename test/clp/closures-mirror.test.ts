@@ -95,9 +95,10 @@ const entry = fc.tuple(
     { weight: 2, arbitrary: fc.array(value, { maxLength: 3 }).map((items) => ({ kind: "push" as const, items })) },
   ),
 );
-/** One step: a JavaScript patch, a rule commit, or a refused intent. */
+/** One step: a JavaScript patch (committed by commit() or commitMany), a rule commit, or a refused intent. */
 const step = fc.oneof(
   { weight: 6, arbitrary: fc.array(entry, { maxLength: 4 }).map((e) => ({ kind: "patch" as const, e })) },
+  { weight: 1, arbitrary: fc.array(entry, { maxLength: 4 }).map((e) => ({ kind: "many" as const, e })) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 9 }).map((v) => ({ kind: "rule" as const, v })) },
   { weight: 1, arbitrary: fc.constant({ kind: "peek" as const }) },
 );
@@ -115,11 +116,24 @@ function patchOf(e: ReadonlyArray<readonly [string, { kind: "value"; v: unknown 
 describe("the closures' state view, kept between commits", () => {
   it("equals the engine's state after every commit of random patches, rule commits and refusals (fast-check)", () => {
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => {
+      // watched: a subscriber makes every commit decode its full answer (#finish, not the lean path)
+      fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), fc.boolean(), (steps, watched) => {
         const h = harness();
+        if (watched) {
+          h.rt.subscribe("a", (state) => {
+            expect(bytes(state)).toEqual(bytes(h.rt.getState()));
+          });
+        }
         for (const s of steps) {
           if (s.kind === "patch") commitPatch(h, patchOf(s.e));
-          else if (s.kind === "rule") {
+          else if (s.kind === "many") {
+            h.next = patchOf(s.e);
+            try {
+              h.rt.commitMany([["go", {}]]);
+            } catch {
+              // refused by the engine: nothing applied (checked below)
+            }
+          } else if (s.kind === "rule") {
             h.rt.dispatch("rule", { v: s.v });
             h.rt.commit();
           } else {
