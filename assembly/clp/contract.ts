@@ -199,6 +199,11 @@ const FX_ARITY: StaticArray<i32> = [2, 2, 1, 1, 2, -1, 3, 3, 2, 2, 3, 4, 2, 2];
   path: Path | null = null;
   /** `path` as a value (segments), for the events; built on first use. */
   pathV: Val | null = null;
+  /**
+   * Object form: its op `["set", path, value]`, built on first use and reused by every
+   * commit with that commit's value (an op is only encoded into the event, never kept).
+   */
+  setOp: Val | null = null;
   pathExpr: Expr | null = null;
   args: Array<Expr> = new Array<Expr>();
   at: Val = vNull();
@@ -223,9 +228,15 @@ const FX_ARITY: StaticArray<i32> = [2, 2, 1, 1, 2, -1, 3, 3, 2, 2, 3, 4, 2, 2];
   consts: Val = vMap();
 
   intent(name: ArrayBuffer): IntentDef | null {
-    for (let i = 0, n = this.intents.length; i < n; i++) {
+    return this.intentAt(changetype<usize>(name), name.byteLength);
+  }
+
+  /** The intent whose name is the UTF-8 bytes [p, p + n), or null. */
+  intentAt(p: usize, n: i32): IntentDef | null {
+    for (let i = 0, c = this.intents.length; i < c; i++) {
       let d = unchecked(this.intents[i]);
-      if (same(d.name.s!, name)) return d;
+      let k = d.name.s!;
+      if (k.byteLength == n && memory.compare(changetype<usize>(k), p, <usize>n) == 0) return d;
     }
     return null;
   }

@@ -7,7 +7,7 @@
 import {
   Val, vNull, vBool, vNum, vF64, vI64, vStr, vText, vArr, vMap, vBytes, mapAdd, mapGet, mapPut,
   field, item, ascii, eqAscii, bytesEq, encode, decode, decodeItems, isNum, isInt, num, truthy, clone,
-  NULL, STRING, BYTES, ARRAY, MAP,
+  writeVal, writeCount, decodeCall, callValue, Call, NULL, STRING, BYTES, ARRAY, MAP, F64,
 } from "./val";
 import { Path, Doc, toPath, pathVal, isPrefix } from "./tree";
 import { Scope, evaluate, evaluateOwned, isJs, ruleFail, mapOver } from "./rules";
@@ -26,8 +26,9 @@ import {
   LOG_HEADER, SNAP_HEADER,
 } from "./log";
 import { sha256 } from "./sha256";
-import { Wr } from "../clasp/wire";
-import { Err } from "../clasp/error";
+import { Wr, writeAt, writeU8, writeU16, writeU64 } from "../clasp/wire";
+import { Region } from "../abi/buffer";
+import { Err, clearError } from "../clasp/error";
 
 /**
  * The payload while no intent is current: shared, since a payload is changed (by accept)
@@ -60,27 +61,36 @@ export class Clock {
 }
 
 /**
- * The answer of the last verb: a value, or raw bytes in `Raw` when `raw`; and what a host
- * may read without decoding it (host.ts puts them in INFO): the record of the last event
- * the verb built and its sequence number, and the `complete` flag of dispatch and accept.
- * `rec` stays referenced until the next verb starts, so that its bytes outlive the
- * collection that may run at the end of this one.
+ * The answer of the last verb: a value, raw bytes in `Raw` when `raw`, or CLASP bytes the
+ * verb wrote itself into the codec's wire writer (`Wr.out`, from offset 0) when `wrote` is
+ * their count (lean commit answers: no value tree built to be encoded); and what a host may
+ * read without decoding it (host.ts puts them in INFO): the record of the last event the
+ * verb built (in `REC`, valid until the next verb) and its sequence number, and the
+ * `complete` flag of dispatch and accept.
  */
 export class Result {
   static v: Val = vNull();
   static raw: bool = false;
-  static rec: ArrayBuffer | null = null;
+  static wrote: usize = 0;
+  static recLen: usize = 0;
   static seq: f64 = 0;
   static flag: u32 = 0;
 
   /** Forgets the previous verb's record and flag (at the start of a verb). */
   static start(): void {
-    Result.rec = null;
+    Result.recLen = 0;
     Result.seq = 0;
     Result.flag = 0;
+    Result.wrote = 0;
   }
 }
 export const Raw = new Out();
+
+/**
+ * The record of the last event built (u32 n | event | chain hash, docs/clp-formats.md), one
+ * region reused by every commit: a commit allocates no record unless its answer carries it.
+ */
+export const REC = new Region();
 
 function answer(v: Val, status: u32 = OK): u32 {
   Result.v = v;
@@ -147,6 +157,16 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   /** `intent` for rules: { name, payload, complete: true } (see commit). */
   iv: Val = vMap();
 
+  /**
+   * Scratch of one commit, reused by the next (a commit allocates them only once): its guard
+   * outcomes (copied where an answer that outlives the commit holds them) and its ops (only
+   * encoded into the event, never kept).
+   */
+  private outs: Array<Val> = new Array<Val>();
+  private opsBuf: Array<Val> = new Array<Val>();
+  /** The head hash a lean commit writes in place (nothing else keeps this buffer: see finish). */
+  private headBuf: ArrayBuffer = new ArrayBuffer(<i32>HASH);
+
   constructor(c: Contract) {
     this.c = c;
     mapAdd(this.iv, K_NAME, vNull());
@@ -189,11 +209,40 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       fail1(E_UNKNOWN_INTENT, 0, nameV);
       return ERROR;
     }
+    return this.dispatchTo(d, payload);
+  }
+
+  /**
+   * dispatch from the argument's CLASP bytes at [p, p + n), as `dispatch` of the decoded
+   * value answers (same checks, same errors) but building neither the argument array nor the
+   * name (the intent's own name value is kept), and with the payload's keys shared with the
+   * intent's input names.
+   */
+  dispatchAt(p: usize, n: usize): u32 {
+    let shape = decodeCall(p, n);
+    if (shape == 1) {
+      readArgs(p, n); // records the codec's reason, as for any verb
+      return ERROR;
+    }
+    if (shape == 2) return argFail();
+    if (!this.busy()) return ERROR;
+    let d = this.c.intentAt(Call.name, Call.nameLen);
+    if (d === null) {
+      let name = new ArrayBuffer(Call.nameLen);
+      memory.copy(changetype<usize>(name), Call.name, Call.nameLen);
+      fail1(E_UNKNOWN_INTENT, 0, vStr(name));
+      return ERROR;
+    }
+    return this.dispatchTo(d, callValue(d.keys));
+  }
+
+  /** The part of dispatch after the intent was found: payload checks, then the intent becomes current. */
+  private dispatchTo(d: IntentDef, payload: Val | null): u32 {
     let p = payload === null || payload.t == NULL ? vMap() : payload;
     if (p.t != MAP) return argFail();
     if (!this.checkInputs(p, d)) return ERROR;
     this.def = d;
-    this.name = nameV;
+    this.name = d.name;
     this.payload = p;
     this.complete = this.isComplete();
     this.staged = null;
@@ -281,7 +330,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     Scope.now = orNull(item(args, 2));
     Scope.items.length = 0;
     Scope.indexes.length = 0;
-    let outcomes = new Array<Val>();
+    let outcomes = this.outs;
+    outcomes.length = 0;
     // guards, in order, stopping at the first denial (§7)
     let hostGuards = item(args, 4);
     let hostAt = 0;
@@ -316,7 +366,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       outcomes.push(g.outcome(denied));
       if (denied) {
         fail1(E_GUARD_DENIED, 0, g.name);
-        return answer(failValue(vArr(outcomes), suggestion !== null && suggestion.t == MAP ? suggestion : null), ERROR);
+        return answer(failValue(vArr(outcomes.slice()), suggestion !== null && suggestion.t == MAP ? suggestion : null), ERROR);
       }
     }
     // transition selection (§8): by name without `when`, else exactly one `when`
@@ -333,12 +383,17 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       let ts = this.c.transitions;
       let found = 0;
       let hw = 0;
-      let needJs = new Array<Val>();
+      let js = 0;
       for (let i = 0, n = ts.length; i < n; i++) {
         let w = unchecked(ts[i]).when;
-        if (w !== null && isJs(w)) needJs.push(vNum(<f64>i));
+        if (w !== null && isJs(w)) js++;
       }
-      if (needJs.length > 0 && (hostWhens === null || hostWhens.t != ARRAY || hostWhens.a!.length < needJs.length)) {
+      if (js > 0 && (hostWhens === null || hostWhens.t != ARRAY || hostWhens.a!.length < js)) {
+        let needJs = new Array<Val>();
+        for (let i = 0, n = ts.length; i < n; i++) {
+          let w = unchecked(ts[i]).when;
+          if (w !== null && isJs(w)) needJs.push(vNum(<f64>i));
+        }
         return answer(vArr([vNum(NEED_WHEN), vArr(needJs)]), NEED);
       }
       for (let i = 0, n = ts.length; i < n; i++) {
@@ -363,7 +418,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     }
     let tr = t!;
     // effects
-    let ops = new Array<Val>();
+    let ops = this.opsBuf;
+    ops.length = 0;
     if (tr.effectsJs) {
       let hostOps = item(args, 6);
       if (hostOps === null || hostOps.t != ARRAY) return answer(vArr([vNum(NEED_EFFECTS), tr.name]), NEED);
@@ -424,7 +480,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   }
 
   private ruleError(outcomes: Array<Val>): u32 {
-    return answer(failValue(vArr(outcomes)), ERROR);
+    return answer(failValue(vArr(outcomes.slice())), ERROR);
   }
 
   private effectError(outcomes: Array<Val>): u32 {
@@ -440,16 +496,20 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       // object form: every value is computed from the state before the commit, then set.
       // A single effect's owned value goes into the tree as is (the op shares it only until
       // the event is encoded; with several, a later path inside an earlier value would change
-      // the earlier op, so they are copied), and the op's path value is built once per effect.
+      // the earlier op, so they are copied), and each effect's op value is built once.
       let first = ops.length;
       for (let i = 0; i < n; i++) {
         let f = unchecked(fx[i]);
         Scope.loc = f.at;
         let v = evaluateOwned(f.args[0]);
         if (failed()) return false;
-        let pv = f.pathV;
-        if (pv === null) f.pathV = pv = pathVal(f.path!);
-        ops.push(vArr([f.op, pv!, v]));
+        let op = f.setOp;
+        if (op === null) {
+          let pv = f.pathV;
+          if (pv === null) f.pathV = pv = pathVal(f.path!);
+          f.setOp = op = vArr([f.op, pv!, v]);
+        } else unchecked((op.a![2] = v));
+        ops.push(op!);
       }
       for (let i = 0; i < n; i++) {
         let v = unchecked(unchecked(ops[first + i]).a![2]);
@@ -508,7 +568,11 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     return vArr(op);
   }
 
-  /** Builds and hashes the event, computes the diff, and confirms or prepares the commit. */
+  /**
+   * Builds and hashes the event, computes the diff, and confirms or prepares the commit.
+   * With `lean`, the answer [transition, outcomes, diff, seq] is written as CLASP bytes
+   * straight into the wire writer (`Result.wrote`), built as no value.
+   */
   private finish(name: Val, ops: Array<Val>, outcomes: Array<Val>, time: f64, idem: ArrayBuffer | null, confirm: bool, lean: bool = false): u32 {
     // the event: [seq, time, intent, payload, transition, ops, key], in the reused `ev`
     let ev = this.ev;
@@ -528,18 +592,31 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       codecLimit();
       return this.effectError(outcomes);
     }
-    let record = new ArrayBuffer(<i32>(n + 4 + HASH));
-    let rp = changetype<usize>(record);
+    let size = n + 4 + HASH;
+    let rp = REC.reserve(size);
     store<u32>(rp, bswap<u32>(<u32>n));
     memory.copy(rp + 4, Wr.out.ptr, n);
     chain(changetype<usize>(this.head), rp + 4, n, rp + 4 + n);
-    let hash = new ArrayBuffer(<i32>HASH);
-    memory.copy(changetype<usize>(hash), rp + 4 + n, HASH);
-    Result.rec = record;
+    Result.recLen = size;
     Result.seq = <f64>(this.seq + 1);
-    let r: Val;
-    if (lean) r = vArr([name, vArr(outcomes), this.diff(), vNum(<f64>(this.seq + 1))]);
-    else {
+    let hash: ArrayBuffer;
+    if (lean) {
+      // written now: settle forgets the changed paths the diff is made of
+      let wrote = this.writeLean(name, outcomes);
+      if (wrote == 0) {
+        codecLimit();
+        return this.effectError(outcomes);
+      }
+      Result.wrote = wrote;
+      // the head buffer is written in place only here, and only lean answers (which never
+      // carry the hash) come from here: no answer still to be encoded holds it
+      hash = confirm ? this.headBuf : new ArrayBuffer(<i32>HASH);
+      memory.copy(changetype<usize>(hash), rp + 4 + n, HASH);
+    } else {
+      hash = new ArrayBuffer(<i32>HASH);
+      memory.copy(changetype<usize>(hash), rp + 4 + n, HASH);
+      let record = new ArrayBuffer(<i32>size);
+      memory.copy(changetype<usize>(record), rp, size);
       // the record, in byte strings of at most 65,535 bytes (the CLASP limit of one)
       let parts: Array<Val>;
       if (record.byteLength <= 0xffff) parts = [vBytes(BYTES, record)];
@@ -548,7 +625,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
         for (let off = 0; off < record.byteLength; off += 0xffff) parts.push(vBytes(BYTES, record.slice(off, off + 0xffff)));
       }
       // [transition, outcomes, diff, seq, hash, record, duplicate], built at its full length
-      r = vArr([name, vArr(outcomes), this.diff(), vNum(<f64>(this.seq + 1)), vBytes(BYTES, hash), vArr(parts), vBool(false)]);
+      let r = vArr([name, vArr(outcomes.slice()), this.diff(), vNum(<f64>(this.seq + 1)), vBytes(BYTES, hash), vArr(parts), vBool(false)]);
+      answer(r);
     }
     if (confirm) this.settle(hash, idem);
     else {
@@ -556,7 +634,45 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       this.pendHash = hash;
       this.pendKey = idem;
     }
-    return answer(r);
+    return OK;
+  }
+
+  /**
+   * Writes the lean answer [transition, outcomes, diff, seq] as a tagged CLASP value into the
+   * wire writer, from offset 0 (the same bytes as encoding that value built as a tree);
+   * returns its byte count, 0 when a CLASP limit is passed (`Err`).
+   */
+  private writeLean(name: Val, outcomes: Array<Val>): usize {
+    writeAt(0);
+    clearError();
+    writeU8(ARRAY);
+    writeU16(4);
+    writeVal(name, 1);
+    writeU8(ARRAY);
+    let k = outcomes.length;
+    if (writeCount(k, 1)) for (let i = 0; i < k && Err.code == 0; i++) writeVal(unchecked(outcomes[i]), 2);
+    // the diff: [[path segments, value?] …], as `diff` builds it
+    let ch = this.doc.changed;
+    let m = ch.length;
+    let count = 0;
+    for (let i = 0; i < m; i++) if (!covered(ch, i)) count++;
+    writeU8(ARRAY);
+    if (writeCount(count, 1)) {
+      for (let i = 0; i < m && Err.code == 0; i++) {
+        if (covered(ch, i)) continue;
+        let p = unchecked(ch[i]);
+        let v = this.doc.get(p);
+        writeU8(ARRAY);
+        if (!writeCount(v !== null ? 2 : 1, 2)) break;
+        writeU8(ARRAY);
+        if (!writeCount(p.length, 3)) break;
+        for (let j = 0, q = p.length; j < q; j++) writeVal(unchecked(p[j]), 4);
+        if (v !== null) writeVal(v, 3);
+      }
+    }
+    writeU8(F64);
+    writeU64(reinterpret<u64>(<f64>(this.seq + 1)));
+    return Err.code == 0 ? Wr.pos - Wr.out.ptr : 0;
   }
 
   /** The diff: [[path segments, value] …], value absent (1 item) when deleted. */
@@ -564,13 +680,8 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     let ch = this.doc.changed;
     let d = new Array<Val>();
     for (let i = 0, n = ch.length; i < n; i++) {
+      if (covered(ch, i)) continue;
       let p = unchecked(ch[i]);
-      let covered = false;
-      for (let j = 0; j < n && !covered; j++) {
-        let q = unchecked(ch[j]);
-        covered = j != i && isPrefix(q, p) && (q.length < p.length || j < i);
-      }
-      if (covered) continue;
       let v = this.doc.get(p);
       d.push(vArr(v !== null ? [pathVal(p), v] : [pathVal(p)]));
     }
@@ -780,6 +891,19 @@ class Pending {
     Pending.doc = new Doc();
     Pending.keys = vMap();
   }
+}
+
+/**
+ * True when changed path `i` is inside another changed path (or repeats an earlier one): the
+ * diff names only the outermost change.
+ */
+function covered(ch: Array<Path>, i: i32): bool {
+  let p = unchecked(ch[i]);
+  for (let j = 0, n = ch.length; j < n; j++) {
+    let q = unchecked(ch[j]);
+    if (j != i && isPrefix(q, p) && (q.length < p.length || j < i)) return true;
+  }
+  return false;
 }
 
 function failNow(code: u32): u32 {

@@ -13,7 +13,7 @@ import { Region } from "../abi/buffer";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
 import { vNull, vF64, encode, item, Val, NULL } from "./val";
-import { Engine, newEngine, readArgs, failValue, Result, Raw, OK, ERROR } from "./engine";
+import { Engine, newEngine, readArgs, failValue, Result, Raw, REC, OK, ERROR } from "./engine";
 import { Fail, clearFail, fail, fail1, E_ARGS, E_LIMIT, LR_ENCODE, AR_HANDLE } from "./error";
 
 export const INFO: usize = memory.data(40, 8);
@@ -39,6 +39,9 @@ function done(status: u32): u32 {
   if (status == OK && Result.raw) {
     store<u32>(INFO, <u32>Raw.ptr());
     store<u32>(INFO, <u32>Raw.len, 4);
+  } else if (status == OK && Result.wrote != 0) {
+    store<u32>(INFO, <u32>Wr.out.ptr);
+    store<u32>(INFO, <u32>Result.wrote, 4);
   } else {
     let n = encode(v);
     if (n == 0) {
@@ -52,15 +55,16 @@ function done(status: u32): u32 {
   }
   store<u32>(INFO, status, 8);
   store<u32>(INFO, status == ERROR ? Fail.code : 0, 12);
-  let rec = Result.rec;
-  store<u32>(INFO, rec === null ? 0 : <u32>changetype<usize>(rec), 16);
-  store<u32>(INFO, rec === null ? 0 : <u32>rec.byteLength, 20);
+  let rec = Result.recLen;
+  store<u32>(INFO, rec == 0 ? 0 : <u32>REC.ptr, 16);
+  store<u32>(INFO, <u32>rec, 20);
   store<u32>(INFO, Result.flag, 24);
   store<u32>(INFO, 0, 28);
-  store<f64>(INFO, rec === null ? 0 : Result.seq, 32);
+  store<f64>(INFO, rec == 0 ? 0 : Result.seq, 32);
   clearFail();
   Result.v = vNull();
   Result.raw = false;
+  Result.wrote = 0;
   if (++calls >= 256 || memory.size() > pages) {
     __collect();
     calls = 0;
@@ -128,6 +132,8 @@ export function run(h: u32, p: usize, len: usize, verb: u32): u32 {
     fail1(E_ARGS, AR_HANDLE, vF64(<f64>h));
     return done(ERROR);
   }
+  // dispatch decodes its argument itself (Engine.dispatchAt: no argument array built)
+  if (verb == V_DISPATCH) return done(e.dispatchAt(p, len));
   let a = vNull();
   if (verb <= V_BATCH) {
     let v = argsOf(p, len, verb);
@@ -136,7 +142,6 @@ export function run(h: u32, p: usize, len: usize, verb: u32): u32 {
   }
   let s: u32 = ERROR;
   switch (verb) {
-    case V_DISPATCH: s = e.dispatch(a); break;
     case V_PROPOSE: s = e.propose(a); break;
     case V_ACCEPT: s = e.accept(a); break;
     case V_COMMIT: s = e.commit(a); break;

@@ -163,31 +163,61 @@ const U_MAP_DEL: u32 = 3; // reinsert key/old at i
 const U_PUSH: u32 = 4; // pop
 
 @final class Undo {
-  constructor(public kind: u32, public c: Val | null, public i: i32, public key: ArrayBuffer | null, public old: Val | null) {}
+  kind: u32 = 0;
+  c: Val | null = null;
+  i: i32 = 0;
+  key: ArrayBuffer | null = null;
+  old: Val | null = null;
 }
 
 /** A state tree with its change journal and the list of paths the current commit changed. */
 @final export class Doc {
   root: Val = vMap();
+  /**
+   * The undo entries of the commit in progress: the first `entries` of `journal`. Entries are
+   * reused by later commits (a change allocates none once the journal is long enough).
+   */
   journal: Array<Undo> = new Array<Undo>();
+  entries: i32 = 0;
   /** Record undo entries (off for bulk replay onto a scratch copy). */
   undo: bool = true;
   changed: Array<Path> = new Array<Path>();
 
   private log(kind: u32, c: Val | null, i: i32, key: ArrayBuffer | null, old: Val | null): void {
-    if (this.undo) this.journal.push(new Undo(kind, c, i, key, old));
+    if (!this.undo) return;
+    let j = this.journal;
+    let n = this.entries;
+    let u: Undo;
+    if (n < j.length) u = unchecked(j[n]);
+    else j.push((u = new Undo()));
+    u.kind = kind;
+    u.c = c;
+    u.i = i;
+    u.key = key;
+    u.old = old;
+    this.entries = n + 1;
   }
 
-  /** Forgets the journal and the changed paths: the changes become final. */
+  /**
+   * Forgets the journal and the changed paths: the changes become final. The entries let go
+   * of what they held (old values would otherwise stay alive until the entry is reused).
+   */
   settle(): void {
-    this.journal.length = 0;
+    let j = this.journal;
+    for (let n = 0, e = this.entries; n < e; n++) {
+      let u = unchecked(j[n]);
+      u.c = null;
+      u.key = null;
+      u.old = null;
+    }
+    this.entries = 0;
     this.changed.length = 0;
   }
 
   /** Reverts every journaled change, newest first. */
   rollback(): void {
     let j = this.journal;
-    for (let n = j.length - 1; n >= 0; n--) {
+    for (let n = this.entries - 1; n >= 0; n--) {
       let u = unchecked(j[n]);
       let c = u.c;
       if (u.kind == U_ROOT) this.root = u.old!;

@@ -6,9 +6,10 @@
 // mutated once built, so they may be shared; containers are owned by exactly one parent.
 
 import { NULL, BOOL, I8, I16, I32, I64, F32, F64, STRING, BYTES, ARRAY, MAP, MAX_DEPTH } from "../clasp/value";
-import { decodeValueAt, encodeValueAt } from "../clasp/codec";
-import { Tw, tapeReset } from "../clasp/tape";
-import { Err } from "../clasp/error";
+import { decodeValueAt } from "../clasp/codec";
+import { Tw } from "../clasp/tape";
+import { writeAt, writeU8, writeU16, writeU32, writeU64, writeBytes, writtenBytes } from "../clasp/wire";
+import { Err, fail as codecFail, clearError, ENCODE_LIMIT, R_TOO_DEEP, R_TOO_MANY_ENTRIES, R_STRING_TOO_LONG } from "../clasp/error";
 
 export { NULL, BOOL, I8, I16, I32, I64, F32, F64, STRING, BYTES, ARRAY, MAP, MAX_DEPTH };
 
@@ -414,17 +415,71 @@ function fromTape(w: u32): Val {
   return decodeItems(p, n, 0xffffffff);
 }
 
-/** Appends one tape word, growing the tape (the codec's `put` relies on a reserve made for decoding). */
-function put(w: u32): void {
-  let len = Tw.len;
-  if (len + 4 > Tw.out.cap) Tw.out.reserve(len + 4, len);
-  store<u32>(Tw.out.ptr + len, w);
-  Tw.len = len + 4;
+/**
+ * The first half of decoding a call argument `[name, value, …]` (dispatch's), building
+ * neither the array nor the name: decodes [p, p + n) to the tape, checks the shape and leaves
+ * the name's UTF-8 bytes in `Call` (they lie in the argument) and the tape at the value.
+ * Returns 0 when so, 1 when the bytes are not one CLASP value (`Err` holds the reason),
+ * 2 when the value is not an array whose first item is a string. Call `callValue` next,
+ * before anything else decodes.
+ */
+export function decodeCall(p: usize, n: usize): i32 {
+  let bytes = decodeValueAt(p, n);
+  if (Err.code != 0 || bytes == 0) return 1;
+  TP = Tw.out.ptr;
+  TB = p;
+  let w = word();
+  if ((w & 0xff) != ARRAY) return 2;
+  let count = <i32>word();
+  if (count < 1 || (word() & 0xff) != STRING) return 2;
+  Call.name = TB + <usize>word();
+  Call.nameLen = <i32>word();
+  Call.count = count;
+  return 0;
 }
 
-function put64(v: u64): void {
-  put(<u32>v);
-  put(<u32>(v >>> 32));
+/** Where `decodeCall` found the name, and the argument's item count. */
+export class Call {
+  static name: usize = 0;
+  static nameLen: i32 = 0;
+  static count: i32 = 0;
+}
+
+/**
+ * The second half of `decodeCall`: builds item 1 (null when the array has one item). A map's
+ * keys equal to one of `known` (an intent's input names) share that buffer instead of a copy.
+ */
+export function callValue(known: Array<ArrayBuffer>): Val | null {
+  if (Call.count < 2) return null;
+  let w = word();
+  if ((w & 0xff) != MAP) return fromTape(w);
+  let n = <i32>word();
+  let m = new Val();
+  m.t = MAP;
+  // sized for n entries (fewer when keys repeat): no growth while they are added
+  let ks = new Array<ArrayBuffer>(n);
+  let vs = new Array<Val>(n);
+  ks.length = 0;
+  vs.length = 0;
+  m.k = ks;
+  m.a = vs;
+  for (let i = 0; i < n; i++) {
+    word(); // string node tag
+    let off = <usize>word();
+    let len = <i32>word();
+    let key: ArrayBuffer | null = null;
+    for (let j = 0, c = known.length; j < c && key === null; j++) {
+      let k = unchecked(known[j]);
+      if (k.byteLength == len && memory.compare(changetype<usize>(k), TB + off, <usize>len) == 0) key = k;
+    }
+    if (key === null) {
+      key = new ArrayBuffer(len);
+      memory.copy(changetype<usize>(key), TB + off, len);
+    }
+    // duplicate keys keep the last value, in first position (as `fromTape`)
+    mapPut(m, key!, fromTape(word()));
+  }
+  return m;
 }
 
 /** Advances the tape past the node whose first word `w` was read, building nothing. */
@@ -462,48 +517,73 @@ export function decodeItems(p: usize, n: usize, keep: u32): Val | null {
   return vArr(items);
 }
 
-function toTape(v: Val): void {
-  switch (v.t) {
-    case NULL: put(NULL); break;
-    case BOOL: put(BOOL | (<u32>v.i << 8)); break;
+/**
+ * Writes `v` as a tagged CLASP value (clasp-wire.md §3: type byte, then the body; integers
+ * big-endian; strings, byte strings, arrays and maps with a u16 count) at the wire writer's
+ * position, with the codec's limits and reasons (assembly/clasp/value.ts `encodeTagged`,
+ * which encodes from a tape: a value tree needs no tape in between). `depth` is the nesting
+ * of `v` (0 at the top); stops at the first failure (`Err`).
+ */
+export function writeVal(v: Val, depth: i32): void {
+  let t = v.t;
+  writeU8(t);
+  switch (t) {
+    case NULL: return;
+    case BOOL:
+    case I8: writeU8(<u32>v.i); return;
+    case I16: writeU16(<u32>v.i); return;
+    case I32:
+    case F32: writeU32(<u32>v.i); return;
     case I64:
-    case F64: put(v.t); put64(<u64>v.i); break;
+    case F64: writeU64(<u64>v.i); return;
     case STRING:
-    case BYTES: {
-      let s = v.s!;
-      put(v.t);
-      put(<u32>changetype<usize>(s));
-      put(<u32>s.byteLength);
-      break;
-    }
-    case ARRAY:
-    case MAP: {
-      let items = v.a!;
-      let n = items.length;
-      put(v.t);
-      put(<u32>n);
-      for (let i = 0; i < n; i++) {
-        if (v.t == MAP) {
-          let k = unchecked(v.k![i]);
-          put(STRING);
-          put(<u32>changetype<usize>(k));
-          put(<u32>k.byteLength);
-        }
-        toTape(unchecked(items[i]));
-      }
-      break;
-    }
-    default: put(v.t); put(<u32>v.i); // i8, i16, i32, f32
+    case BYTES: writeStr(v.s!); return;
   }
+  // ARRAY, MAP
+  let items = v.a!;
+  let n = items.length;
+  if (!writeCount(n, depth)) return;
+  for (let i = 0; i < n && Err.code == 0; i++) {
+    if (t == MAP) writeStr(unchecked(v.k![i])); // keys: the string's body, no type byte
+    writeVal(unchecked(items[i]), depth + 1);
+  }
+}
+
+/** Writes the body of a string or byte string: u16 length, then the bytes (the codec's limit). */
+export function writeStr(s: ArrayBuffer): void {
+  let n = s.byteLength;
+  if (n > MAX_COUNT) {
+    codecFail(ENCODE_LIMIT, R_STRING_TOO_LONG, <u32>n);
+    return;
+  }
+  writeU16(<u32>n);
+  writeBytes(changetype<usize>(s), <usize>n);
+}
+
+/**
+ * Writes the u16 count of an array or map at nesting `depth` (its tag byte already written);
+ * false, with the codec's reason, when the count or the depth passes a CLASP limit.
+ */
+export function writeCount(n: i32, depth: i32): bool {
+  if (depth >= MAX_DEPTH) {
+    codecFail(ENCODE_LIMIT, R_TOO_DEEP, 0);
+    return false;
+  }
+  if (n > MAX_COUNT) {
+    codecFail(ENCODE_LIMIT, R_TOO_MANY_ENTRIES, <u32>n);
+    return false;
+  }
+  writeU16(<u32>n);
+  return true;
 }
 
 /**
  * Encodes `v` as a tagged CLASP value into the codec's wire writer (`Wr.out`, from offset 0).
- * Returns the byte count, or 0 when a wire limit is exceeded (`Err`). The tape's string
- * references are absolute addresses (arena base 0).
+ * Returns the byte count, or 0 when a wire limit is exceeded (`Err`).
  */
 export function encode(v: Val): usize {
-  tapeReset();
-  toTape(v);
-  return encodeValueAt(Tw.out.ptr, Tw.len, 0, <usize>0xffffffff);
+  writeAt(0);
+  clearError();
+  writeVal(v, 0);
+  return Err.code == 0 ? writtenBytes() : 0;
 }

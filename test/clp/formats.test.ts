@@ -10,6 +10,7 @@ import { ClpCore, createContract, createRuntime, EventLogError, SnapshotError, t
 import { ERROR } from "../../src/clp/core.js";
 import { splitLog } from "../../src/clp/events.js";
 import { value } from "../clasp/arbitraries.js";
+import type { ClaspValue } from "../../src/clasp/index.js";
 
 const release = await ClpCore.load();
 const debug = await ClpCore.load(new URL("../../build/debug/clp.wasm", import.meta.url));
@@ -172,6 +173,56 @@ describe("verb arguments", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("values the engine writes", () => {
+  const contract = {
+    intents: { i: { inputs: { v: "any?" } } },
+    transitions: { t: { when: true, effects: [{ set: ["v", { var: "intent.payload.v" }] }] } },
+  };
+  const commitArgs = (lean: boolean) => [null, 0, null, null, [], null, null, true, lean];
+
+  it("are the codec's bytes for every value type (fuzzed): state, get, lean and full answers agree", () => {
+    for (const core of [release, debug]) {
+      const lean = core.create(contract);
+      const full = core.create(contract);
+      fc.assert(
+        fc.property(value({ typed: true }), (v) => {
+          for (const h of [lean, full]) expect(core.call("dispatch", h, ["i", { v }]).status).toBe(0);
+          // the value written back from the state: exactly the bytes the codec wrote for it
+          core.callRaw("commit", lean, commitArgs(true));
+          const leanAnswer = core.codec.decodeValue(core.answerBytes(), { widths: true }) as ClaspValue[];
+          expect(core.callRaw("commit", full, commitArgs(false))).toBe(0);
+          expect(leanAnswer).toEqual((core.codec.decodeValue(core.answerBytes(), { widths: true }) as ClaspValue[]).slice(0, 4));
+          core.callRaw("get", lean, "v");
+          expect(sameBytes(core.answerBytes(), core.codec.encodeValue([true, v, ["v"]]))).toBe(true);
+          expect(sameBytes(core.raw("state", lean), core.raw("state", full))).toBe(true);
+        }),
+        { numRuns: 500 },
+      );
+      core.destroy(lean);
+      core.destroy(full);
+    }
+  });
+
+  it("dispatch reads its argument where it lies: repeated keys keep the last value, an unknown name is named", () => {
+    const h = release.create(contract);
+    // ["i", {"v": 1.0, "v": 2.0}]: a map with a repeated key, written by hand
+    const f64 = (x: number) => [...new Uint8Array(new Float64Array([x]).buffer)].reverse();
+    const bytes = new Uint8Array([0x0a, 0, 2, 0x08, 0, 1, 0x69, 0x0b, 0, 2, 0, 1, 0x76, 0x07, ...f64(1), 0, 1, 0x76, 0x07, ...f64(2)]);
+    expect(release.call("dispatch", h, bytes).status).toBe(0);
+    expect(release.call("commit", h, commitArgs(false)).status).toBe(0);
+    expect(release.codec.decodeValue(release.raw("state", h))).toEqual({ v: 2 });
+    const refused = release.call("dispatch", h, ["nope", {}]);
+    expect(refused.status).toBe(ERROR);
+    expect((refused.value as ClaspValue[]).slice(0, 3)).toEqual([1, 0, ["nope"]]);
+    for (const shape of [[], [1, {}], "i", [["i"], {}]]) {
+      const a = release.call("dispatch", h, shape);
+      expect(a.status).toBe(ERROR);
+      expect((a.value as number[])[0]).toBe(18);
+    }
+    release.destroy(h);
   });
 });
 
