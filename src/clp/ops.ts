@@ -145,14 +145,14 @@ export const UNKNOWN: unique symbol = Symbol("clawft.clp.unknown");
  * The state after a committed commit's ops, computed in JavaScript from the state before it
  * (the runtime's frozen state view, kept between commits instead of decoding the engine's
  * state each time). Reproduces the engine's tree semantics (assembly/clp/tree.ts `set`,
- * `del`, `push`) for the cases it accepts, with structural sharing: only the objects on a
+ * `del`, `push`, `splice`, `removeAt`) for the cases it accepts, with structural sharing: only the objects on a
  * changed path are new, and every new object or array is frozen. Accepted: paths of
  * dot-separated keys (no brackets, no `__proto__`) through plain objects, where a missing or
  * null object on the way is created as `{}` (as the engine does); values made of null,
  * booleans, numbers, bigints, well-formed strings, plain objects and arrays (`undefined`
- * inside them becomes null, as the codec encodes it). Anything else — array indices, bytes
- * (which cannot be frozen), `TypedNumber`s, `splice` and `removeAt`, a path through a
- * non-object — answers {@link UNKNOWN}.
+ * inside them becomes null, as the codec encodes it); `splice` and `removeAt` of an array
+ * reached that way. Anything else — array indices in paths, bytes (which cannot be frozen),
+ * `TypedNumber`s, a path through a non-object — answers {@link UNKNOWN}.
  * Only for ops the engine applied without error: it does not check what the engine checks
  * (depth and size limits).
  * @param state the frozen state before the commit (not changed)
@@ -186,6 +186,36 @@ export function applyOps(state: Readonly<Record<string, unknown>>, ops: readonly
           items.push(item);
         }
         next = write(root, keys, 0, (old: unknown) => (old === undefined || old === null ? Object.freeze(items) : Array.isArray(old) ? Object.freeze([...old, ...items]) : UNKNOWN), true);
+        break;
+      }
+      case "splice": {
+        // tree.ts `splice`: start and count truncated and clamped as Array.prototype.splice does
+        const [, , start, count, add] = op;
+        if (typeof start !== "number" || typeof count !== "number" || !(add === undefined || add === null || Array.isArray(add))) return UNKNOWN;
+        const items = add ? frozenValue(add, 0) : [];
+        if (items === UNKNOWN) return UNKNOWN;
+        next = write(root, keys, 0, (old: unknown) => {
+          if (!Array.isArray(old)) return UNKNOWN;
+          const out = [...old];
+          out.splice(start, count, ...(items as unknown[]));
+          return Object.freeze(out);
+        }, true);
+        break;
+      }
+      case "removeAt": {
+        // tree.ts `removeAt`: the indices ascending and distinct, each one present (or the engine refused)
+        const drop = op[2];
+        if (!Array.isArray(drop)) return UNKNOWN;
+        next = write(root, keys, 0, (old: unknown) => {
+          if (!Array.isArray(old)) return UNKNOWN;
+          const out: unknown[] = [];
+          let j = 0;
+          for (let i = 0; i < old.length; i++) {
+            if (j < drop.length && drop[j] === i) j++;
+            else out.push(old[i]);
+          }
+          return j < drop.length ? UNKNOWN : Object.freeze(out);
+        }, true);
         break;
       }
       default:

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { codec } from "../../src/clasp/index.js";
 import { MemoryStorage, type Storage } from "../../src/storage/index.js";
 import {
-  createContract, createRuntime, openRuntime, push, unset, GuardDeniedError, PersistError,
+  createContract, createRuntime, openRuntime, push, insert, remove, splice, filter, unset, GuardDeniedError, PersistError,
   type Context, type Patch, type Runtime,
 } from "../../src/clp/index.js";
 import { applyOps, UNKNOWN } from "../../src/clp/ops.js";
@@ -87,12 +87,26 @@ const leaf = fc.oneof(
 const value = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("v"), { maxLength: 3 }), fc.dictionary(fc.constantFrom("p", "q", "7", "__proto__"), tie("v"), { maxKeys: 3 }), fc.constant(new Map([["m", 1]]))),
 })).v;
+/** Array positions, with the ones splice clamps or truncates. */
+const index = fc.oneof(fc.integer({ min: -4, max: 6 }), fc.constantFrom(NaN, Infinity, -Infinity, 1.5, -0.5));
+type Entry =
+  | { kind: "value"; v: unknown }
+  | { kind: "unset" }
+  | { kind: "push"; items: unknown[] }
+  | { kind: "insert"; at: number; v: unknown }
+  | { kind: "remove"; at: number }
+  | { kind: "splice"; at: number; n: number; items: unknown[] }
+  | { kind: "filter"; every: number };
 const entry = fc.tuple(
   fc.constantFrom(...keys),
   fc.oneof(
     { weight: 4, arbitrary: value.map((v) => ({ kind: "value" as const, v })) },
     { weight: 1, arbitrary: fc.constant({ kind: "unset" as const }) },
     { weight: 2, arbitrary: fc.array(value, { maxLength: 3 }).map((items) => ({ kind: "push" as const, items })) },
+    { weight: 1, arbitrary: fc.tuple(index, value).map(([at, v]) => ({ kind: "insert" as const, at, v })) },
+    { weight: 1, arbitrary: index.map((at) => ({ kind: "remove" as const, at })) },
+    { weight: 1, arbitrary: fc.tuple(index, index, fc.array(value, { maxLength: 2 })).map(([at, n, items]) => ({ kind: "splice" as const, at, n, items })) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }).map((every) => ({ kind: "filter" as const, every })) },
   ),
 );
 /** One step: a JavaScript patch (committed by commit() or commitMany), a rule commit, or a refused intent. */
@@ -103,10 +117,23 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "peek" as const }) },
 );
 
-function patchOf(e: ReadonlyArray<readonly [string, { kind: "value"; v: unknown } | { kind: "unset" } | { kind: "push"; items: unknown[] }]>): Patch {
+/** The effect of an entry (filter keeps every `every`-th item). */
+function effectOf(x: Entry): unknown {
+  switch (x.kind) {
+    case "value": return x.v;
+    case "unset": return unset();
+    case "push": return push(...x.items);
+    case "insert": return insert(x.at, x.v);
+    case "remove": return remove(x.at);
+    case "splice": return splice(x.at, x.n, ...x.items);
+    case "filter": return filter((_: unknown, i: number) => i % x.every === 0);
+  }
+}
+
+function patchOf(e: ReadonlyArray<readonly [string, Entry]>): Patch {
   const patch: Record<string, unknown> = {};
   for (const [k, x] of e) {
-    const v = x.kind === "value" ? x.v : x.kind === "unset" ? unset() : push(...x.items);
+    const v = effectOf(x);
     // a "__proto__" path is data, as the engine reads it
     Object.defineProperty(patch, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
@@ -312,10 +339,12 @@ describe("applyOps", () => {
     expect(applyOps(s, [["set", "a.x", 2]])).toBe(UNKNOWN); // through an array
     expect(applyOps(s, [["set", "b", new Uint8Array(1)]])).toBe(UNKNOWN);
     expect(applyOps(s, [["set", "b", "\ud800"]])).toBe(UNKNOWN);
-    expect(applyOps(s, [["splice", "a", 0, 1]])).toBe(UNKNOWN);
-    expect(applyOps(s, [["removeAt", "a", [0]]])).toBe(UNKNOWN);
+    expect(applyOps(s, [["splice", "n", 0, 1]])).toBe(UNKNOWN); // not an array: the engine refuses
+    expect(applyOps(s, [["splice", "a", 0n, 1]])).toBe(UNKNOWN);
+    expect(applyOps(s, [["removeAt", "a", [3]]])).toBe(UNKNOWN); // absent index: the engine refuses
     expect(applyOps(s, [["set", "__proto__", 1]])).toBe(UNKNOWN);
     expect(applyOps(s, [["set", "n", 2], ["push", "a", 2, { k: undefined }], ["del", "missing.x"]])).toEqual({ a: [1, 2, { k: null }], n: 2 });
+    expect(applyOps(s, [["push", "a", 2, 3, 4], ["splice", "a", -2, Infinity, ["x"]], ["removeAt", "a", [0]]])).toEqual({ a: [2, "x"], n: 1 });
     expect(s).toEqual({ a: [1], n: 1 });
   });
 });
