@@ -70,7 +70,7 @@ function commitPatch(h: ReturnType<typeof harness>, patch: Patch): boolean {
 
 const keys = ["a", "b", "n", "a.x", "a.y", "b.z", "a.x.deep", "list", "a.list", "10", "2", "__proto__", "a[0]", "list[1]", "x..y"];
 
-/** Values a patch may hold: what applyOps reproduces, and what it must hand back to the engine (bytes, lone surrogates, Dates, Maps, TypedNumber-free). */
+/** Values a patch may hold: what applyOps reproduces, and what it leaves to a decode (bytes, lone surrogates); Dates and Maps become strings and objects first (toClasp). */
 const leaf = fc.oneof(
   fc.integer({ min: -5, max: 5 }),
   fc.double(),
@@ -130,6 +130,7 @@ function effectOf(x: Entry): unknown {
   }
 }
 
+/** The patch of a step's entries, in order (a repeated key keeps its first place and last value, as in an object literal). */
 function patchOf(e: ReadonlyArray<readonly [string, Entry]>): Patch {
   const patch: Record<string, unknown> = {};
   for (const [k, x] of e) {
