@@ -11,6 +11,7 @@
  *     subscribers without it: delivered rate per subscriber and the relay's CPU.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -103,9 +104,18 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Starts mosquitto with one listener on loopback, WebSocket or (`websocket` false) MQTT over
- * TCP, or returns why it cannot (not installed; Debian 12's mosquitto 2.0.11 is built without
- * WebSocket support and exits with "Unable to start any listening sockets").
+ * The mosquitto binary: CLAWFT_MOSQUITTO, else the WebSocket-capable build of
+ * scripts/mosquitto-ws.sh when it is there, else `mosquitto` on the PATH (Debian 12's, built
+ * without WebSocket support).
+ */
+const MOSQUITTO =
+  process.env.CLAWFT_MOSQUITTO ?? (existsSync(join(ROOT, ".bench/mosquitto-ws/bin/mosquitto")) ? join(ROOT, ".bench/mosquitto-ws/bin/mosquitto") : "mosquitto");
+
+/**
+ * Starts mosquitto ({@link MOSQUITTO}) with one listener on loopback, WebSocket or
+ * (`websocket` false) MQTT over TCP, or returns why it cannot (not installed; Debian 12's
+ * mosquitto 2.0.11 is built without WebSocket support and exits with "Unable to start any
+ * listening sockets": scripts/mosquitto-ws.sh builds one with it).
  */
 async function startMosquitto(websocket: boolean): Promise<Server | string> {
   const dir = await mkdtemp(join(tmpdir(), "clawft-mosquitto-"));
@@ -113,7 +123,7 @@ async function startMosquitto(websocket: boolean): Promise<Server | string> {
   const conf = join(dir, "mosquitto.conf");
   const protocol = websocket ? "protocol websockets\n" : "";
   await writeFile(conf, `listener ${port} 127.0.0.1\n${protocol}allow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n`);
-  const proc = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawn(MOSQUITTO, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const spawned = await new Promise<true | string>((resolve) => {
@@ -432,7 +442,7 @@ export async function singleHop(rounds = 5): Promise<void> {
   let websocket = true;
   let probe = await startMosquitto(true);
   if (typeof probe === "string" && !/not installed/.test(probe)) {
-    notes.push(`mosquitto over WebSocket: skipped: ${probe} (this build has no WebSocket support); measured over MQTT/TCP instead`);
+    notes.push(`mosquitto over WebSocket: skipped: ${probe} (this build has no WebSocket support: scripts/mosquitto-ws.sh builds one); measured over MQTT/TCP instead`);
     websocket = false;
     probe = await startMosquitto(false);
   }
