@@ -62,16 +62,16 @@ export class Clock {
 
 /**
  * The answer of the last verb: a value, raw bytes in `Raw` when `raw`, or CLASP bytes the
- * verb wrote itself into the codec's wire writer (`Wr.out`, from offset 0) when `wrote` is
- * their count (lean commit answers: no value tree built to be encoded); and what a host may
- * read without decoding it (host.ts puts them in INFO): the record of the last event the
- * verb built (in `REC`, valid until the next verb) and its sequence number, and the
- * `complete` flag of dispatch and accept.
+ * verb wrote itself at `at` when `wrote` is their count (lean commit answers: no value tree
+ * built to be encoded); and what a host may read without decoding it (host.ts puts them in
+ * INFO): the record of the last event the verb built (in `REC`, valid until the next verb)
+ * and its sequence number, and the `complete` flag of dispatch and accept.
  */
 export class Result {
   static v: Val = vNull();
   static raw: bool = false;
   static wrote: usize = 0;
+  static at: usize = 0;
   static recLen: usize = 0;
   static seq: f64 = 0;
   static flag: u32 = 0;
@@ -607,7 +607,12 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
         codecLimit();
         return this.effectError(outcomes);
       }
+      // the answer right after the record (INFO word 0 = word 4 + word 5): a host copies
+      // both out in one piece
+      rp = REC.reserve(size + wrote, size);
+      memory.copy(rp + size, Wr.out.ptr, wrote);
       Result.wrote = wrote;
+      Result.at = rp + size;
       // the head buffer is written in place only here, and only lean answers (which never
       // carry the hash) come from here: no answer still to be encoded holds it
       hash = confirm ? this.headBuf : new ArrayBuffer(<i32>HASH);

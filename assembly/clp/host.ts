@@ -40,7 +40,7 @@ function done(status: u32): u32 {
     store<u32>(INFO, <u32>Raw.ptr());
     store<u32>(INFO, <u32>Raw.len, 4);
   } else if (status == OK && Result.wrote != 0) {
-    store<u32>(INFO, <u32>Wr.out.ptr);
+    store<u32>(INFO, <u32>Result.at);
     store<u32>(INFO, <u32>Result.wrote, 4);
   } else {
     let n = encode(v);

@@ -279,6 +279,27 @@ export class ClaspCodec {
    * @throws TypeError for something with no CLASP type (functions, symbols, non-Uint8 typed arrays)
    */
   encodeValue(value: ClaspValueInput): Uint8Array {
+    const bytes = this.#encodeValueHere(value);
+    const out = this.#infoWord(OUT);
+    return this.#u8.slice(out, out + bytes);
+  }
+
+  /**
+   * Encodes one value as {@link encodeValue} does, without a new array for the result:
+   * `target` gets a view of the encoded bytes in the codec core's memory, valid only during
+   * that call, and copies them where they are needed (another core's input region, a buffer
+   * of the caller's).
+   * @returns what `target` returns
+   * @throws ClaspEncodeError, TypeError like {@link encodeValue} (before `target` is called)
+   */
+  encodeValueInto<T>(value: ClaspValueInput, target: (bytes: Uint8Array) => T): T {
+    const bytes = this.#encodeValueHere(value);
+    const out = this.#infoWord(OUT);
+    return target(this.#u8.subarray(out, out + bytes));
+  }
+
+  /** Encodes `value` in the core; returns the byte count (at INFO OUT; the views are fresh). */
+  #encodeValueHere(value: ClaspValueInput): number {
     const w = this.#writer;
     w.reset();
     w.value(value, 0, "value");
@@ -286,8 +307,7 @@ export class ClaspCodec {
     const bytes = this.#core.encodeValue(w.n * 4, w.a);
     this.#views();
     if (this.#infoWord(ERR_CODE) !== 0) throw this.#encodeError();
-    const out = this.#infoWord(OUT);
-    return this.#u8.slice(out, out + bytes);
+    return bytes;
   }
 
   /**

@@ -244,6 +244,8 @@ export class Runtime {
   #sinceSnapshot = 0;
   /** Encoded arguments of plain commits, by confirm flag, lean flag and transition name. */
   readonly #plainArgs = new Map<string, Uint8Array>();
+  /** The one of them `commit()` passes most: confirmed, lean, the transition chosen by `when` (no key built to find it). */
+  #leanArgs: Uint8Array | undefined;
   /** The contract has JavaScript guards, `when`s or effects (see #prepare). */
   readonly #hasJs: boolean;
   /** Indices of the transitions whose `when` is a JavaScript function, in order. */
@@ -634,9 +636,13 @@ export class Runtime {
     const now = this.#now();
     if (!this.#usesNow && key === undefined && p.guards.length === 0 && !p.whens && !p.ops) {
       // the usual rules-only call: constant arguments (encoded once), the time set apart
-      const id = `${confirm ? 1 : 0}${lean ? 1 : 0}${transition || ""}`;
-      let bytes = this.#plainArgs.get(id);
-      if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm, lean])));
+      let bytes = !transition && confirm && lean ? this.#leanArgs : undefined;
+      if (!bytes) {
+        const id = `${confirm ? 1 : 0}${lean ? 1 : 0}${transition || ""}`;
+        bytes = this.#plainArgs.get(id);
+        if (!bytes) this.#plainArgs.set(id, (bytes = this.#core.encode([transition || null, null, null, null, [], null, null, confirm, lean])));
+        if (!transition && confirm && lean) this.#leanArgs = bytes;
+      }
       this.#core.clock(now);
       return this.#core.callRaw("commit", this.#h, bytes);
     }
@@ -781,8 +787,7 @@ export class Runtime {
    */
   #finishLean(attempted: string | undefined, sent: Pending): undefined {
     const c = this.#current!;
-    const { record, seq } = this.#core.record()!;
-    const answer = this.#core.answerBytes();
+    const { record, answer, seq } = this.#core.recordAndAnswer()!;
     this.#events.add(record, seq);
     this.#advance(sent.ops);
     this.#current = undefined;

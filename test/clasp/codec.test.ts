@@ -15,8 +15,11 @@ import {
   i32,
   f32,
   QoS,
+  codec,
   type Message,
 } from "../../src/clasp/index.js";
+import fc from "fast-check";
+import { value } from "./arbitraries.js";
 import { VECTORS, f64, frame, hex, str, u16, u64, unhex } from "./wire.js";
 
 describe("decoding hand-built frames in the Rust layout (clasp-wire.md §4)", () => {
@@ -271,6 +274,35 @@ describe("decode errors", () => {
     expect(out.every((x) => !(x instanceof ClaspDecodeError) && x.message.type === "PING")).toBe(true);
     const batch = fresh.decodeBatch(Array.from({ length: n }, () => ping));
     expect(batch.every((x) => !(x instanceof ClaspDecodeError) && x.message.type === "PING")).toBe(true);
+  });
+});
+
+describe("encodeValueInto", () => {
+  it("hands the bytes encodeValue returns to the target, as a view it must copy (fuzzed)", () => {
+    const c = codec;
+    fc.assert(
+      fc.property(value({ typed: true }), (v) => {
+        const want = encodeValue(v);
+        let seen: Uint8Array | undefined;
+        const n = c.encodeValueInto(v, (bytes) => {
+          seen = bytes.slice();
+          // a view into the core's memory, not a fresh buffer of its own
+          expect(bytes.buffer.byteLength).toBeGreaterThan(bytes.length);
+          return bytes.length;
+        });
+        expect(n).toBe(want.length);
+        expect(hex(seen!)).toBe(hex(want));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("throws what encodeValue throws, before calling the target", () => {
+    let called = false;
+    const target = () => (called = true);
+    expect(() => codec.encodeValueInto("é".repeat(40000), target)).toThrow(/string or bytes over 65535 bytes \(80000\)/);
+    expect(() => codec.encodeValueInto((() => 1) as never, target)).toThrow(TypeError);
+    expect(called).toBe(false);
   });
 });
 

@@ -306,6 +306,13 @@ describe("commits that read the answer in parts (INFO words, audit entries decod
     expect(core.answerValue()).toEqual(["t", [], [[["n"], 3]], 1]);
     const { record, seq } = core.record()!;
     expect(seq).toBe(1);
+    // the lean answer follows the record in the core's memory: both come out in one copy
+    const both = core.recordAndAnswer()!;
+    expect(both.seq).toBe(1);
+    expect([...both.record]).toEqual([...record]);
+    expect([...both.answer]).toEqual([...core.answerBytes()]);
+    expect(both.answer.buffer).toBe(both.record.buffer);
+    expect(both.answer.byteOffset).toBe(both.record.byteOffset + record.length);
     const [event] = rt.getEvents();
     expect(event!.hash).toBe(rt.head().hash);
     expect(Buffer.from(record.subarray(record.length - 32)).toString("hex")).toBe(rt.head().hash);
@@ -313,6 +320,7 @@ describe("commits that read the answer in parts (INFO words, audit entries decod
     // verbs that build no event leave no record
     rt.getState("n");
     expect(core.record()).toBeUndefined();
+    expect(core.recordAndAnswer()).toBeUndefined();
   });
 
   it("decodes a repeated commit argument once and still answers each commit on its own", () => {
