@@ -72,6 +72,8 @@ export class Result {
   static raw: bool = false;
   static wrote: usize = 0;
   static at: usize = 0;
+  /** Where the record(s) of INFO words 4 and 5 are: `REC` after a commit, the batch's records after a lean batch. */
+  static recAt: usize = 0;
   static recLen: usize = 0;
   static seq: f64 = 0;
   static flag: u32 = 0;
@@ -91,6 +93,9 @@ export const Raw = new Out();
  * region reused by every commit: a commit allocates no record unless its answer carries it.
  */
 export const REC = new Region();
+
+/** The records of a lean `batch`, one after another (host.ts points INFO words 4 and 5 at them). */
+const RECS = new Out();
 
 function answer(v: Val, status: u32 = OK): u32 {
   Result.v = v;
@@ -164,6 +169,10 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
    */
   private outs: Array<Val> = new Array<Val>();
   private opsBuf: Array<Val> = new Array<Val>();
+  /** A batch is running (see diff). */
+  private inBatch: bool = false;
+  /** Nesting of a lean answer in the answer that carries it (2 in a lean batch's [results, failure]), for the CLASP depth limit. */
+  private leanDepth: i32 = 0;
   /** The head hash a lean commit writes in place (nothing else keeps this buffer: see finish). */
   private headBuf: ArrayBuffer = new ArrayBuffer(<i32>HASH);
 
@@ -448,9 +457,25 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
   batch(args: Val): u32 {
     let list = item(args, 2);
     if (list === null || list.t != ARRAY || !this.busy()) return list === null || list.t != ARRAY ? argFail() : ERROR;
-    let commitArgs = vArr([vNull(), orNull(item(args, 0)), orNull(item(args, 1)), vNull(), vArr([]), vNull(), vNull(), vBool(true)]);
+    let leanV = item(args, 3);
+    let lean = leanV !== null && truthy(leanV);
+    let commitArgs = vArr([vNull(), orNull(item(args, 0)), orNull(item(args, 1)), vNull(), vArr([]), vNull(), vNull(), vBool(true), vBool(lean)]);
     let results = new Array<Val>();
     let failure = vNull();
+    // lean: the answer's bytes grow in `Raw` ([results, failure], the results' count patched
+    // at the end) and the records one after another in RECS
+    let count = 0;
+    let recs: usize = 0;
+    this.inBatch = true;
+    if (lean) {
+      Raw.reset();
+      store<u8>(Raw.room(1), <u8>ARRAY);
+      Raw.u16(2);
+      store<u8>(Raw.room(1), <u8>ARRAY);
+      Raw.u16(0);
+      RECS.reset();
+      this.leanDepth = 2;
+    }
     for (let i = 0, n = list.a!.length; i < n; i++) {
       Result.v = vNull();
       let s = this.dispatch(unchecked(list.a![i]));
@@ -466,9 +491,25 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
         failure = vArr([vNum(<f64>i), vNum(<f64>stage), vBool(this.complete), v]);
         break;
       }
-      results.push(Result.v);
+      if (lean) {
+        Raw.bytes(Result.at, Result.wrote);
+        RECS.bytes(REC.ptr, Result.recLen);
+        recs += Result.recLen;
+        count++;
+      } else results.push(Result.v);
     }
-    return answer(vArr([vArr(results), failure]));
+    this.inBatch = false;
+    if (!lean) return answer(vArr([vArr(results), failure]));
+    this.leanDepth = 0;
+    let n = encode(failure);
+    if (n == 0) return codecLimit() ? OK : ERROR;
+    Raw.bytes(Wr.out.ptr, n);
+    store<u16>(Raw.ptr() + 4, bswap<u16>(<u16>count));
+    Result.raw = true;
+    Result.wrote = 0;
+    Result.recAt = recs == 0 ? 0 : RECS.ptr();
+    Result.recLen = recs;
+    return OK;
   }
 
   private clearIntent(): void {
@@ -597,6 +638,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     store<u32>(rp, bswap<u32>(<u32>n));
     memory.copy(rp + 4, Wr.out.ptr, n);
     chain(changetype<usize>(this.head), rp + 4, n, rp + 4 + n);
+    Result.recAt = rp;
     Result.recLen = size;
     Result.seq = <f64>(this.seq + 1);
     let hash: ArrayBuffer;
@@ -611,6 +653,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       // both out in one piece
       rp = REC.reserve(size + wrote, size);
       memory.copy(rp + size, Wr.out.ptr, wrote);
+      Result.recAt = rp;
       Result.wrote = wrote;
       Result.at = rp + size;
       // the head buffer is written in place only here, and only lean answers (which never
@@ -644,35 +687,37 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
 
   /**
    * Writes the lean answer [transition, outcomes, diff, seq] as a tagged CLASP value into the
-   * wire writer, from offset 0 (the same bytes as encoding that value built as a tree);
-   * returns its byte count, 0 when a CLASP limit is passed (`Err`).
+   * wire writer, from offset 0 (the same bytes as encoding that value built as a tree, the
+   * depth limit counted from `leanDepth`); returns its byte count, 0 when a CLASP limit is
+   * passed (`Err`).
    */
   private writeLean(name: Val, outcomes: Array<Val>): usize {
+    let d = this.leanDepth;
     writeAt(0);
     clearError();
     writeU8(ARRAY);
     writeU16(4);
-    writeVal(name, 1);
+    writeVal(name, d + 1);
     writeU8(ARRAY);
     let k = outcomes.length;
-    if (writeCount(k, 1)) for (let i = 0; i < k && Err.code == 0; i++) writeVal(unchecked(outcomes[i]), 2);
+    if (writeCount(k, d + 1)) for (let i = 0; i < k && Err.code == 0; i++) writeVal(unchecked(outcomes[i]), d + 2);
     // the diff: [[path segments, value?] …], as `diff` builds it
     let ch = this.doc.changed;
     let m = ch.length;
     let count = 0;
     for (let i = 0; i < m; i++) if (!covered(ch, i)) count++;
     writeU8(ARRAY);
-    if (writeCount(count, 1)) {
+    if (writeCount(count, d + 1)) {
       for (let i = 0; i < m && Err.code == 0; i++) {
         if (covered(ch, i)) continue;
         let p = unchecked(ch[i]);
         let v = this.doc.get(p);
         writeU8(ARRAY);
-        if (!writeCount(v !== null ? 2 : 1, 2)) break;
+        if (!writeCount(v !== null ? 2 : 1, d + 2)) break;
         writeU8(ARRAY);
-        if (!writeCount(p.length, 3)) break;
-        for (let j = 0, q = p.length; j < q; j++) writeVal(unchecked(p[j]), 4);
-        if (v !== null) writeVal(v, 3);
+        if (!writeCount(p.length, d + 3)) break;
+        for (let j = 0, q = p.length; j < q; j++) writeVal(unchecked(p[j]), d + 4);
+        if (v !== null) writeVal(v, d + 3);
       }
     }
     writeU8(F64);
@@ -680,7 +725,12 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
     return Err.code == 0 ? Wr.pos - Wr.out.ptr : 0;
   }
 
-  /** The diff: [[path segments, value] …], value absent (1 item) when deleted. */
+
+  /**
+   * The diff: [[path segments, value] …], value absent (1 item) when deleted. Its values are
+   * the state's own, except in a batch, whose answer is encoded after later commits: there
+   * they are copies (a later push would change an array the diff still holds).
+   */
   private diff(): Val {
     let ch = this.doc.changed;
     let d = new Array<Val>();
@@ -688,6 +738,7 @@ export function failValue(outcomes: Val | null = null, suggestion: Val | null = 
       if (covered(ch, i)) continue;
       let p = unchecked(ch[i]);
       let v = this.doc.get(p);
+      if (v !== null && this.inBatch) v = clone(v);
       d.push(vArr(v !== null ? [pathVal(p), v] : [pathVal(p)]));
     }
     return vArr(d);

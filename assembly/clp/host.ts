@@ -13,7 +13,7 @@ import { Region } from "../abi/buffer";
 import { Wr } from "../clasp/wire";
 import { Err } from "../clasp/error";
 import { vNull, vF64, encode, item, Val, NULL } from "./val";
-import { Engine, newEngine, readArgs, failValue, Result, Raw, REC, OK, ERROR } from "./engine";
+import { Engine, newEngine, readArgs, failValue, Result, Raw, OK, ERROR } from "./engine";
 import { Fail, clearFail, fail, fail1, E_ARGS, E_LIMIT, LR_ENCODE, AR_HANDLE } from "./error";
 
 export const INFO: usize = memory.data(40, 8);
@@ -56,7 +56,7 @@ function done(status: u32): u32 {
   store<u32>(INFO, status, 8);
   store<u32>(INFO, status == ERROR ? Fail.code : 0, 12);
   let rec = Result.recLen;
-  store<u32>(INFO, rec == 0 ? 0 : <u32>REC.ptr, 16);
+  store<u32>(INFO, rec == 0 ? 0 : <u32>Result.recAt, 16);
   store<u32>(INFO, <u32>rec, 20);
   store<u32>(INFO, Result.flag, 24);
   store<u32>(INFO, 0, 28);

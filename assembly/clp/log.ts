@@ -36,6 +36,10 @@ export const HASH: usize = 32;
     return at;
   }
 
+  u16(v: u32): void {
+    store<u16>(this.room(2), bswap<u16>(<u16>v));
+  }
+
   u32(v: u32): void {
     store<u32>(this.room(4), bswap<u32>(v));
   }

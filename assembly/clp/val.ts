@@ -8,7 +8,7 @@
 import { NULL, BOOL, I8, I16, I32, I64, F32, F64, STRING, BYTES, ARRAY, MAP, MAX_DEPTH } from "../clasp/value";
 import { decodeValueAt } from "../clasp/codec";
 import { Tw } from "../clasp/tape";
-import { writeAt, writeU8, writeU16, writeU32, writeU64, writeBytes, writtenBytes } from "../clasp/wire";
+import { Wr, room, writeAt, writeU8, writeU16, writtenBytes } from "../clasp/wire";
 import { Err, fail as codecFail, clearError, ENCODE_LIMIT, R_TOO_DEEP, R_TOO_MANY_ENTRIES, R_STRING_TOO_LONG } from "../clasp/error";
 
 export { NULL, BOOL, I8, I16, I32, I64, F32, F64, STRING, BYTES, ARRAY, MAP, MAX_DEPTH };
@@ -207,9 +207,11 @@ export function truthy(v: Val): bool {
 export function mapFind(m: Val, key: ArrayBuffer): i32 {
   let ks = m.k!;
   let n = key.byteLength;
+  // the keys read straight from the array's storage (`unchecked(ks[i])` stays a call here)
+  let at = ks.dataStart;
   for (let i = 0, c = ks.length; i < c; i++) {
-    let k = unchecked(ks[i]);
-    if (k.byteLength == n && cmpBytes(k, key) == 0) return i;
+    let k = changetype<ArrayBuffer>(load<usize>(at + (<usize>i << alignof<usize>())));
+    if (k.byteLength == n && memory.compare(changetype<usize>(k), changetype<usize>(key), <usize>n) == 0) return i;
   }
   return -1;
 }
@@ -526,18 +528,23 @@ export function decodeItems(p: usize, n: usize, keep: u32): Val | null {
  */
 export function writeVal(v: Val, depth: i32): void {
   let t = v.t;
+  if (t <= F64) {
+    // a scalar: tag and body (big-endian) under one room check
+    let n: usize = t == NULL ? 1 : t <= I8 ? 2 : t == I16 ? 3 : t == I32 || t == F32 ? 5 : 9;
+    if (!room(n)) return;
+    let p = Wr.pos;
+    store<u8>(p, <u8>t);
+    if (n == 2) store<u8>(p + 1, <u8>v.i);
+    else if (n == 3) store<u16>(p + 1, bswap<u16>(<u16>v.i));
+    else if (n == 5) store<u32>(p + 1, bswap<u32>(<u32>v.i));
+    else if (n == 9) store<u64>(p + 1, bswap<u64>(<u64>v.i));
+    Wr.pos = p + n;
+    return;
+  }
   writeU8(t);
-  switch (t) {
-    case NULL: return;
-    case BOOL:
-    case I8: writeU8(<u32>v.i); return;
-    case I16: writeU16(<u32>v.i); return;
-    case I32:
-    case F32: writeU32(<u32>v.i); return;
-    case I64:
-    case F64: writeU64(<u64>v.i); return;
-    case STRING:
-    case BYTES: writeStr(v.s!); return;
+  if (t == STRING || t == BYTES) {
+    writeStr(v.s!);
+    return;
   }
   // ARRAY, MAP
   let items = v.a!;
@@ -556,8 +563,11 @@ export function writeStr(s: ArrayBuffer): void {
     codecFail(ENCODE_LIMIT, R_STRING_TOO_LONG, <u32>n);
     return;
   }
-  writeU16(<u32>n);
-  writeBytes(changetype<usize>(s), <usize>n);
+  if (!room(2 + <usize>n)) return;
+  let p = Wr.pos;
+  store<u16>(p, bswap<u16>(<u16>n));
+  memory.copy(p + 2, changetype<usize>(s), <usize>n);
+  Wr.pos = p + 2 + <usize>n;
 }
 
 /**

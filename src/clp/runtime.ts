@@ -246,6 +246,8 @@ export class Runtime {
   readonly #plainArgs = new Map<string, Uint8Array>();
   /** The one of them `commit()` passes most: confirmed, lean, the transition chosen by `when` (no key built to find it). */
   #leanArgs: Uint8Array | undefined;
+  /** The time the last engine call of a commit passed (#step), for its audit entry. */
+  #stepAt = 0;
   /** The contract has JavaScript guards, `when`s or effects (see #prepare). */
   readonly #hasJs: boolean;
   /** Indices of the transitions whose `when` is a JavaScript function, in order. */
@@ -633,7 +635,7 @@ export class Runtime {
    * record and seq are read from INFO (ClpCore.record).
    */
   #step(transition: string | undefined, p: Pending, key: string | undefined, confirm: boolean, lean: boolean): number {
-    const now = this.#now();
+    const now = (this.#stepAt = this.#now());
     if (!this.#usesNow && key === undefined && p.guards.length === 0 && !p.whens && !p.ops) {
       // the usual rules-only call: constant arguments (encoded once), the time set apart
       let bytes = !transition && confirm && lean ? this.#leanArgs : undefined;
@@ -792,7 +794,7 @@ export class Runtime {
     this.#advance(sent.ops);
     this.#current = undefined;
     this.#staged = undefined;
-    this.#entry({ intentName: c.name, intentPayload: c.payload, transitionAttempted: attempted }).answer = answer;
+    this.#entry({ intentName: c.name, intentPayload: c.payload, transitionAttempted: attempted }, this.#stepAt).answer = answer;
     return undefined;
   }
 
@@ -848,22 +850,31 @@ export class Runtime {
       items.push([name, normalized]);
     }
     const now = this.#now();
+    // lean: each result is [transition, outcomes, diff, seq]; the records lie one after
+    // another in the engine's memory (INFO words 4 and 5), copied out in one piece
     const [results, failure] = expectOk(
-      this.#core.call("batch", this.#h, [now, this.#usesNow ? new Date(now).toISOString() : null, items]),
-    ) as [ClaspValue[], [number, number, boolean, ClaspValue] | null];
+      this.#core.call("batch", this.#h, [now, this.#usesNow ? new Date(now).toISOString() : null, items, true]),
+    ) as [ClaspValue[][], [number, number, boolean, ClaspValue] | null];
+    const records = results.length > 0 ? this.#core.record()!.record : undefined;
+    let at = 0;
     for (let k = 0; k < results.length; k++) {
+      const size = 4 + (((records![at]! << 24) | (records![at + 1]! << 16) | (records![at + 2]! << 8) | records![at + 3]!) >>> 0) + 32;
+      const record = records!.subarray(at, at + size);
+      at += size;
       this.#entry({ intentName: intents[from + k]![0], intentPayload: payloads[k]! }, now);
       this.#current = { name: intents[from + k]![0], payload: payloads[k]!, complete: true, gen: ++this.#gen };
       this.#staged = undefined;
-      done.push(this.#finish({ status: OK, value: results[k]! }, undefined, true));
+      // the full answer's shape (#finish reads the record at 5; the hash, at 4, is the record's tail)
+      const r = results[k]!;
+      done.push(this.#finish({ status: OK, value: [r[0]!, r[1]!, r[2]!, r[3]!, null, [record], false] }, undefined, true));
     }
     if (failure === null) return end;
     const [k, stage, complete, value] = failure;
-    const at = from + k;
+    const refused = from + k;
     if (stage === 0) this.#fail(engineError(value as ClaspValue[]), "dispatch");
     // the engine holds the refused intent as current (as after dispatch + a refused commit)
-    this.#entry({ intentName: intents[at]![0], intentPayload: payloads[k]! }, now);
-    this.#current = { name: intents[at]![0], payload: payloads[k]!, complete, gen: ++this.#gen };
+    this.#entry({ intentName: intents[refused]![0], intentPayload: payloads[k]! }, now);
+    this.#current = { name: intents[refused]![0], payload: payloads[k]!, complete, gen: ++this.#gen };
     this.#staged = undefined;
     if (stage === 2) throw new CommitError("The engine asked for JavaScript results in a batch of a rules-only contract", "INTERNAL");
     try {
@@ -871,7 +882,7 @@ export class Runtime {
     } catch (e) {
       this.#fail(e, "commit");
     }
-    return at; // not reached: #finish throws the refusal
+    return refused; // not reached: #finish throws the refusal
   }
 
   /** Calls the subscribers of the paths a commit's diff changed (after the intent was consumed). */

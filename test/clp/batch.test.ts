@@ -10,6 +10,8 @@ import {
   createContract, createRuntime, ClpCore, CommitError, GuardDeniedError, IntentError, PayloadTypeError,
   type CommitResult, type Context, type Contract,
 } from "../../src/clp/index.js";
+import { expectOk } from "../../src/clp/core.js";
+import type { ClaspValue } from "../../src/clasp/index.js";
 
 const counterJs = (): Contract =>
   createContract({
@@ -122,6 +124,45 @@ describe("commitMany", () => {
     await rt.ready;
     expect(() => rt.commitMany([["increment", {}]])).toThrow(CommitError);
     expect(rt.getState("count")).toBeUndefined();
+  });
+});
+
+describe("the engine's batch verb, lean", () => {
+  it("answers the full batch's results in part, with the same records one after another, and the same refusal", async () => {
+    const core = await ClpCore.load();
+    const contract = {
+      intents: { add: { inputs: { n: "number" } } },
+      guards: [{ name: "small", deny: { ">": [{ var: "intent.payload.n" }, 5] } }],
+      transitions: { t: { when: true, effects: [{ push: ["list", { var: "intent.payload.n" }] }, { set: ["last", { var: "intent.payload.n" }] }] } },
+    };
+    const items = [1, 2, 3, 9, 4].map((n) => ["add", { n }]);
+    const full = core.create(contract);
+    const lean = core.create(contract);
+    const loop = core.create(contract);
+    const [fullResults, fullFailure] = expectOk(core.call("batch", full, [7, null, items])) as [ClaspValue[][], ClaspValue];
+    const fullRecords = fullResults.map((r) => (r[5] as Uint8Array[])[0]!);
+    const [leanResults, leanFailure] = expectOk(core.call("batch", lean, [7, null, items, true])) as [ClaspValue[][], ClaspValue];
+    const { record, seq } = core.record()!;
+    // what dispatch + commit answer one at a time (the diffs hold each commit's values, [1],
+    // then [1, 2], …, in both batches: not the list as the batch left it)
+    const single = items.slice(0, 3).map((it) => {
+      expectOk(core.call("dispatch", loop, it));
+      return (expectOk(core.call("commit", loop, [null, 7, null, null, [], null, null, true])) as ClaspValue[]).slice(0, 4);
+    });
+    expect(single[0]![2]).toEqual([[["list"], [1]], [["last"], 1]]);
+    expect(leanResults).toEqual(single);
+    expect(fullResults.map((r) => r.slice(0, 4))).toEqual(single);
+    expect(leanFailure).toEqual(fullFailure);
+    expect((leanFailure as ClaspValue[]).slice(0, 2)).toEqual([3, 1]); // the guard refused the fourth
+    expect(seq).toBe(3);
+    expect(Buffer.from(record).toString("hex")).toBe(Buffer.concat(fullRecords).toString("hex"));
+    expect(Buffer.from(core.raw("stateHash", lean))).toEqual(Buffer.from(core.raw("stateHash", full)));
+    // nothing committed: no records
+    expectOk(core.call("batch", lean, [7, null, [["nope", {}]], true]));
+    expect(core.record()).toBeUndefined();
+    core.destroy(full);
+    core.destroy(lean);
+    core.destroy(loop);
   });
 });
 
