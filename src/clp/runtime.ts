@@ -424,8 +424,8 @@ export class Runtime {
   dispatch(intentName: string, payload: Record<string, unknown> = {}): void {
     this.#checkIdle();
     try {
-      this.#hookSync("beforeDispatch", { name: intentName, payload });
-      this.#validate(intentName, payload, true, "payload");
+      if (this.#mw.length > 0) this.#hookSync("beforeDispatch", { name: intentName, payload });
+      if (this.#opts.validation) this.#validate(intentName, payload, true, "payload");
       // toClasp copies the payload (Dates become ISO strings): the copy is the intent's view
       const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
       // the answer is [complete]: read from the engine's flag, not decoded

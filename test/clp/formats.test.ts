@@ -138,13 +138,23 @@ describe("verb arguments", () => {
         transitions: { t: { when: true, effects: [{ set: ["x", { var: "intent.payload.a" }] }] } },
       });
       fc.assert(
-        fc.property(fc.constantFrom("dispatch", "propose", "accept", "commit", "get") as fc.Arbitrary<"dispatch">, value(), (verb, v) => {
+        fc.property(fc.constantFrom("dispatch", "propose", "accept", "commit", "get", "batch") as fc.Arbitrary<"dispatch">, value(), (verb, v) => {
           const a = core.call(verb, h, v);
           expect([0, 1, 2]).toContain(a.status);
           if (a.status === ERROR) expect(typeof (a.value as number[])[0]).toBe("number");
         }),
         { numRuns: 3000 },
       );
+      // batches (lean and full) of random intents: typed errors or results, never a trap
+      fc.assert(
+        fc.property(fc.array(fc.oneof(fc.tuple(fc.constant("i"), value()), value()), { maxLength: 6 }), fc.boolean(), (list, lean) => {
+          const a = core.call("batch", h, [0, null, list, lean]);
+          expect([0, 2]).toContain(a.status);
+          if (a.status === 0) expect((a.value as ClaspValue[]).length).toBe(2);
+        }),
+        { numRuns: 1000 },
+      );
+      core.plain("abort", h);
       core.call("dispatch", h, ["i", { a: 3 }]);
       const r = core.call("commit", h, [null, 0, null, null, [], null, null, true]);
       expect(r.status).toBe(0);
