@@ -85,12 +85,43 @@ export function parsePath(s: ArrayBuffer): Path | null {
   return out;
 }
 
+/** Slots of the parsed-path cache (a power of two), and the longest path text it keeps. */
+const PATH_SLOTS: u32 = 64;
+const PATH_CACHED_BYTES: i32 = 256;
+const pathTexts = new StaticArray<ArrayBuffer | null>(<i32>PATH_SLOTS);
+const pathsParsed = new StaticArray<Path | null>(<i32>PATH_SLOTS);
+
 /**
- * A path from a value: a string is parsed; an array holds segments (strings verbatim,
- * non-negative integers as indices). Returns null after recording E_PATH otherwise.
+ * `parsePath` through a cache of parsed path texts, direct-mapped by their FNV-1a hash: the
+ * JavaScript face's ops name the same paths commit after commit (`["set", "count", n]`) and
+ * a replay reads them again from every event. A parsed path is never changed in place (see
+ * `toPath`), so one may serve every op that names it. Failures are not kept.
+ */
+function parseCached(s: ArrayBuffer): Path | null {
+  let n = s.byteLength;
+  if (n > PATH_CACHED_BYTES) return parsePath(s);
+  let p = changetype<usize>(s);
+  let h: u32 = 2166136261;
+  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
+  let slot = <i32>(h & (PATH_SLOTS - 1));
+  let k = unchecked(pathTexts[slot]);
+  if (k !== null && (k === s || bytesEq(k, s))) return unchecked(pathsParsed[slot]);
+  let path = parsePath(s);
+  if (path !== null) {
+    // the text is a string value's bytes: never changed once built
+    unchecked((pathTexts[slot] = s));
+    unchecked((pathsParsed[slot] = path));
+  }
+  return path;
+}
+
+/**
+ * A path from a value: a string is parsed (through a small cache); an array holds segments
+ * (strings verbatim, non-negative integers as indices). Returns null after recording E_PATH
+ * otherwise.
  */
 export function toPath(v: Val): Path | null {
-  if (v.t == STRING) return parsePath(v.s!);
+  if (v.t == STRING) return parseCached(v.s!);
   if (v.t == ARRAY) {
     let items = v.a!;
     let out = items; // paths are never changed in place: the array itself serves when it needs no conversion

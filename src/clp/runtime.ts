@@ -648,8 +648,10 @@ export class Runtime {
       this.#core.clock(now);
       return this.#core.callRaw("commit", this.#h, bytes);
     }
+    // the time set apart here too (one value less to encode and decode per commit)
     const iso = this.#usesNow ? new Date(now).toISOString() : null;
-    const args = [transition || null, now, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm, lean];
+    const args = [transition || null, null, iso, key ?? null, p.guards, p.whens ?? null, p.ops ?? null, confirm, lean];
+    this.#core.clock(now);
     return this.#core.callRaw("commit", this.#h, args as ClaspValueInput);
   }
 

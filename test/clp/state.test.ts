@@ -39,6 +39,30 @@ describe("deep paths", () => {
     expect(rt.getLog().at(-1)!.stateDiff).toEqual({ "user.profile.name": "grace" });
   });
 
+  it("name the same place every time many path texts repeat (the engine keeps parsed paths by text)", () => {
+    // more texts than the engine's 64 cache slots, each used again and again: keys, nested keys, indices
+    const texts = Array.from({ length: 150 }, (_, i) => (i % 3 === 0 ? `m.k${i}` : i % 3 === 1 ? `k${i}` : `list[${i % 7}].v${i}`));
+    const rt = createRuntime(
+      createContract({
+        intents: { go: { inputs: { p: "string", v: "any?" } } },
+        transitions: { t: { when: true, effects: (c) => ({ [c.intent.payload.p]: c.intent.payload.v }) as Patch } },
+      }),
+    );
+    rt.dispatch("go", { p: "list", v: Array.from({ length: 7 }, () => ({})) });
+    rt.commit();
+    const model: any = { list: Array.from({ length: 7 }, () => ({})) };
+    for (let round = 0; round < 3; round++) {
+      for (const [i, t] of texts.entries()) {
+        rt.dispatch("go", { p: t, v: round * 1000 + i });
+        rt.commit();
+        if (i % 3 === 0) (model.m ??= {})[`k${i}`] = round * 1000 + i;
+        else if (i % 3 === 1) model[`k${i}`] = round * 1000 + i;
+        else model.list[i % 7][`v${i}`] = round * 1000 + i;
+      }
+    }
+    expect(rt.getState()).toEqual(model);
+  });
+
   it("address array items by index, as `items.0` or `items[0]`", () => {
     const rt = rules([{ set: ["items", { lit: [{ n: 1 }, { n: 2 }] }] }, { set: ["items[1].n", 5] }, { set: ["items.0.tag", "x"] }])();
     expect(rt.getState("items")).toEqual([{ n: 1, tag: "x" }, { n: 5 }]);
