@@ -1,5 +1,6 @@
-// The CLP state tree: CLASP values (clasp-wire.md §3) held as objects, converted to and from
-// CLASP bytes through the codec core's tape (assembly/clasp: one value codec for the project).
+// The CLP state tree: CLASP values (clasp-wire.md §3) held as objects, decoded from CLASP
+// bytes through the codec core's tape and written back with its wire writer and limits
+// (assembly/clasp: one value codec for the project).
 //
 // Strings and byte strings are kept as UTF-8 (already validated by the decoder), so a value
 // re-encodes to exactly the bytes it came from. Map keys keep insertion order. Leaves are never
