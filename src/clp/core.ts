@@ -255,28 +255,41 @@ export class ClpCore {
     return { record: this.#copyOut(ptr, this.#u32[this.#info + 5]!), seq: this.#f64[(this.#info >>> 1) + 4]! };
   }
 
+  /** Set by {@link recordThenAnswer}: the sequence number of the record it copied out. */
+  recordSeq = 0;
+  /** Set by {@link recordThenAnswer}: the length of the answer that follows the record it copied out. */
+  answerLength = 0;
+
   /**
-   * The event record the last verb built, its sequence number and the verb's answer bytes,
-   * copied out in one piece when the answer follows the record in the core's memory (a lean
-   * commit's: INFO word 0 = word 4 + word 5, docs/clp-formats.md §ABI), else in two; views
-   * into chunks shared with other small copies (see {@link record}). Undefined when the verb
-   * built no record.
+   * The event record the last verb built, copied out together with the verb's answer bytes:
+   * a view of the record whose buffer holds the answer right after it (at `byteOffset +
+   * byteLength`, {@link answerLength} bytes). Sets {@link recordSeq} and {@link answerLength}
+   * (no result object: this runs once per commit). One copy when the answer follows the record
+   * in the core's memory (a lean commit's: INFO word 0 = word 4 + word 5, docs/clp-formats.md
+   * §ABI), into a chunk shared with other small copies (see {@link record}); beyond 4 KB, or
+   * when the answer lies elsewhere, into a buffer of its own. Undefined when the verb built no
+   * record.
    */
-  recordAndAnswer(): { record: Uint8Array; answer: Uint8Array; seq: number } | undefined {
+  recordThenAnswer(): Uint8Array | undefined {
     this.#views();
     const info = this.#info;
-    const recPtr = this.#u32[info + 4]!;
+    const u32 = this.#u32;
+    const recPtr = u32[info + 4]!;
     if (recPtr === 0) return undefined;
-    const recLen = this.#u32[info + 5]!;
-    const ansPtr = this.#u32[info]!;
-    const ansLen = this.#u32[info + 1]!;
-    const seq = this.#f64[(info >>> 1) + 4]!;
-    if (ansPtr !== recPtr + recLen || recLen + ansLen > 4096) {
-      return { record: this.#copyOut(recPtr, recLen), answer: this.#copyOut(ansPtr, ansLen), seq };
+    const recLen = u32[info + 5]!;
+    const ansPtr = u32[info]!;
+    const ansLen = u32[info + 1]!;
+    this.recordSeq = this.#f64[(info >>> 1) + 4]!;
+    this.answerLength = ansLen;
+    const total = recLen + ansLen;
+    if (total > 4096 || ansPtr !== recPtr + recLen) {
+      const own = new Uint8Array(total);
+      own.set(this.#u8.subarray(recPtr, recPtr + recLen));
+      own.set(this.#u8.subarray(ansPtr, ansPtr + ansLen), recLen);
+      return own.subarray(0, recLen);
     }
-    const at = this.#copyIn(recPtr, recLen + ansLen);
-    const slab = this.#slab;
-    return { record: slab.subarray(at, at + recLen), answer: slab.subarray(at + recLen, at + recLen + ansLen), seq };
+    const at = this.#copyIn(recPtr, total);
+    return this.#slab.subarray(at, at + recLen);
   }
 
   /** Calls a verb without arguments that answers a value. */

@@ -68,28 +68,33 @@ export function isEffectOp(v: unknown): v is EffectOp {
  * Copies a JavaScript value into what the CLASP codec carries: plain objects, arrays and
  * `Uint8Array`s are copied, `Map`s become plain objects, a `Date` becomes its ISO 8601 string
  * (`toISOString()`); anything else (numbers, strings, bigint, TypedNumber, undefined) is
- * passed as it is and left to the codec (which rejects functions and symbols).
+ * passed as it is and left to the codec (which rejects functions and symbols). With
+ * `freeze`, every object and array of the copy is frozen as it is made (byte arrays cannot
+ * be) — the runtime's frozen intent payloads, in one pass instead of a copy and a walk.
  */
-export function toClasp(v: unknown): ClaspValueInput {
+export function toClasp(v: unknown, freeze = false): ClaspValueInput {
   if (v === null || typeof v !== "object") return v as ClaspValueInput;
   if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) return v.map(toClasp);
+  if (Array.isArray(v)) {
+    const a = v.map((x) => toClasp(x, freeze));
+    return freeze ? Object.freeze(a) : a;
+  }
   if (v instanceof Uint8Array) return v.slice();
   const out: Record<string, ClaspValueInput> = {};
   if (v instanceof Map) {
-    for (const [k, x] of v) out[String(k)] = toClasp(x);
-    return out;
+    for (const [k, x] of v) out[String(k)] = toClasp(x, freeze);
+    return freeze ? Object.freeze(out) : out;
   }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return v as ClaspValueInput;
   // own enumerable string keys in Object.entries order, without its pairs
   for (const k of Object.keys(v)) {
-    const x = toClasp((v as Record<string, unknown>)[k]);
+    const x = toClasp((v as Record<string, unknown>)[k], freeze);
     // a "__proto__" key is data (as the codec decodes it), not the copy's prototype
     if (k === "__proto__") Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
     else out[k] = x;
   }
-  return out;
+  return freeze ? Object.freeze(out) : out;
 }
 
 /**
@@ -116,10 +121,10 @@ export function patchToOps(patch: unknown, arrayAt: (path: string) => unknown): 
     }
     const a = v.args;
     switch (v[OP]) {
-      case "push": ops.push(["push", path, ...a.map(toClasp)]); break;
+      case "push": ops.push(["push", path, ...a.map((x) => toClasp(x))]); break;
       case "insert": ops.push(["splice", path, a[0] as number, 0, [toClasp(a[1])]]); break;
       case "remove": ops.push(["splice", path, a[0] as number, 1]); break;
-      case "splice": ops.push(["splice", path, a[0] as number, a[1] as number, (a[2] as unknown[]).map(toClasp)]); break;
+      case "splice": ops.push(["splice", path, a[0] as number, a[1] as number, (a[2] as unknown[]).map((x) => toClasp(x))]); break;
       case "unset": ops.push(["del", path]); break;
       case "filter": {
         const items = arrayAt(path);

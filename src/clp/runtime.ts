@@ -156,18 +156,23 @@ interface AuditRecord {
   outcomes?: Array<[string, boolean]>;
   diff?: ReadonlyArray<readonly [ClaspValue[], ClaspValue?]>;
   /**
-   * Commit entries made without decoding the engine's answer: its CLASP bytes (a commit
-   * result), decoded into transition, outcomes, diff and seq when the entry is first read.
+   * Commit entries made without decoding the engine's answer: the event record, whose buffer
+   * holds the answer's CLASP bytes (a commit result, `answerLength` bytes) right after it
+   * (ClpCore.recordThenAnswer), decoded into transition, outcomes, diff and seq when the entry
+   * is first read. The record's view is the event log's own: no second view per commit.
    */
-  answer?: Uint8Array;
+  answerAfter?: Uint8Array;
+  answerLength?: number;
   entry?: LogEntry;
 }
 
 /** The audit entry of a record, built once; `codec` decodes a kept commit answer. */
 function entryOf(r: AuditRecord, codec: ClpCore["codec"]): LogEntry {
   if (r.entry) return r.entry;
-  if (r.answer) {
-    const [name, outcomes, diff, seq] = codec.decodeValue(r.answer) as [string, Array<[string, boolean]>, Array<[ClaspValue[], ClaspValue?]>, number];
+  const rec = r.answerAfter;
+  if (rec) {
+    const answer = new Uint8Array(rec.buffer, rec.byteOffset + rec.byteLength, r.answerLength);
+    const [name, outcomes, diff, seq] = codec.decodeValue(answer) as [string, Array<[string, boolean]>, Array<[ClaspValue[], ClaspValue?]>, number];
     const f = r.fields;
     // the keys in the order an eagerly built commit entry has them (#finish)
     r.fields = {
@@ -180,7 +185,7 @@ function entryOf(r: AuditRecord, codec: ClpCore["codec"]): LogEntry {
     };
     r.outcomes = outcomes;
     r.diff = diff;
-    r.answer = undefined;
+    r.answerAfter = undefined;
   }
   const e = r.fields as LogEntry;
   e.timestamp = new Date(r.at);
@@ -200,7 +205,7 @@ function diffObject(list: ReadonlyArray<readonly [ClaspValue[], ClaspValue?]>): 
 }
 
 interface Pending {
-  /** Results of JavaScript guards in the order the engine reaches them: [denied, suggestion]. */
+  /** Results of JavaScript guards in the order the engine reaches them: [true, suggestion] when denied, false when allowed. */
   guards: ClaspValueInput[];
   whens?: boolean[];
   ops?: ClaspValueInput[];
@@ -426,8 +431,8 @@ export class Runtime {
     try {
       if (this.#mw.length > 0) this.#hookSync("beforeDispatch", { name: intentName, payload });
       if (this.#opts.validation) this.#validate(intentName, payload, true, "payload");
-      // toClasp copies the payload (Dates become ISO strings): the copy is the intent's view
-      const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
+      // toClasp copies the payload (Dates become ISO strings), frozen: the copy is the intent's view
+      const normalized = toClasp(payload ?? {}, true) as Record<string, any>;
       // the answer is [complete]: read from the engine's flag, not decoded
       if (this.#core.callRaw("dispatch", this.#h, [intentName, normalized]) !== OK) expectOk({ status: ERROR, value: this.#core.answerValue() });
       const complete = this.#core.flag();
@@ -673,8 +678,8 @@ export class Runtime {
     if (f.deny.length > 0) {
       if (!f.deny[0]) return undefined; // a rule guard comes first: the engine decides
       this.#host(NEED_GUARDS, p, ctx);
-      const last = p.guards[p.guards.length - 1] as [boolean, unknown];
-      if (last[0] || p.guards.length < f.deny.length) return undefined; // denied, or a rule guard follows
+      // an allowing guard's result is `false` (#host)
+      if (p.guards[p.guards.length - 1] !== false || p.guards.length < f.deny.length) return undefined; // denied, or a rule guard follows
     }
     let index: number;
     if (transition) {
@@ -707,7 +712,9 @@ export class Runtime {
         const denied = !!deny(ctx);
         const suggest = this.#fns.suggest[i];
         const suggestion = denied && suggest ? toClasp(suggest(ctx) ?? null) : null;
-        p.guards.push([denied, suggestion]);
+        // an allowing guard is sent as `false` (the engine reads a non-array as `denied`): two
+        // values less to encode and for the engine to decode than [false, null]
+        p.guards.push(denied ? [true, suggestion] : false);
         if (denied) break;
       }
       return undefined;
@@ -791,12 +798,15 @@ export class Runtime {
    */
   #finishLean(attempted: string | undefined, sent: Pending): undefined {
     const c = this.#current!;
-    const { record, answer, seq } = this.#core.recordAndAnswer()!;
-    this.#events.add(record, seq);
+    const core = this.#core;
+    const record = core.recordThenAnswer()!;
+    this.#events.add(record, core.recordSeq);
     this.#advance(sent.ops);
     this.#current = undefined;
     this.#staged = undefined;
-    this.#entry({ intentName: c.name, intentPayload: c.payload, transitionAttempted: attempted }, this.#stepAt).answer = answer;
+    const r = this.#entry({ intentName: c.name, intentPayload: c.payload, transitionAttempted: attempted }, this.#stepAt);
+    r.answerAfter = record;
+    r.answerLength = core.answerLength;
     return undefined;
   }
 
@@ -847,7 +857,7 @@ export class Runtime {
     const items: ClaspValueInput[] = [];
     for (let i = from; i < end; i++) {
       const [name, payload] = intents[i]!;
-      const normalized = deepFreeze(toClasp(payload ?? {}) as Record<string, any>);
+      const normalized = toClasp(payload ?? {}, true) as Record<string, any>;
       payloads.push(normalized);
       items.push([name, normalized]);
     }

@@ -348,12 +348,12 @@ describe("commits that read the answer in parts (INFO words, audit entries decod
     const { record, seq } = core.record()!;
     expect(seq).toBe(1);
     // the lean answer follows the record in the core's memory: both come out in one copy
-    const both = core.recordAndAnswer()!;
-    expect(both.seq).toBe(1);
-    expect([...both.record]).toEqual([...record]);
-    expect([...both.answer]).toEqual([...core.answerBytes()]);
-    expect(both.answer.buffer).toBe(both.record.buffer);
-    expect(both.answer.byteOffset).toBe(both.record.byteOffset + record.length);
+    const both = core.recordThenAnswer()!;
+    expect(core.recordSeq).toBe(1);
+    expect([...both]).toEqual([...record]);
+    const answer = core.answerBytes();
+    expect(core.answerLength).toBe(answer.length);
+    expect([...new Uint8Array(both.buffer, both.byteOffset + both.byteLength, core.answerLength)]).toEqual([...answer]);
     const [event] = rt.getEvents();
     expect(event!.hash).toBe(rt.head().hash);
     expect(Buffer.from(record.subarray(record.length - 32)).toString("hex")).toBe(rt.head().hash);
@@ -361,7 +361,32 @@ describe("commits that read the answer in parts (INFO words, audit entries decod
     // verbs that build no event leave no record
     rt.getState("n");
     expect(core.record()).toBeUndefined();
-    expect(core.recordAndAnswer()).toBeUndefined();
+    expect(core.recordThenAnswer()).toBeUndefined();
+  });
+
+  it("keeps each lean commit's answer beside its record: small ones in shared chunks, over 4 KB in a buffer of their own", () => {
+    const contract = createContract({
+      intents: { put: { inputs: { text: "string" } } },
+      transitions: { t: { when: true, effects: { text: { var: "intent.payload.text" } } } },
+    });
+    // sizes around the 4 KB limit and enough small commits to fill more than one 64 KB chunk
+    const texts = [..."abc".split(""), "x".repeat(4_000), "y".repeat(4_100), "z".repeat(9_000)];
+    for (let i = 0; i < 400; i++) texts.push(`s${i}`.repeat(1 + (i % 40)));
+    const lean = createRuntime(contract, undefined, { now });
+    const eager = createRuntime(contract, undefined, { now });
+    eager.subscribe("elsewhere", () => undefined); // a subscriber: commits decode their answer at once
+    for (const text of texts) {
+      lean.dispatch("put", { text });
+      lean.commit(); // lean: the answer stays as bytes beside the record
+      eager.dispatch("put", { text });
+      eager.commit();
+    }
+    // read only now: every kept answer must still hold its own commit's diff
+    const entries = lean.getLog().filter((e) => e.transitionResult.permitted);
+    expect(entries.map((e) => e.stateDiff.text)).toEqual(texts);
+    expect(entries.map((e) => e.seq)).toEqual(texts.map((_, i) => i + 1));
+    expect(lean.getLog()).toEqual(eager.getLog());
+    expect(lean.exportLog()).toEqual(eager.exportLog());
   });
 
   it("decodes a repeated commit argument once and still answers each commit on its own", () => {
