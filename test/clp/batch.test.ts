@@ -5,6 +5,8 @@
  * v0.1 order, when the engine is asked once per commit.
  */
 import { describe, it, expect, vi } from "vitest";
+import { readFile } from "node:fs/promises";
+import { WASI } from "node:wasi";
 import { counterRules } from "../../examples/counter/contract.js";
 import {
   createContract, createRuntime, ClpCore, CommitError, GuardDeniedError, IntentError, PayloadTypeError,
@@ -387,6 +389,36 @@ describe("commits that read the answer in parts (INFO words, audit entries decod
     expect(entries.map((e) => e.seq)).toEqual(texts.map((_, i) => i + 1));
     expect(lean.getLog()).toEqual(eager.getLog());
     expect(lean.exportLog()).toEqual(eager.exportLog());
+  });
+
+  it("reads the engine's answers right after its memory grew (views of the old memory are renewed)", async () => {
+    const wasi = new WASI({ version: "preview1", args: [], env: {}, returnOnExit: true });
+    const module = await WebAssembly.compile(await readFile(new URL("../../build/clp.wasm", import.meta.url)));
+    const instance = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports);
+    const memory = instance.exports.memory as WebAssembly.Memory;
+    const core = ClpCore.fromInstance(instance, (await ClpCore.load()).codec);
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+    const rt = createRuntime(
+      createContract({
+        intents: { put: { inputs: Object.fromEntries(keys.map((k) => [k, "string"])) } },
+        transitions: { t: { when: true, effects: Object.fromEntries(keys.map((k) => [k, { var: `intent.payload.${k}` }])) } },
+      }),
+      undefined,
+      { core, now },
+    );
+    const sizes = [memory.buffer.byteLength];
+    for (let i = 0; i < 6; i++) {
+      // 8 strings of 60,000 bytes a commit, each commit's different: the engine's memory grows
+      const payload = Object.fromEntries(keys.map((k, j) => [k, String.fromCharCode(97 + ((i + j) % 26)).repeat(60_000)]));
+      rt.dispatch("put", payload);
+      rt.commit();
+      sizes.push(memory.buffer.byteLength);
+      expect(rt.getState()).toEqual(payload);
+      expect(rt.getEvents().at(-1)!.seq).toBe(i + 1);
+    }
+    expect(sizes.at(-1)).toBeGreaterThan(sizes[0]!); // it did grow
+    const entries = rt.getLog().filter((e) => e.transitionResult.permitted);
+    expect(entries.map((e) => (e.stateDiff.k3 as string)[0])).toEqual(["d", "e", "f", "g", "h", "i"]);
   });
 
   it("decodes a repeated commit argument once and still answers each commit on its own", () => {
