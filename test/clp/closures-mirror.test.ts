@@ -9,12 +9,13 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { codec } from "../../src/clasp/index.js";
-import { MemoryStorage, type Storage } from "../../src/storage/index.js";
+import { MemoryStorage } from "../../src/storage/index.js";
 import {
   createContract, createRuntime, openRuntime, push, insert, remove, splice, filter, unset, GuardDeniedError, PersistError,
   type Context, type Patch, type Runtime,
 } from "../../src/clp/index.js";
 import { applyOps, UNKNOWN } from "../../src/clp/ops.js";
+import { flakyStorage } from "../helpers/storage.js";
 
 /** True when every object and array in `v` is frozen. */
 function deepFrozen(v: unknown): boolean {
@@ -264,18 +265,8 @@ describe("the closures' state view, kept between commits", () => {
         },
       },
     });
-    const storage = new MemoryStorage();
     let fail = false;
-    const flaky: Storage = {
-      get: (k) => storage.get(k),
-      keys: (p) => storage.keys(p),
-      delete: (k) => storage.delete(k),
-      close: () => storage.close(),
-      set: async (k, v) => {
-        if (fail) throw new Error("disk full");
-        return storage.set(k, v);
-      },
-    };
+    const flaky = flakyStorage(() => fail);
     const rt = createRuntime(contract, undefined, { storage: flaky });
     await rt.ready;
     rt.dispatch("go");

@@ -12,6 +12,7 @@ import { MemoryStorage, type Storage } from "../../src/storage/index.js";
 import { FileStorage } from "../../src/storage/fs.js";
 import { RedisStorage } from "../../src/storage/redis.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { flakyStorage } from "../helpers/storage.js";
 import { counterRules } from "../../examples/counter/contract.js";
 import {
   createContract, createRuntime, openRuntime, runSaga, EventStore, ClpCore, CommitError, EventLogError, GuardDeniedError,
@@ -83,18 +84,8 @@ describe("persistence guarantees", () => {
   });
 
   it("rolls a commit back when the storage fails: nothing reported, state unchanged, intent still current", async () => {
-    const storage = new MemoryStorage();
     let fail = false;
-    const flaky: Storage = {
-      get: (k) => storage.get(k),
-      keys: (p) => storage.keys(p),
-      delete: (k) => storage.delete(k),
-      close: () => storage.close(),
-      set: async (k, v) => {
-        if (fail) throw new Error("disk full");
-        return storage.set(k, v);
-      },
-    };
+    const flaky = flakyStorage(() => fail);
     const rollback = vi.fn();
     const contract = createContract({
       intents: { go: { inputs: {} } },
@@ -117,21 +108,16 @@ describe("persistence guarantees", () => {
   it("appends events from elsewhere all or nothing: a storage failure undoes the append", async () => {
     const source = createRuntime(counterContract());
     for (const n of [1, 2, 3]) await increment(source, n);
-    const storage = new MemoryStorage();
-    let writes = 0;
-    const flaky: Storage = { ...storage, get: (k) => storage.get(k), keys: (p) => storage.keys(p), delete: (k) => storage.delete(k), close: () => storage.close(), set: async (k, v) => {
-      if (++writes === 2) throw new Error("disk full");
-      return storage.set(k, v);
-    } };
+    const flaky = flakyStorage((n) => n === 2); // the append's second write fails
     const rt = await openRuntime(counterContract(), undefined, { storage: flaky });
     await expect(rt.append(source.exportLog())).rejects.toBeInstanceOf(PersistError);
     expect(rt.getState()).toEqual({});
     expect(rt.head().seq).toBe(0);
     expect(rt.getEvents()).toEqual([]);
-    expect(await storage.keys("clp/e/")).toEqual([]);
+    expect(await flaky.keys("clp/e/")).toEqual([]);
     await rt.append(source.exportLog());
     expect(rt.getState("count")).toBe(6);
-    expect((await openRuntime(counterContract(), undefined, { storage })).getState("count")).toBe(6);
+    expect((await openRuntime(counterContract(), undefined, { storage: flaky })).getState("count")).toBe(6);
   });
 
   it("loses nothing that was reported: a commit that resolved survives a crash right after", async () => {
