@@ -71,7 +71,6 @@ export class ClpCore {
     this.#core = core;
     this.#info = core.info() >>> 2;
     this.codec = codec;
-    this.#shared = typeof SharedArrayBuffer !== "undefined" && core.memory.buffer instanceof SharedArrayBuffer;
   }
 
   /**
@@ -99,20 +98,18 @@ export class ClpCore {
     return new ClpCore(core, codec);
   }
 
-  /** True when the core's memory is shared (a SharedArrayBuffer: growing it detaches nothing). */
-  readonly #shared: boolean;
-
   /**
-   * Renews the views of the core's memory after it grew. Growing a non-shared memory
-   * detaches its old ArrayBuffer (WebAssembly JS API, "refresh the memory buffer"), which
-   * leaves every view of it with length 0: testing that is cheaper than reading
-   * `memory.buffer` (a getter into the engine) several times per commit.
+   * Renews the views of the core's memory after it grew. Compared by identity with
+   * `memory.buffer`, not by testing for a detached (empty) view: a shared memory detaches
+   * nothing when it grows, and neither does the memory mirror of a core run out of process
+   * (the WAMR driver's, test/helpers/wamr.ts), whose `buffer` is replaced by a larger one.
    */
   #views(): void {
-    if (this.#u8.length === 0 || (this.#shared && this.#u8.buffer !== this.#core.memory.buffer)) {
-      this.#u8 = new Uint8Array(this.#core.memory.buffer);
-      this.#u32 = new Uint32Array(this.#core.memory.buffer);
-      this.#f64 = new Float64Array(this.#core.memory.buffer);
+    const buffer = this.#core.memory.buffer;
+    if (this.#u8.buffer !== buffer) {
+      this.#u8 = new Uint8Array(buffer);
+      this.#u32 = new Uint32Array(buffer);
+      this.#f64 = new Float64Array(buffer);
     }
   }
 
