@@ -151,7 +151,8 @@ export const UNKNOWN: unique symbol = Symbol("clawft.clp.unknown");
  * (the runtime's frozen state view, kept between commits instead of decoding the engine's
  * state each time). Reproduces the engine's tree semantics (assembly/clp/tree.ts `set`,
  * `del`, `push`, `splice`, `removeAt`) for the cases it accepts, with structural sharing: only the objects on a
- * changed path are new, and every new object or array is frozen. Accepted: paths of
+ * changed path are new, and every new object or array is frozen. A change to those ops in
+ * tree.ts must be made here too (test/clp/closures-mirror.test.ts compares the two). Accepted: paths of
  * dot-separated keys (no brackets, no `__proto__`) through plain objects, where a missing or
  * null object on the way is created as `{}` (as the engine does); values made of null,
  * booleans, numbers, bigints, well-formed strings, plain objects and arrays (`undefined`
