@@ -1,10 +1,11 @@
-/**
- * Storage failures on demand, for persistence tests: a MemoryStorage whose `set` throws
- * "disk full" whenever `fails(n)` holds (`n`: the 1-based count of `set` calls so far).
- * Writes that fail store nothing; the rest behave as MemoryStorage's.
- */
+// Storage failures on demand, for the CLP persistence tests.
 import { MemoryStorage, type Storage } from "../../src/storage/index.js";
 
+/**
+ * A MemoryStorage whose `set` throws `Error("disk full")` whenever `fails(n)` holds (`n`: the
+ * 1-based count of `set` calls so far, failed ones included). A failed write stores nothing;
+ * `get`, `keys`, `delete` and `close` behave as MemoryStorage's.
+ */
 export function flakyStorage(fails: (n: number) => boolean): Storage {
   const storage = new MemoryStorage();
   let writes = 0;
